@@ -1,0 +1,1 @@
+"""Board support and builds (installed as ``kanhw.boards``)."""

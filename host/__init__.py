@@ -1,0 +1,1 @@
+"""Host side: link protocol, transports, streaming trainer (installed as ``kanhw.host``)."""

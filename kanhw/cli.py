@@ -1,0 +1,46 @@
+"""The ``kanhw`` command line.
+
+Every sub-command lives in :mod:`kanhw.commands`. Errors caused by the user's
+input are :class:`~kanhw.errors.KanhwError`: they print one line on stderr
+and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import EXIT_USAGE, KanhwError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .commands import plot, train
+
+    parser = argparse.ArgumentParser(
+        prog="kanhw",
+        description="Kolmogorov-Arnold networks trained by Newton-Kaczmarz: reference "
+                    "model, hardware generator, simulation and host streaming.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in (train, plot):
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KanhwError as exc:
+        print(f"kanhw {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"kanhw {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

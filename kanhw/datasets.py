@@ -1,0 +1,318 @@
+"""Built-in synthetic datasets and user data loading.
+
+Every built-in dataset is generated from a seed, and its validation set is
+drawn from an independent random stream: validation rows are never training
+rows. Targets are always 2-D, ``(records, outputs)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Training and validation arrays with names for reporting."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    X_val: np.ndarray | None
+    y_val: np.ndarray | None
+    feature_names: list[str] = field(default_factory=list)
+    target_names: list[str] = field(default_factory=list)
+    classes: int = 0  # > 0 for one-hot classification targets
+
+    def __post_init__(self) -> None:
+        self.X = as_matrix(self.X, "training inputs")
+        self.y = as_matrix(self.y, "training targets")
+        check_pair(self.X, self.y, "training")
+        if self.X_val is None or np.size(self.X_val) == 0:
+            # No validation set: allowed (training-only runs), reported as such.
+            self.X_val = np.empty((0, self.X.shape[1]))
+            self.y_val = np.empty((0, self.y.shape[1]))
+        else:
+            self.X_val = as_matrix(self.X_val, "validation inputs")
+            self.y_val = as_matrix(self.y_val, "validation targets")
+            check_pair(self.X_val, self.y_val, "validation")
+        if self.X_val.shape[1] != self.X.shape[1] or self.y_val.shape[1] != self.y.shape[1]:
+            raise DataError("validation and training sets have different columns")
+        if not self.feature_names:
+            self.feature_names = [f"x{i}" for i in range(self.X.shape[1])]
+        if not self.target_names:
+            self.target_names = [f"y{i}" for i in range(self.y.shape[1])]
+
+
+def as_matrix(a: np.ndarray, what: str) -> np.ndarray:
+    """Return ``a`` as a contiguous 2-D float64 array, checking it is finite."""
+    try:
+        a = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} are not numeric") from None
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise DataError(f"{what} must be a 2-D table, got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(f"{what}: row {r} column {c} is {a[r, c]} (NaN/inf are not allowed)")
+    return np.ascontiguousarray(a)
+
+
+def check_pair(X: np.ndarray, y: np.ndarray, what: str) -> None:
+    if X.shape[0] != y.shape[0]:
+        raise DataError(f"{what} inputs have {X.shape[0]} rows but targets have {y.shape[0]}")
+    if X.shape[0] == 0:
+        raise DataError(f"{what} set is empty")
+
+
+# -- synthetic generators ----------------------------------------------------
+
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    train, val = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(train), np.random.default_rng(val)
+
+
+def determinants(n: int, records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Entries U(0, 10) of n x n matrices, row-major; target det(A)."""
+    X = rng.uniform(0.0, 10.0, size=(records, n * n))
+    return X, np.linalg.det(X.reshape(records, n, n))[:, None]
+
+
+def _triangle_area(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
+    """Area of triangles with vertices p1, p2, p3 (2-D or 3-D, last axis)."""
+    u, v = p2 - p1, p3 - p1
+    if p1.shape[-1] == 2:
+        return 0.5 * np.abs(u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0])
+    return 0.5 * np.linalg.norm(np.cross(u, v), axis=-1)
+
+
+def tetrahedra(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of random tetrahedra in the unit cube (12 inputs); the four
+    face areas (4 targets)."""
+    X = rng.uniform(0.0, 1.0, size=(records, 12))
+    P = X.reshape(records, 4, 3)
+    faces = [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)]
+    y = np.stack([_triangle_area(P[:, a], P[:, b], P[:, c]) for a, b, c in faces], axis=1)
+    return X, y
+
+
+def triangles(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of random triangles in the unit square (6 inputs); area."""
+    X = rng.uniform(0.0, 1.0, size=(records, 6))
+    P = X.reshape(records, 3, 2)
+    return X, _triangle_area(P[:, 0], P[:, 1], P[:, 2])[:, None]
+
+
+def medians(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of random triangles in the unit square; the three median lengths."""
+    X = rng.uniform(0.0, 1.0, size=(records, 6))
+    P = X.reshape(records, 3, 2)
+    y = np.stack([np.linalg.norm(P[:, k] - (P[:, (k + 1) % 3] + P[:, (k + 2) % 3]) / 2, axis=1)
+                  for k in range(3)], axis=1)
+    return X, y
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A generated dataset: generator, default sizes and a suggested model."""
+
+    make: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    train: int
+    val: int
+    description: str
+    features: Callable[[], list[str]]
+    targets: list[str]
+    #: Suggested training recipe: hidden widths, points per layer, alpha, epochs.
+    recipe: dict
+
+
+def _det_names(n: int) -> Callable[[], list[str]]:
+    return lambda: [f"a{r}{c}" for r in range(n) for c in range(n)]
+
+
+BUILTINS: dict[str, Builtin] = {
+    "det4": Builtin(lambda N, g: determinants(4, N, g), 100_000, 20_000,
+                    "determinant of a 4x4 matrix, entries U(0,10)", _det_names(4), ["det"],
+                    {"hidden": [64], "points": [5, 22], "alpha": 0.2, "epochs": 15}),
+    "det5": Builtin(lambda N, g: determinants(5, N, g), 1_000_000, 100_000,
+                    "determinant of a 5x5 matrix, entries U(0,10)", _det_names(5), ["det"],
+                    {"hidden": [128], "points": [5, 22], "alpha": 0.1, "epochs": 10}),
+    "tetra": Builtin(tetrahedra, 200_000, 20_000,
+                     "face areas of a random tetrahedron in the unit cube (12 -> 4)",
+                     lambda: [f"{v}{c}" for v in "ABCD" for c in "xyz"],
+                     ["area_ABC", "area_ABD", "area_ACD", "area_BCD"],
+                     # A linear first layer (2 points) lets the KAN form the
+                     # coordinate differences the areas are built from.
+                     {"hidden": [64, 16], "points": [2, 12, 22], "alpha": 0.3, "epochs": 10}),
+    "triangle": Builtin(triangles, 10_000, 2_000,
+                        "area of a random triangle in the unit square (6 -> 1)",
+                        lambda: [f"{v}{c}" for v in "ABC" for c in "xy"], ["area"],
+                        {"hidden": [32, 8], "points": [2, 12, 22], "alpha": 0.3, "epochs": 40}),
+    "medians": Builtin(medians, 10_000, 2_000,
+                       "median lengths of a random triangle in the unit square (6 -> 3)",
+                       lambda: [f"{v}{c}" for v in "ABC" for c in "xy"],
+                       ["median_A", "median_B", "median_C"],
+                       {"hidden": [32, 8], "points": [2, 12, 22], "alpha": 0.3, "epochs": 30}),
+}
+
+
+def recipe(data: Dataset) -> dict:
+    """Suggested architecture and step for ``data``: the built-in recipe, or for
+    user data a classical KAN with Kolmogorov's ``2n + 1`` addends."""
+    if data.name in BUILTINS:
+        return dict(BUILTINS[data.name].recipe)
+    return {"hidden": [2 * data.X.shape[1] + 1], "points": [5, 22], "alpha": 0.2, "epochs": 15}
+
+
+def builtin(name: str, seed: int = 0, train: int | None = None,
+            val: int | None = None) -> Dataset:
+    """Generate built-in dataset ``name`` with independent validation records."""
+    try:
+        b = BUILTINS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; built-in datasets are "
+                        f"{', '.join(sorted(BUILTINS))}, or give a .csv/.npy/.npz path") from None
+    n_train = b.train if train is None else int(train)
+    n_val = b.val if val is None else int(val)
+    if n_train < 1 or n_val < 1:
+        raise DataError("training and validation sets need at least one record each")
+    g_train, g_val = _streams(seed)
+    X, y = b.make(n_train, g_train)
+    Xv, yv = b.make(n_val, g_val)
+    return Dataset(name, X, y, Xv, yv, b.features(), list(b.targets))
+
+
+# -- user data -----------------------------------------------------------------
+
+def _read_csv(path: str) -> tuple[np.ndarray, list[str]]:
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path} is not a readable CSV file: {exc}") from None
+    rows = [r for r in rows if r and any(c.strip() for c in r)]
+    if not rows:
+        raise DataError(f"{path} holds no data")
+    header: list[str] = []
+    try:
+        [float(c) for c in rows[0]]
+    except ValueError:
+        header = [c.strip() for c in rows[0]]
+        rows = rows[1:]
+    width = len(header) if header else len(rows[0])
+    data = np.empty((len(rows), width))
+    for n, row in enumerate(rows):
+        line = n + 1 + (1 if header else 0)
+        if len(row) != width:
+            raise DataError(f"{path}:{line}: {len(row)} fields, expected {width}")
+        try:
+            data[n] = [float(c) for c in row]
+        except ValueError:
+            raise DataError(f"{path}:{line}: non-numeric field in {row!r}") from None
+    if not header:
+        header = [f"c{i}" for i in range(width)]
+    return data, header
+
+
+def _resolve_columns(spec: Sequence[str] | None, names: list[str], path: str) -> list[int]:
+    if not spec:
+        return [len(names) - 1]
+    cols = []
+    for s in spec:
+        if s in names:
+            cols.append(names.index(s))
+            continue
+        try:
+            c = int(s)
+        except ValueError:
+            raise DataError(f"{path}: no column named {s!r} (columns: {', '.join(names)})") \
+                from None
+        if not -len(names) <= c < len(names):
+            raise DataError(f"{path}: column {c} out of range (it has {len(names)} columns)")
+        cols.append(c % len(names))
+    return cols
+
+
+def load_table(path: str, target: Sequence[str] | None = None,
+               val_split: float = 0.2, seed: int = 0) -> Dataset:
+    """Load a CSV, .npy or .npz table; split off a random validation set.
+
+    * CSV: an optional header row; targets by column name or index.
+    * .npy: a 2-D array; targets by index (default: the last column).
+    * .npz: arrays ``X`` and ``y`` (and optionally ``X_val``, ``y_val``, which
+      then replace the random split), or a single 2-D array as for .npy.
+    """
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    name = os.path.splitext(os.path.basename(path))[0]
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path} is not a readable .npz file: {exc}") from None
+        if "X" in arrays and "y" in arrays:
+            X, y = as_matrix(arrays["X"], "inputs"), as_matrix(arrays["y"], "targets")
+            check_pair(X, y, path)
+            if "X_val" in arrays and "y_val" in arrays:
+                return Dataset(name, X, y, arrays["X_val"], arrays["y_val"])
+            return _split(name, X, y, val_split, seed, [], [])
+        if len(arrays) != 1:
+            raise DataError(f"{path}: expected arrays 'X' and 'y' or a single table, "
+                            f"found {sorted(arrays)}")
+        table = as_matrix(next(iter(arrays.values())), path)
+        names = [f"c{i}" for i in range(table.shape[1])]
+    elif ext == ".npy":
+        try:
+            table = as_matrix(np.load(path, allow_pickle=False), path)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path} is not a readable .npy file: {exc}") from None
+        names = [f"c{i}" for i in range(table.shape[1])]
+    elif ext in (".csv", ".txt", ".tsv"):
+        table, names = _read_csv(path)
+        table = as_matrix(table, path)
+    else:
+        raise DataError(f"{path}: unsupported file type {ext!r} (use .csv, .npy or .npz)")
+    if table.shape[1] < 2:
+        raise DataError(f"{path}: need at least one input and one target column")
+    cols = _resolve_columns(target, names, path)
+    inputs = [c for c in range(table.shape[1]) if c not in cols]
+    if not inputs:
+        raise DataError(f"{path}: every column is a target; no inputs left")
+    return _split(name, table[:, inputs], table[:, cols], val_split, seed,
+                  [names[c] for c in inputs], [names[c] for c in cols])
+
+
+def _split(name: str, X: np.ndarray, y: np.ndarray, val_split: float, seed: int,
+           fnames: list[str], tnames: list[str]) -> Dataset:
+    if not 0.0 < val_split < 1.0:
+        raise DataError(f"validation split must be between 0 and 1, got {val_split}")
+    n = X.shape[0]
+    n_val = round(n * val_split)
+    if n_val < 1 or n_val >= n:
+        raise DataError(f"{n} records cannot be split {1 - val_split:.2f}/{val_split:.2f}")
+    perm = np.random.default_rng(seed).permutation(n)
+    v, t = perm[:n_val], perm[n_val:]
+    return Dataset(name, X[t], y[t], X[v], y[v], fnames, tnames)
+
+
+def load(spec: str, seed: int = 0, train: int | None = None, val: int | None = None,
+         target: Sequence[str] | None = None, val_split: float = 0.2) -> Dataset:
+    """A built-in dataset by name, or a user table by path."""
+    if spec in BUILTINS:
+        return builtin(spec, seed, train, val)
+    if os.sep in spec or os.path.splitext(spec)[1] or os.path.exists(spec):
+        return load_table(spec, target, val_split, seed)
+    return builtin(spec, seed, train, val)  # raises the unknown-dataset error

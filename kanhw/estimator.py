@@ -1,0 +1,119 @@
+"""A scikit-learn-style estimator around the NK trainers."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import metrics
+from .arch import build_architecture
+from .datasets import Dataset, as_matrix
+from .errors import DataError
+from .model import KAN
+from .train import TrainConfig, TrainResult, fit, predict
+
+
+class KANRegressor:
+    """Piecewise-linear KAN trained record by record with Newton-Kaczmarz.
+
+    ``KANRegressor(addends=64, points=(5, 22)).fit(X, y).predict(X)``.
+
+    Parameters mirror ``kanhw train``: ``addends`` (width of the last hidden
+    layer), ``hidden`` (all hidden widths, for deeper KANs), ``points`` (one
+    per layer, or inner/outer), ``alpha``, ``step`` (``constant`` or
+    ``kaczmarz``), ``epochs``, ``target_pearson`` (early stop), ``seed`` and
+    ``validation_fraction`` (held out of ``X`` for per-epoch validation when
+    no ``eval_set`` is given; 0 disables validation).
+    """
+
+    def __init__(self, addends: int = 64, hidden: Sequence[int] | None = None,
+                 points: Sequence[int] = (5, 22), alpha: float = 0.2, step: str = "constant",
+                 epochs: int = 15, target_pearson: float | None = None, seed: int = 0,
+                 shuffle: bool = True, validation_fraction: float = 0.1) -> None:
+        self.addends = addends
+        self.hidden = hidden
+        self.points = points
+        self.alpha = alpha
+        self.step = step
+        self.epochs = epochs
+        self.target_pearson = target_pearson
+        self.seed = seed
+        self.shuffle = shuffle
+        self.validation_fraction = validation_fraction
+
+    # -- scikit-learn protocol ------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def set_params(self, **params) -> KANRegressor:
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"invalid parameter {k!r} for KANRegressor")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"KANRegressor({args})"
+
+    # -- training and prediction ---------------------------------------------
+    def fit(self, X, y, eval_set: tuple | None = None) -> KANRegressor:
+        X = as_matrix(X, "inputs")
+        y_arr = np.asarray(y, dtype=np.float64)
+        self._y_1d = y_arr.ndim == 1
+        y = as_matrix(y_arr, "targets")
+        if X.shape[0] != y.shape[0]:
+            raise DataError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
+        if eval_set is not None:
+            data = Dataset("fit", X, y, eval_set[0], eval_set[1])
+        elif self.validation_fraction > 0:
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(3)[2])
+            perm = rng.permutation(X.shape[0])
+            n_val = max(1, round(self.validation_fraction * X.shape[0]))
+            if n_val >= X.shape[0]:
+                raise DataError("too few records to hold out a validation set")
+            data = Dataset("fit", X[perm[n_val:]], y[perm[n_val:]], X[perm[:n_val]],
+                           y[perm[:n_val]])
+        else:
+            data = Dataset("fit", X, y, None, None)
+        # ``hidden`` (all hidden widths) takes precedence over ``addends``.
+        arch = build_architecture(X.shape[1], y.shape[1], None if self.hidden else self.addends,
+                                  list(self.hidden) if self.hidden else None, list(self.points))
+        self.model_ = KAN.initialise(arch, data.X.min(0), data.X.max(0), data.y.min(0),
+                                     data.y.max(0), seed=self.seed)
+        cfg = TrainConfig(alpha=self.alpha, step=self.step, epochs=self.epochs,
+                          target_pearson=self.target_pearson, seed=self.seed,
+                          shuffle=self.shuffle)
+        self.model_.info.update(step=self.step, alpha=self.alpha, seed=self.seed)
+        self.result_: TrainResult = fit(self.model_, data, cfg)
+        self.history_ = self.result_.history
+        return self
+
+    def _check_fitted(self) -> KAN:
+        if not hasattr(self, "model_"):
+            raise DataError("this KANRegressor is not fitted yet; call fit(X, y) first")
+        return self.model_
+
+    def predict(self, X) -> np.ndarray:
+        model = self._check_fitted()
+        X = as_matrix(X, "inputs")
+        if X.shape[1] != model.arch.n_in:
+            raise DataError(f"X has {X.shape[1]} features, the model expects {model.arch.n_in}")
+        out = predict(model, X)
+        return out[:, 0] if getattr(self, "_y_1d", False) else out
+
+    def score(self, X, y) -> float:
+        """Coefficient of determination R^2, averaged over outputs (as scikit-learn)."""
+        pred = self.predict(X).reshape(len(X), -1)
+        t = as_matrix(np.asarray(y, dtype=np.float64), "targets")
+        ss_res = ((t - pred) ** 2).sum(axis=0)
+        ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+        return float(np.mean(1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)))
+
+    def pearson(self, X, y) -> np.ndarray:
+        """Pearson correlation per output on ``(X, y)``."""
+        return metrics.pearson(self.predict(X).reshape(len(X), -1), np.asarray(y))

@@ -1,0 +1,232 @@
+"""Epoch driver shared by the float and fixed-point trainers.
+
+The driver owns what is common to every backend: seeded shuffling, slicing
+each epoch into chunks (so long epochs show progress), validation in frozen
+mode after each epoch, early stop at a target Pearson, the training history
+and the timing figures. A backend owns the arithmetic: it trains a chunk of
+records in compiled code and predicts in frozen mode.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from . import metrics
+from . import nk_float as nk
+from .arch import Architecture
+from .datasets import Dataset
+from .errors import ConfigError, TrainingDiverged
+from .model import KAN
+
+STEP_RULES = {"constant": nk.RULE_CONSTANT, "kaczmarz": nk.RULE_KACZMARZ}
+#: A residual this many times the training-target span means the run diverged.
+DIVERGENCE_FACTOR = 1e6
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of NK training."""
+
+    alpha: float = 0.2
+    step: str = "constant"
+    epochs: int = 15
+    target_pearson: float | None = None
+    seed: int = 0
+    shuffle: bool = True
+    chunk: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.step not in STEP_RULES:
+            raise ConfigError(f"unknown step rule {self.step!r}; use constant or kaczmarz")
+        if not (np.isfinite(self.alpha) and self.alpha > 0):
+            raise ConfigError(f"alpha must be a positive number, got {self.alpha}")
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
+        if self.target_pearson is not None and not -1.0 <= self.target_pearson <= 1.0:
+            raise ConfigError(f"target Pearson must lie in [-1, 1], got {self.target_pearson}")
+        if self.chunk < 1:
+            raise ConfigError("chunk must be at least 1 record")
+
+
+class Backend(Protocol):
+    """Arithmetic of one trainer (float64 or fixed point)."""
+
+    def compile(self) -> None: ...
+    def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray,
+              resid: np.ndarray) -> int: ...
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class Progress(Protocol):
+    def start_epoch(self, epoch: int, epochs: int, records: int) -> None: ...
+    def advance(self, records: int) -> None: ...
+    def end_epoch(self, entry: dict) -> None: ...
+
+
+class FloatBackend:
+    """float64 NK on the model's own arrays (updated in place)."""
+
+    def __init__(self, model: KAN, cfg: TrainConfig) -> None:
+        a = model.arch
+        self.model = model
+        self.rule = STEP_RULES[cfg.step]
+        self.alpha = float(cfg.alpha)
+        self.mu = float(cfg.alpha) / a.addends
+        self.geometry = layout(a)
+        self.scale = np.empty(a.n_functions)
+
+    def compile(self) -> None:
+        tiny = KAN.initialise(self.model.arch, np.zeros(self.model.arch.n_in),
+                              np.ones(self.model.arch.n_in), np.zeros(self.model.arch.n_out),
+                              np.ones(self.model.arch.n_out))
+        X = np.zeros((1, tiny.arch.n_in))
+        Y = np.zeros((1, tiny.arch.n_out))
+        scale = np.empty(tiny.arch.n_functions)
+        g = self.geometry
+        nk.refresh_scale(tiny.lo, tiny.hi, g[2], g[1], scale)
+        nk.train_records(X, Y, np.zeros(1, np.int64), *g, tiny.values, tiny.lo, tiny.hi, scale,
+                         self.rule, self.alpha, self.mu, np.empty((1, tiny.arch.n_out)))
+        nk.predict_records(X, *g, tiny.values, tiny.lo, tiny.hi, scale, np.empty(Y.shape))
+
+    def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, resid: np.ndarray) -> int:
+        m, g = self.model, self.geometry
+        nk.refresh_scale(m.lo, m.hi, g[2], g[1], self.scale)
+        stretches, bad = nk.train_records(X, Y, order, *g, m.values, m.lo, m.hi, self.scale,
+                                          self.rule, self.alpha, self.mu, resid)
+        if bad >= 0:
+            raise TrainingDiverged(f"training diverged (non-finite prediction at record "
+                                   f"{int(order[bad])}); lower --alpha")
+        return int(stretches)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return predict(self.model, X)
+
+
+def layout(a: Architecture) -> tuple[np.ndarray, ...]:
+    """The flat-array geometry every kernel takes: sizes, points and bases."""
+    return (np.asarray(a.sizes, np.int64), np.asarray(a.points, np.int64),
+            a.func_base, a.node_base, a.act_base)
+
+
+def predict(model: KAN, X: np.ndarray) -> np.ndarray:
+    """Frozen-mode float prediction (arguments clamped to the domains)."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    g = layout(model.arch)
+    scale = np.empty(model.arch.n_functions)
+    nk.refresh_scale(model.lo, model.hi, g[2], g[1], scale)
+    out = np.empty((X.shape[0], model.arch.n_out))
+    nk.predict_records(X, *g, model.values, model.lo, model.hi, scale, out)
+    return out
+
+
+@dataclass
+class TrainResult:
+    """Summary of one training run (what ``kanhw train --json`` prints)."""
+
+    validation_pearson: list[float]
+    validation_rmse: list[float]
+    validation_relative_rmse: list[float]
+    epochs: int
+    records: int
+    seconds: float
+    train_seconds: float
+    jit_seconds: float
+    records_per_s: float
+    stretches: int
+    reached_target: bool | None
+    history: list[dict] = field(default_factory=list)
+    validation_accuracy: float | None = None
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "history"}
+        if d["validation_accuracy"] is None:
+            del d["validation_accuracy"]
+        return d
+
+
+def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = None,
+        progress: Progress | None = None) -> TrainResult:
+    """Train ``model`` in place on ``data`` and validate after every epoch."""
+    if data.X.shape[1] != model.arch.n_in or data.y.shape[1] != model.arch.n_out:
+        raise ConfigError(f"dataset {data.name} has {data.X.shape[1]} inputs and "
+                          f"{data.y.shape[1]} outputs; the model has {model.arch.n_in} and "
+                          f"{model.arch.n_out}")
+    t0 = time.perf_counter()
+    backend = backend or FloatBackend(model, cfg)
+    backend.compile()
+    jit_seconds = time.perf_counter() - t0
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(2)[1])
+    n = data.X.shape[0]
+    resid = np.empty((min(n, cfg.chunk), model.arch.n_out))
+    done_records = model.history[-1]["records"] if model.history else 0
+    span = float((data.y.max(axis=0) - data.y.min(axis=0)).max())
+    limit = DIVERGENCE_FACTOR * (span if span > 0 else 1.0)
+    train_seconds = 0.0
+    stretches = 0
+    reached = None
+    epoch_entry: dict = {}
+    for epoch in range(1, cfg.epochs + 1):
+        order = rng.permutation(n) if cfg.shuffle else np.arange(n)
+        sq_res = np.zeros(model.arch.n_out)
+        if progress:
+            progress.start_epoch(epoch, cfg.epochs, n)
+        for s in range(0, n, cfg.chunk):
+            part = order[s:s + cfg.chunk]
+            r = resid[:part.size]
+            t = time.perf_counter()
+            stretches += backend.train(data.X, data.y, part, r)
+            train_seconds += time.perf_counter() - t
+            worst = float(np.abs(r).max())
+            if not worst <= limit:
+                raise TrainingDiverged(f"training diverged in epoch {epoch} (residual "
+                                       f"{worst:.3g} against a target span of {span:.3g}); "
+                                       "lower --alpha")
+            sq_res += (r * r).sum(axis=0)
+            if progress:
+                progress.advance(part.size)
+        done_records += n
+        if data.X_val.shape[0]:
+            pred = backend.predict(data.X_val)
+            m = metrics.summary(pred, data.y_val)
+        else:
+            m = {"pearson": [], "rmse": [], "relative_rmse": []}
+        epoch_entry = {
+            "epoch": len(model.history) + 1,
+            "records": done_records,
+            "seconds": round(time.perf_counter() - t0, 4),
+            "train_rmse": [float(v) for v in np.sqrt(sq_res / n)],
+            "validation_pearson": m["pearson"],
+            "validation_rmse": m["rmse"],
+            "validation_relative_rmse": m["relative_rmse"],
+            "stretches": stretches,
+        }
+        if data.classes and data.X_val.shape[0]:
+            epoch_entry["validation_accuracy"] = metrics.accuracy(pred, data.y_val)
+        model.history.append(epoch_entry)
+        if progress:
+            progress.end_epoch(epoch_entry)
+        if cfg.target_pearson is not None and m["pearson"]:
+            reached = min(m["pearson"]) >= cfg.target_pearson
+            if reached:
+                break
+    seconds = time.perf_counter() - t0
+    records = n * epoch
+    return TrainResult(
+        validation_pearson=epoch_entry["validation_pearson"],
+        validation_rmse=epoch_entry["validation_rmse"],
+        validation_relative_rmse=epoch_entry["validation_relative_rmse"],
+        epochs=epoch,
+        records=records,
+        seconds=round(seconds, 4),
+        train_seconds=round(train_seconds, 4),
+        jit_seconds=round(jit_seconds, 4),
+        records_per_s=round(records / train_seconds, 1) if train_seconds > 0 else 0.0,
+        stretches=stretches,
+        reached_target=reached,
+        history=list(model.history),
+        validation_accuracy=epoch_entry.get("validation_accuracy"),
+    )

@@ -1,0 +1,1 @@
+"""Amaranth generator of the NK training core (installed as ``kanhw.rtl_gen``)."""

@@ -1,0 +1,1 @@
+"""cocotb benches and simulation runners (installed as ``kanhw.sim``)."""

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from kanhw import KANRegressor, datasets
+from kanhw.errors import DataError
+
+
+def test_fit_predict_score():
+    d = datasets.builtin("medians", seed=3, train=8000, val=1000)
+    est = KANRegressor(hidden=[16, 6], points=[2, 8, 12], alpha=0.3, epochs=6, seed=1)
+    assert est.fit(d.X, d.y) is est
+    pred = est.predict(d.X_val)
+    assert pred.shape == d.y_val.shape
+    assert est.score(d.X_val, d.y_val) > 0.95
+    assert np.all(est.pearson(d.X_val, d.y_val) > 0.97)
+    assert len(est.history_) == 6
+
+
+def test_one_dimensional_target_and_params():
+    d = datasets.builtin("triangle", seed=0, train=3000, val=10)
+    est = KANRegressor(addends=9, points=(3, 8), epochs=2, validation_fraction=0.0)
+    est.fit(d.X, d.y[:, 0])
+    assert est.predict(d.X_val).shape == (10,)
+    assert est.get_params()["addends"] == 9
+    est.set_params(alpha=0.05)
+    assert est.alpha == 0.05
+    with pytest.raises(ValueError):
+        est.set_params(nonsense=1)
+
+
+def test_errors():
+    with pytest.raises(DataError, match="not fitted"):
+        KANRegressor().predict(np.zeros((2, 3)))
+    with pytest.raises(DataError, match="rows"):
+        KANRegressor().fit(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(DataError, match="NaN"):
+        KANRegressor().fit(np.array([[0.0, np.nan], [1, 2]]), np.zeros(2))
