@@ -7,7 +7,9 @@ import json
 
 from .. import datasets, persist
 from ..arch import build_architecture, parse_int_list
+from ..design import load_contract, resolve_contract
 from ..errors import ConfigError
+from ..fixed_model import FixedBackend, FixedKAN
 from ..model import KAN
 from ..progress import EpochBars, fmt_list
 from ..train import STEP_RULES, TrainConfig, fit
@@ -34,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="stop when every output's validation Pearson reaches P")
     tr.add_argument("--seed", type=int, default=0, help="seed for data, initialisation, order")
     tr.add_argument("--no-shuffle", action="store_true", help="keep the record order fixed")
+    tr.add_argument("--fixed", metavar="CONTRACT",
+                    help="train the bit-exact fixed-point model instead of float64: a named "
+                         "contract (hw: the hardware default, deep: for deeper networks) or "
+                         "a TOML file with a [contract] table (e.g. a design file)")
     data = p.add_argument_group("data")
     data.add_argument("--train-records", type=int, metavar="N", help="built-in: training records")
     data.add_argument("--val-records", type=int, metavar="N", help="built-in: validation records")
@@ -82,20 +88,35 @@ def run(args: argparse.Namespace) -> int:
     data = datasets.load(args.dataset, seed=args.seed, train=args.train_records,
                          val=args.val_records, target=target, val_split=args.val_split)
     arch, cfg = recipe_for(args, data)
-    model = KAN.initialise(arch, data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0),
-                           seed=args.seed)
+    bounds = (data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0))
+    backend = None
+    if args.fixed:
+        contract = resolve_contract(load_contract(args.fixed), arch, cfg.alpha)
+        model = FixedKAN.initialise(arch, contract, *bounds, seed=args.seed)
+        backend = FixedBackend(model, cfg)
+        kind = f"fixed point ({args.fixed}: {contract.value_bits}-bit values, " \
+               f"step {contract.step_mult}/2^{contract.step_shift})"
+    else:
+        model = KAN.initialise(arch, *bounds, seed=args.seed)
+        kind = "float64"
     model.info.update(dataset=data.name, step=cfg.step, alpha=cfg.alpha, seed=cfg.seed,
                       features=data.feature_names, targets=data.target_names)
     if not args.quiet:
         print(f"kanhw train: {data.name}, {data.X.shape[0]:,} training / "
               f"{data.X_val.shape[0]:,} validation records; KAN {arch.describe()}; "
-              f"{cfg.step} step, alpha {cfg.alpha}", flush=True)
-    result = fit(model, data, cfg, progress=EpochBars(quiet=args.quiet))
+              f"{cfg.step} step, alpha {cfg.alpha}; {kind}", flush=True)
+    result = fit(model, data, cfg, backend=backend, progress=EpochBars(quiet=args.quiet))
     if args.save:
         persist.save(model, args.save)
     summary = result.to_dict()
     summary.update(dataset=data.name, architecture=arch.to_dict(), step=cfg.step,
                    alpha=cfg.alpha, seed=cfg.seed)
+    if args.fixed:
+        summary["contract"] = model.contract.to_dict()
+        summary["counters"] = {"saturated_records": int(model.counts[0]),
+                               "clamps": int(model.counts[1]),
+                               "stretches": int(model.counts[2]),
+                               "input_clamps": backend.input_clamps}
     if not args.quiet or not args.json:
         print(f"validation pearson [{fmt_list(result.validation_pearson)}]  "
               f"rmse [{fmt_list(result.validation_rmse)}]  "

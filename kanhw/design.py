@@ -1,0 +1,204 @@
+"""A hardware design: the KAN architecture, the generator's parameters and the
+fixed-point contract, read from one TOML file that users edit.
+
+``kanhw generate --example`` prints a commented example. The same
+:class:`Design` object configures the fixed-point reference
+(:class:`kanhw.fixed_model.FixedKAN`), the generator (``kanhw.rtl_gen``) and
+the simulation checks.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+
+from .arch import Architecture
+from .contract import Contract, fit_rcp_shift
+from .errors import ConfigError
+from .model import DOMAIN_MARGIN
+
+EXAMPLE = """\
+# kanhw design file: a two-layer KAN training core.
+# kanhw generate --config THIS.toml -o build/   writes Verilog + manifest
+# kanhw sim --config THIS.toml --records 1000    checks it bit for bit
+
+[arch]
+inputs = 16          # n: features per record (det4: the 16 matrix entries)
+addends = 64         # K: one processing block per addend
+points = [5, 22]     # grid points of the inner and the outer functions
+outputs = 1          # the generated core supports one output
+
+[hardware]
+lanes = 16           # inner functions each block evaluates per cycle (1..inputs):
+                     # lanes = inputs is fastest, lanes = 1 smallest
+tree_levels_per_cycle = 3   # adder-tree levels between pipeline registers
+
+[training]
+alpha = 0.2          # constant step mu = alpha / addends, realised as
+                     # step_mult / 2^step_shift (a shift-add multiplier)
+seed = 0             # initial tables (the float heuristic, quantised)
+
+[contract]           # fixed-point formats; omitted fields take these defaults
+frac_bits = 10       # offset bits of every grid coordinate
+value_bits = 20      # node values, sums, targets, residuals, steps
+value_frac = 16      # fraction bits of values; targets are scaled to [-1, 1]
+rcp_bits = 18        # reciprocal of an outer domain width
+slope_bits = 18      # outer segment slope ...
+slope_frac = 12      # ... and its fraction bits
+margin_mult = 41     # stretch margin = width * 41 / 2^12 (about 1 %)
+margin_shift = 12
+# rcp_shift, step_mult and step_shift are derived unless given here
+"""
+
+_SECTIONS = {"arch", "hardware", "training", "contract"}
+
+
+@dataclass(frozen=True)
+class Design:
+    """Architecture + generator parameters + resolved fixed-point contract."""
+
+    arch: Architecture
+    lanes: int
+    contract: Contract
+    alpha: float = 0.2
+    seed: int = 0
+    tree_levels_per_cycle: int = 3
+
+    def __post_init__(self) -> None:
+        a = self.arch
+        if a.n_layers != 2:
+            raise ConfigError("the hardware generator builds two-layer KANs "
+                              f"(inputs -> addends -> outputs); got {a.n_layers} layers")
+        if a.n_out != 1:
+            raise ConfigError("the hardware generator supports one output for now")
+        if not 1 <= self.lanes <= a.n_in:
+            raise ConfigError(f"lanes must lie in 1..{a.n_in} (the number of inputs), "
+                              f"got {self.lanes}")
+        if not 1 <= self.tree_levels_per_cycle <= 8:
+            raise ConfigError("tree_levels_per_cycle must lie in 1..8")
+        if self.contract.rcp_shift == 0:
+            raise ConfigError("internal: contract not resolved")
+
+    @property
+    def n(self) -> int:
+        return self.arch.n_in
+
+    @property
+    def addends(self) -> int:
+        return self.arch.addends
+
+    @property
+    def steps(self) -> int:
+        """Inner functions each lane evaluates one after another."""
+        return math.ceil(self.n / self.lanes)
+
+    def to_dict(self) -> dict:
+        return {"arch": {"inputs": self.n, "addends": self.addends,
+                         "points": list(self.arch.points), "outputs": self.arch.n_out},
+                "hardware": {"lanes": self.lanes,
+                             "tree_levels_per_cycle": self.tree_levels_per_cycle},
+                "training": {"alpha": self.alpha, "seed": self.seed},
+                "contract": self.contract.to_dict()}
+
+
+def resolve_contract(contract: Contract, arch: Architecture, alpha: float | None) -> Contract:
+    """Fill the derived contract fields: the step from ``alpha / K`` and the
+    reciprocal shift from the initial outer-domain width (targets scaled to
+    [-1, 1] make it ``2/K`` plus margins, whatever the data)."""
+    if alpha is not None:
+        contract = contract.with_step(alpha, arch.addends)
+    if contract.rcp_shift == 0:
+        width = 2.0 / arch.addends * (1 + 2 * DOMAIN_MARGIN) * 2.0 ** contract.value_frac
+        contract = contract.replace(rcp_shift=fit_rcp_shift(contract, max(arch.points[1:]),
+                                                            width))
+    return contract
+
+
+def _table(doc: dict, name: str) -> dict:
+    t = doc.get(name, {})
+    if not isinstance(t, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return t
+
+
+def _int(t: dict, key: str, section: str, default: int | None = None) -> int:
+    v = t.get(key, default)
+    if v is None:
+        raise ConfigError(f"[{section}] {key} is required")
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ConfigError(f"[{section}] {key} must be an integer, got {v!r}")
+    return v
+
+
+def design_from_dict(doc: dict) -> Design:
+    unknown = set(doc) - _SECTIONS
+    if unknown:
+        raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}; "
+                          f"expected {', '.join(sorted(_SECTIONS))}")
+    a, h, tr, c = (_table(doc, s) for s in ("arch", "hardware", "training", "contract"))
+    for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs"}),
+                          ("hardware", h, {"lanes", "tree_levels_per_cycle"}),
+                          ("training", tr, {"alpha", "seed"})):
+        extra = set(t) - keys
+        if extra:
+            raise ConfigError(f"[{name}] unknown key(s) {', '.join(sorted(extra))}")
+    n = _int(a, "inputs", "arch")
+    K = _int(a, "addends", "arch")
+    points = a.get("points", [5, 22])
+    if (not isinstance(points, list) or len(points) != 2
+            or not all(isinstance(p, int) and not isinstance(p, bool) for p in points)):
+        raise ConfigError("[arch] points must be a list of two integers [inner, outer]")
+    arch = Architecture((n, K, _int(a, "outputs", "arch", 1)), tuple(points))
+    alpha = tr.get("alpha", 0.2)
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha > 0:
+        raise ConfigError(f"[training] alpha must be a positive number, got {alpha!r}")
+    contract = Contract.from_dict(c) if c else Contract()
+    derived_step = "step_mult" not in c and "step_shift" not in c
+    contract = resolve_contract(contract, arch, float(alpha) if derived_step else None)
+    return Design(arch, _int(h, "lanes", "hardware", n), contract, float(alpha),
+                  _int(tr, "seed", "training", 0),
+                  _int(h, "tree_levels_per_cycle", "hardware", 3))
+
+
+def load_design(path: str) -> Design:
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML ({exc})") from None
+    try:
+        return design_from_dict(doc)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_contract(spec: str) -> Contract:
+    """A named contract (``hw``, ``deep``) or the ``[contract]`` table of a TOML
+    file (a design file or a file holding only that table)."""
+    from .contract import PRESETS
+    if spec in PRESETS:
+        return PRESETS[spec]
+    try:
+        with open(spec, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"no contract {spec!r}: name one of {', '.join(PRESETS)} or a TOML "
+                          "file with a [contract] table") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {spec}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{spec}: malformed TOML ({exc})") from None
+    table = doc.get("contract", doc)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{spec}: [contract] must be a table")
+    try:
+        return Contract.from_dict(table)
+    except ConfigError as exc:
+        raise ConfigError(f"{spec}: {exc}") from None
+
+
+def example_design() -> Design:
+    return design_from_dict(tomllib.loads(EXAMPLE))

@@ -1,0 +1,42 @@
+"""Arithmetic building blocks shared by the generated datapaths.
+
+Each helper is the hardware twin of one operation of the fixed-point
+reference (:mod:`kanhw.nk_fixed`): round-half-up shifts, saturation with an
+event flag, and multiplication by a small constant as shift-adds.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Mux, Value, signed
+
+
+def round_shift(x: Value, s: int) -> Value:
+    """``floor((x + 2^(s-1)) / 2^s)`` for signed ``x``; identity for s == 0."""
+    if s <= 0:
+        return x
+    return (x + Const(1 << (s - 1), signed(s + 1))) >> s
+
+
+def saturate(x: Value, bits: int) -> tuple[Value, Value]:
+    """Clamp ``x`` to a signed ``bits``-bit range; returns (value, overflow flag)."""
+    hi = (1 << (bits - 1)) - 1
+    lo = -(1 << (bits - 1))
+    over = x > hi
+    under = x < lo
+    value = Mux(over, Const(hi, signed(bits)),
+                Mux(under, Const(lo, signed(bits)), x[:bits].as_signed()))
+    return value, over | under
+
+
+def times_const(x: Value, k: int) -> Value:
+    """``x * k`` for a small non-negative constant, as a sum of shifted copies
+    (no multiplier block is spent on the step factor)."""
+    if k < 0:
+        raise ValueError("constant must be non-negative")
+    terms = [x.as_signed() << b for b in range(k.bit_length()) if (k >> b) & 1]
+    if not terms:
+        return Const(0, signed(1))
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total

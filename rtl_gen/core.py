@@ -1,0 +1,230 @@
+"""The top-level training core: processing blocks joined by a wired barrier.
+
+Streams (``amaranth.lib.stream``):
+
+* ``records`` in: grid coordinates ``u`` of the first layer and target ``y``;
+* ``results`` out: prediction and residual of each record (before its update);
+* ``ctrl_req`` in / ``ctrl_rsp`` out: word reads and writes of the global
+  registers and of every block's tables and domain (see
+  :mod:`kanhw.rtl_gen.memmap`), served only between records; every request
+  gets one response (a write echoes its data).
+
+Per record: accept, broadcast ``u`` and ``start``; wait until every block's
+``done`` (the barrier: a wired AND); reduce the block values in a pipelined
+adder tree; ``y_hat = sat(sum)``, ``r = sat(y - y_hat)``,
+``e = sat(round(r * step_mult / 2^step_shift))``; emit the result; broadcast
+``e`` and ``update``; wait until every block is idle again; count.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .arith import round_shift, saturate, times_const
+from .block import BlockInstance, ProcessingBlock
+from .memmap import CORE_ID, GLOBAL_REGS, Geometry
+from .tree import AdderTree
+
+
+def record_layout(geo: Geometry) -> data.StructLayout:
+    return data.StructLayout({
+        "u": data.ArrayLayout(unsigned(geo.coord_width), geo.n),
+        "y": signed(geo.design.contract.value_bits),
+    })
+
+
+def result_layout(geo: Geometry) -> data.StructLayout:
+    V = geo.design.contract.value_bits
+    return data.StructLayout({"pred": signed(V), "resid": signed(V)})
+
+
+def ctrl_layout(geo: Geometry) -> data.StructLayout:
+    return data.StructLayout({"addr": unsigned(geo.addr_width), "write": 1,
+                              "data": unsigned(32)})
+
+
+def _balanced_sum(bits: list):
+    level = list(bits)
+    while len(level) > 1:
+        nxt = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+class TrainingCore(wiring.Component):
+    """NK training core for a two-layer, single-output KAN (see module doc)."""
+
+    def __init__(self, geo: Geometry, shared_blocks: bool = False) -> None:
+        """``shared_blocks``: instantiate the separately emitted block module
+        (:class:`BlockInstance`) instead of elaborating K copies; for Verilog
+        emission of large designs."""
+        self.geo = geo
+        self.shared_blocks = shared_blocks
+        super().__init__({
+            "records": In(stream.Signature(record_layout(geo))),
+            "results": Out(stream.Signature(result_layout(geo))),
+            "ctrl_req": In(stream.Signature(ctrl_layout(geo))),
+            "ctrl_rsp": Out(stream.Signature(unsigned(32))),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        geo = self.geo
+        c = geo.design.contract
+        V, K = c.value_bits, geo.K
+
+        blocks = []
+        for k in range(K):
+            blk = BlockInstance(geo) if self.shared_blocks else ProcessingBlock(geo)
+            m.submodules[f"block{k}"] = blk
+            blocks.append(blk)
+
+        u = Signal(data.ArrayLayout(unsigned(geo.coord_width), geo.n))
+        y = Signal(signed(V))
+        train = Signal(init=1)
+        start = Signal()
+        update = Signal()
+        e = Signal(signed(c.step_bits))
+        for blk in blocks:
+            m.d.comb += [blk.u.eq(u), blk.train.eq(train), blk.start.eq(start),
+                         blk.update.eq(update), blk.e.eq(e)]
+
+        # -- the barrier: AND of done, adder tree, residual, step --------------------
+        all_done = Const(1, 1)
+        all_idle = Const(1, 1)
+        any_sat = Const(0, 1)
+        for blk in blocks:
+            all_done = all_done & blk.done
+            all_idle = all_idle & blk.idle
+            any_sat = any_sat | blk.sat
+        m.submodules.barrier_tree = tree = AdderTree(K, V + 2, geo.design.tree_levels_per_cycle)
+        for k, blk in enumerate(blocks):
+            m.d.comb += tree.inputs[k].eq(blk.val)
+        clamps = Signal(range(K + 1))
+        stretches = Signal(range(K + 1))
+        m.d.sync += [clamps.eq(_balanced_sum([b.clamp for b in blocks])),
+                     stretches.eq(_balanced_sum([b.stretch for b in blocks]))]
+
+        y_hat = Signal(signed(V))
+        resid = Signal(signed(V))
+        core_sat = Signal()
+        n_records = Signal(32)
+        n_sat = Signal(32)
+        n_clamp = Signal(32)
+        n_stretch = Signal(32)
+        n_cycles = Signal(32)
+
+        # -- control requests ----------------------------------------------------------
+        req = Signal(ctrl_layout(geo))
+        rsp = Signal(32)
+        space = req.addr[-1]
+        blk_idx = req.addr[geo.offset_bits + 2:geo.offset_bits + 2 + geo.block_bits] \
+            if geo.block_bits else Const(0, 1)
+        for k, blk in enumerate(blocks):
+            m.d.comb += [blk.ctl.region.eq(req.addr[geo.offset_bits:geo.offset_bits + 2]),
+                         blk.ctl.offset.eq(req.addr[:geo.offset_bits]),
+                         blk.ctl.wdata.eq(req.data), blk.ctl.we.eq(req.write)]
+        r_blk = Signal.like(blk_idx)
+        block_rdata = Array([blk.ctl.rdata for blk in blocks])[r_blk]
+        g = GLOBAL_REGS
+        shape_word = (geo.n & 0xFF) | (K & 0xFFF) << 8 | (geo.lanes & 0xFFF) << 20
+        globals_ = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(shape_word, 32),
+                    g["mode"]: train, g["records"]: n_records, g["saturations"]: n_sat,
+                    g["clamps"]: n_clamp, g["stretches"]: n_stretch, g["cycles"]: n_cycles}
+
+        ending = Signal()       # one cycle after a record's last update
+        end_core_sat = Signal()
+        for blk in blocks:
+            m.d.comb += blk.clear.eq(ending)
+        m.d.sync += ending.eq(0)
+        with m.If(ending):
+            m.d.sync += [n_records.eq(n_records + 1), n_clamp.eq(n_clamp + clamps),
+                         n_stretch.eq(n_stretch + stretches)]
+            with m.If(any_sat | end_core_sat):
+                m.d.sync += n_sat.eq(n_sat + 1)
+
+        def accept():
+            """Serve a control request or take the next record (ready states)."""
+            with m.If(self.ctrl_req.valid):
+                m.d.comb += self.ctrl_req.ready.eq(1)
+                m.d.sync += req.eq(self.ctrl_req.payload)
+                m.next = "CTRL"
+            with m.Elif(self.records.valid):
+                m.d.comb += [self.records.ready.eq(1), start.eq(1)]
+                m.d.sync += [u.eq(self.records.payload.u), y.eq(self.records.payload.y),
+                             core_sat.eq(0)]
+                m.next = "FORWARD"
+            with m.Else():
+                m.next = "IDLE"
+
+        with m.FSM(name="core") as fsm:
+            with m.State("IDLE"):
+                accept()
+            with m.State("FORWARD"):
+                with m.If(all_done):
+                    m.d.comb += tree.valid_in.eq(1)
+                    m.next = "REDUCE"
+            with m.State("REDUCE"):
+                y_sat, y_over = saturate(tree.output, V)
+                r_sat, r_over = saturate(y - y_sat, V)
+                with m.If(tree.valid_out):
+                    m.d.sync += [y_hat.eq(y_sat), resid.eq(r_sat)]
+                    with m.If(y_over | r_over):
+                        m.d.sync += core_sat.eq(1)
+                    m.next = "STEP"
+            with m.State("STEP"):
+                e_sat, e_over = saturate(round_shift(times_const(resid, c.step_mult),
+                                                     c.step_shift), c.step_bits)
+                m.d.sync += e.eq(e_sat)
+                with m.If(e_over & train):  # the step exists only when training
+                    m.d.sync += core_sat.eq(1)
+                m.next = "RESULT"
+            with m.State("RESULT"):
+                m.d.comb += [self.results.valid.eq(1), self.results.payload.pred.eq(y_hat),
+                             self.results.payload.resid.eq(resid)]
+                with m.If(self.results.ready):
+                    m.d.comb += update.eq(1)
+                    m.next = "UPDATE"
+            with m.State("UPDATE"):
+                with m.If(all_idle):
+                    m.d.sync += [ending.eq(1), end_core_sat.eq(core_sat)]
+                    accept()
+            with m.State("CTRL"):
+                with m.If(space):
+                    for k, blk in enumerate(blocks):
+                        m.d.comb += blk.ctl.sel.eq(blk_idx == k)
+                    m.d.sync += r_blk.eq(blk_idx)
+                    m.next = "CTRL_READ"
+                with m.Else():
+                    with m.Switch(req.addr[:4]):
+                        for a, sig in globals_.items():
+                            with m.Case(a):
+                                m.d.sync += rsp.eq(sig)
+                                if a == g["mode"]:
+                                    with m.If(req.write):
+                                        m.d.sync += [train.eq(req.data[0]), rsp.eq(req.data)]
+                                elif sig is not globals_[g["id"]] and a != g["shape"]:
+                                    with m.If(req.write):
+                                        m.d.sync += [sig.eq(0), rsp.eq(req.data)]
+                    m.next = "CTRL_RESPOND"
+            with m.State("CTRL_READ"):
+                m.d.sync += rsp.eq(block_rdata)
+                with m.If(req.write):
+                    m.d.sync += rsp.eq(req.data)
+                m.next = "CTRL_RESPOND"
+            with m.State("CTRL_RESPOND"):
+                m.d.comb += [self.ctrl_rsp.valid.eq(1), self.ctrl_rsp.payload.eq(rsp)]
+                with m.If(self.ctrl_rsp.ready):
+                    m.next = "IDLE"
+
+        in_record = ~fsm.ongoing("IDLE") & ~fsm.ongoing("CTRL") & \
+            ~fsm.ongoing("CTRL_READ") & ~fsm.ongoing("CTRL_RESPOND")
+        with m.If(in_record | start):
+            m.d.sync += n_cycles.eq(n_cycles + 1)
+        m.d.comb += self.busy.eq(in_record)
+        return m

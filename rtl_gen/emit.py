@@ -1,0 +1,17 @@
+"""Verilog emission: the top module and one shared block module in one file."""
+
+from __future__ import annotations
+
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from .block import BLOCK_MODULE, ProcessingBlock
+from .memmap import Geometry
+
+
+def to_verilog(top: wiring.Component, geo: Geometry, name: str) -> str:
+    """Verilog of ``top`` (built with ``shared_blocks=True``) followed by the
+    block module it instantiates K times."""
+    top_v = verilog.convert(top, name=name, emit_src=False)
+    block_v = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
+    return top_v + "\n" + block_v

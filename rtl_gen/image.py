@@ -1,0 +1,56 @@
+"""Table images: the control writes that load a fixed-point model into a core
+and the reads that bring it back. Used by the host link, the simulation
+benches and the tests alike."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kanhw.fixed_model import FixedKAN
+
+from .memmap import DOMAIN_HI, DOMAIN_LO, DOMAIN_RCP, Geometry
+
+
+def table_addresses(geo: Geometry) -> list[tuple[int, str, int]]:
+    """Every table word of the core: ``(address, kind, index)`` where ``kind``
+    is ``values``, ``lo``, ``hi`` or ``rcp`` and ``index`` the position in the
+    fixed model's flat array of that name."""
+    a = geo.design.arch
+    n, K, P0, P1 = geo.n, geo.K, geo.p_inner, geo.p_outer
+    nb1 = int(a.node_base[1])
+    fb1 = int(a.func_base[1])
+    out: list[tuple[int, str, int]] = []
+    for k in range(K):
+        for i in range(n):
+            for p in range(P0):
+                out.append((geo.inner_addr(k, i, p), "values", (k * n + i) * P0 + p))
+        for p in range(P1):
+            out.append((geo.outer_addr(k, p), "values", nb1 + k * P1 + p))
+        out.append((geo.domain_addr(k, DOMAIN_LO), "lo", fb1 + k))
+        out.append((geo.domain_addr(k, DOMAIN_HI), "hi", fb1 + k))
+        out.append((geo.domain_addr(k, DOMAIN_RCP), "rcp", fb1 + k))
+    return out
+
+
+def table_writes(geo: Geometry, model: FixedKAN) -> tuple[np.ndarray, np.ndarray]:
+    """(addresses, 32-bit words) that load ``model`` into the core."""
+    addrs = table_addresses(geo)
+    words = np.array([int(getattr(model, kind)[idx]) & 0xFFFFFFFF for _, kind, idx in addrs],
+                     dtype=np.int64)
+    return np.array([a for a, _, _ in addrs], dtype=np.int64), words
+
+
+def sign_extend(word: int, bits: int) -> int:
+    word &= (1 << bits) - 1
+    return word - (1 << bits) if word >> (bits - 1) else word
+
+
+def tables_from_words(geo: Geometry, template: FixedKAN, words) -> FixedKAN:
+    """A copy of ``template`` holding the tables read back as ``words``
+    (in :func:`table_addresses` order)."""
+    V = geo.design.contract.value_bits
+    model = template.copy()
+    for (_, kind, idx), w in zip(table_addresses(geo), words):
+        getattr(model, kind)[idx] = int(w) & 0xFFFFFFFF if kind == "rcp" \
+            else sign_extend(int(w), V)
+    return model

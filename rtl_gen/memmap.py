@@ -1,0 +1,168 @@
+"""Geometry of a generated core: memory banks, the control address map and
+the cycle model. Pure Python, shared by the generator, the simulation
+benches and the host (which loads and reads tables through this map).
+
+Control address (word addressed, 32-bit data)::
+
+    [space:1][block:KB][region:2][offset:RB]
+
+``space = 0`` holds the global registers (``GLOBAL_REGS``); ``space = 1``
+addresses block ``block``: region 0 inner nodes (offset
+``lane << (SB + PB0) | slot << PB0 | node``, input ``i = slot * lanes + lane``),
+region 1 outer nodes (offset = node), region 2 the outer domain
+(0 ``lo``, 1 ``hi``, 2 ``rcp``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kanhw.design import Design
+
+
+def ceil_log2(x: int) -> int:
+    return max(0, (x - 1).bit_length())
+
+
+#: Global registers (space 0), word offsets.
+GLOBAL_REGS = {
+    "id": 0,          # RO: 0x4B414E31 ("KAN1")
+    "shape": 1,       # RO: inputs | addends << 8 | lanes << 20 (low bits of each)
+    "mode": 2,        # RW: bit 0 = train (1) / frozen (0)
+    "records": 3,     # RO: records processed; any write clears it
+    "saturations": 4,  # RO: records with at least one saturation; write clears
+    "clamps": 5,      # RO: frozen-mode outer arguments clamped; write clears
+    "stretches": 6,   # RO: outer domains stretched; write clears
+    "cycles": 7,      # RO: clock cycles spent on records; write clears
+}
+CORE_ID = 0x4B414E31
+REGION_INNER, REGION_OUTER, REGION_DOMAIN = 0, 1, 2
+DOMAIN_LO, DOMAIN_HI, DOMAIN_RCP = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Every derived size of a design's hardware."""
+
+    design: Design
+
+    # -- datapath ---------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.design.n
+
+    @property
+    def K(self) -> int:
+        return self.design.addends
+
+    @property
+    def lanes(self) -> int:
+        return self.design.lanes
+
+    @property
+    def steps(self) -> int:
+        return self.design.steps
+
+    @property
+    def p_inner(self) -> int:
+        return self.design.arch.points[0]
+
+    @property
+    def p_outer(self) -> int:
+        return self.design.arch.points[1]
+
+    @property
+    def coord_width(self) -> int:
+        return self.design.contract.coord_bits(self.p_inner)
+
+    @property
+    def outer_coord_width(self) -> int:
+        return self.design.contract.coord_bits(self.p_outer)
+
+    def bank_depths(self, points: int) -> tuple[int, int]:
+        """(even, odd) node counts, padded to powers of two."""
+        return 1 << ceil_log2((points + 1) // 2), 1 << ceil_log2(points // 2)
+
+    # -- control address map ------------------------------------------------------
+    @property
+    def slot_bits(self) -> int:
+        return ceil_log2(self.steps)
+
+    @property
+    def lane_bits(self) -> int:
+        return ceil_log2(self.lanes)
+
+    @property
+    def node_bits_inner(self) -> int:
+        return ceil_log2(self.p_inner)
+
+    @property
+    def offset_bits(self) -> int:
+        return max(self.lane_bits + self.slot_bits + self.node_bits_inner,
+                   ceil_log2(self.p_outer), 2, ceil_log2(len(GLOBAL_REGS)) - 2)
+
+    @property
+    def block_bits(self) -> int:
+        return ceil_log2(self.K)
+
+    @property
+    def addr_width(self) -> int:
+        return 1 + self.block_bits + 2 + self.offset_bits
+
+    def _block(self, k: int, region: int, offset: int) -> int:
+        if not 0 <= k < self.K:
+            raise IndexError(f"block {k} out of range 0..{self.K - 1}")
+        return (((1 << self.block_bits | k) << 2 | region) << self.offset_bits) | offset
+
+    def inner_addr(self, k: int, i: int, p: int) -> int:
+        if not (0 <= i < self.n and 0 <= p < self.p_inner):
+            raise IndexError("inner node out of range")
+        lane, slot = i % self.lanes, i // self.lanes
+        return self._block(k, REGION_INNER, (lane << self.slot_bits | slot)
+                           << self.node_bits_inner | p)
+
+    def outer_addr(self, k: int, p: int) -> int:
+        if not 0 <= p < self.p_outer:
+            raise IndexError("outer node out of range")
+        return self._block(k, REGION_OUTER, p)
+
+    def domain_addr(self, k: int, which: int) -> int:
+        return self._block(k, REGION_DOMAIN, which)
+
+    def global_addr(self, name: str) -> int:
+        return GLOBAL_REGS[name]
+
+    # -- cycle model ----------------------------------------------------------------
+    # Derived from the pipeline in block.py and core.py (and checked against
+    # simulation by the tests): per record, S lane steps forward and S back,
+    # the lane tree (T stages) and the barrier tree (TK stages), plus fixed
+    # stages: accept, A/B/C lanes, saturate+subtract, map, coordinate, outer
+    # read, value; barrier, residual, step, result; outer update.
+    @property
+    def lane_tree_stages(self) -> int:
+        return tree_stages(self.lanes, self.design.tree_levels_per_cycle)
+
+    @property
+    def barrier_tree_stages(self) -> int:
+        return tree_stages(self.K, self.design.tree_levels_per_cycle)
+
+    @property
+    def cycles_per_record(self) -> int:
+        """Training mode, records back to back, no stretch."""
+        return 2 * self.steps + 12 + self.lane_tree_stages + self.barrier_tree_stages
+
+    @property
+    def cycles_per_record_frozen(self) -> int:
+        """Frozen (inference) mode, records back to back."""
+        return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages
+
+    @property
+    def stretch_cycles(self) -> int:
+        """Extra cycles of one stretch (the slow path with its divider)."""
+        return self.design.contract.rcp_bits + 6
+
+
+def tree_stages(count: int, levels_per_cycle: int) -> int:
+    """Pipeline registers of an adder tree over ``count`` inputs (0 for one)."""
+    levels = ceil_log2(count)
+    return -(-levels // levels_per_cycle) if levels else 0

@@ -1,0 +1,48 @@
+"""Pipelined adder tree: the exact sum of its inputs, with a register after
+every ``levels_per_cycle`` adder levels (and after the last). Used inside a
+block (lane sums) and at the barrier (addend values)."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .memmap import ceil_log2, tree_stages
+
+
+class AdderTree(wiring.Component):
+    """``output`` = sum of ``inputs``, ``tree_stages`` cycles after ``valid_in``."""
+
+    def __init__(self, count: int, width: int, levels_per_cycle: int) -> None:
+        self.count = count
+        self.levels_per_cycle = levels_per_cycle
+        self.out_width = width + ceil_log2(count)
+        self.stages = tree_stages(count, levels_per_cycle)
+        super().__init__({
+            "inputs": In(data.ArrayLayout(signed(width), count)),
+            "valid_in": In(1),
+            "output": Out(signed(self.out_width)),
+            "valid_out": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        level = [self.inputs[k] for k in range(self.count)]
+        valid = self.valid_in
+        depth = 0
+        while len(level) > 1:
+            nxt = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            depth += 1
+            if depth % self.levels_per_cycle == 0 or len(nxt) == 1:
+                regs = [Signal(signed(self.out_width), name=f"t{depth}_{k}")
+                        for k in range(len(nxt))]
+                v_reg = Signal(name=f"valid{depth}")
+                m.d.sync += [r.eq(v) for r, v in zip(regs, nxt)] + [v_reg.eq(valid)]
+                level, valid = regs, v_reg
+            else:
+                level = nxt
+        m.d.comb += [self.output.eq(level[0]), self.valid_out.eq(valid)]
+        return m

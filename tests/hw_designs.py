@@ -1,0 +1,27 @@
+"""Small designs the simulation tests share."""
+
+from kanhw.design import design_from_dict
+
+#: Values span only [-2, 2) and products 10 bits: residuals, node
+#: differences and updates all saturate now and then.
+TIGHT_CONTRACT = {"value_bits": 12, "value_frac": 10, "mul_bits": 10, "rcp_bits": 10,
+                  "slope_bits": 8, "slope_frac": 4, "frac_bits": 6}
+
+SPECS = {
+    # lanes = 1: every inner function in turn
+    "n4_k4_lanes1": {"arch": {"inputs": 4, "addends": 4, "points": [4, 6]},
+                     "hardware": {"lanes": 1}},
+    # lanes = n, odd K
+    "n6_k5_lanes6": {"arch": {"inputs": 6, "addends": 5, "points": [5, 9]},
+                     "hardware": {"lanes": 6}},
+    # odd n, odd K, lanes that do not divide n (a padded lane-step)
+    "n5_k3_lanes2": {"arch": {"inputs": 5, "addends": 3, "points": [3, 7]},
+                     "hardware": {"lanes": 2, "tree_levels_per_cycle": 1}},
+    # a narrow contract: saturation on every path
+    "n3_k2_tight": {"arch": {"inputs": 3, "addends": 2, "points": [4, 5]},
+                    "hardware": {"lanes": 3}, "contract": TIGHT_CONTRACT},
+}
+
+
+def design(name: str):
+    return design_from_dict(SPECS[name])
