@@ -15,18 +15,23 @@ counted, never wraps):
 * **value** (node values, hidden sums, predictions, targets, residuals,
   domain bounds): ``value_bits`` wide with ``value_frac`` fraction bits. The
   host scales each target to [-1, 1] (centre and half-range).
-* **multiplier operands** are at most ``mul_bits`` wide (signed): a node
-  difference ``v1 - v0`` and a domain offset ``a - lo`` saturate to
-  ``mul_bits`` before they are multiplied, and the steps ``e`` (per output)
-  and ``e_k`` (per addend) are kept in ``min(value_bits, mul_bits)`` bits.
-  Storage keeps the full ``value_bits``: small updates accumulate, while every
-  product fits one 18x18 (ECP5) or 16x16 (iCE40) multiplier.
+* **multiplier operands** are at most ``mul_bits`` wide (signed). A node
+  difference ``v1 - v0`` and a domain offset ``a - lo`` drop ``guard_bits``
+  low bits (rounded) and saturate to ``mul_bits`` before they are
+  multiplied; the steps ``e`` (per output) and ``e_k`` (per addend) are kept
+  in ``min(value_bits, mul_bits)`` bits at full value precision. So node
+  values carry ``guard_bits`` more fraction bits than any product operand:
+  small updates accumulate, while every product fits one 18x18 (ECP5) or
+  16x16 (iCE40) multiplier. Interpolation:
+  ``v0 + round(f * dv' / 2^(frac_bits - guard_bits))`` with
+  ``dv' = sat(round(dv / 2^guard_bits))``.
 * **reciprocal** ``rcp``: unsigned ``rcp_bits``; a hidden argument ``a`` maps
-  to ``t = round((a - lo) * rcp / 2^rcp_shift)``. After a stretch
-  ``rcp = floor((P - 1) * 2^(frac_bits + rcp_shift) / (hi - lo))``
+  to ``t = round(d' * rcp / 2^rcp_shift)`` with ``d' = a - lo`` reduced like
+  ``dv'``. After a stretch
+  ``rcp = floor((P - 1) * 2^(frac_bits + rcp_shift + guard_bits) / (hi - lo))``
   (a multi-cycle divider in hardware: stretches are rare).
 * **slope**: ``slope_bits`` wide with ``slope_frac`` fraction bits, value per
-  value: ``round(dv * rcp / 2^(frac_bits + rcp_shift - slope_frac))``.
+  value: ``round(dv' * rcp / 2^(frac_bits + rcp_shift - slope_frac))``.
 * **step**: ``e = round(r * step_mult / 2^step_shift)`` (a constant
   multiplier: shift-adds in hardware, no DSP).
 * **stretch margin**: ``gap = round((hi - lo) * margin_mult / 2^margin_shift)``
@@ -45,7 +50,7 @@ from .errors import ConfigError
 # Index of each field in the int64 vector handed to the compiled kernels.
 _KERNEL_ORDER = ("frac_bits", "value_bits", "value_frac", "rcp_bits", "rcp_shift",
                  "slope_bits", "slope_frac", "step_mult", "step_shift", "margin_mult",
-                 "margin_shift", "mul_bits")
+                 "margin_shift", "mul_bits", "guard_bits")
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,10 @@ class Contract:
     """Fixed-point formats shared by the reference and the hardware."""
 
     frac_bits: int = 10
-    value_bits: int = 20
-    value_frac: int = 16
+    value_bits: int = 24
+    value_frac: int = 20
     mul_bits: int = 18
+    guard_bits: int = 4
     rcp_bits: int = 17
     rcp_shift: int = 0  # 0: chosen from the initial domains by :func:`fit_rcp_shift`
     slope_bits: int = 18
@@ -77,6 +83,7 @@ class Contract:
              "value_frac must be below value_bits - 1"),
             (4 <= self.rcp_bits <= 24, "rcp_bits must lie in 4..24"),
             (8 <= self.mul_bits <= 40, "mul_bits must lie in 8..40"),
+            (0 <= self.guard_bits <= self.frac_bits, "guard_bits must lie in 0..frac_bits"),
             (0 <= self.rcp_shift <= 48, "rcp_shift must lie in 0..48"),
             (4 <= self.slope_bits <= 32, "slope_bits must lie in 4..32"),
             (0 <= self.slope_frac < self.slope_bits, "slope_frac must be below slope_bits"),
@@ -158,8 +165,8 @@ class Contract:
 #: are tiny, so it needs more integer and more fraction bits.
 PRESETS = {
     "hw": Contract(),
-    "deep": Contract(value_bits=30, value_frac=20, mul_bits=32, rcp_bits=20, slope_bits=24,
-                     slope_frac=16),
+    "deep": Contract(value_bits=30, value_frac=20, mul_bits=32, guard_bits=0, rcp_bits=20,
+                     slope_bits=24, slope_frac=16),
 }
 
 
@@ -168,11 +175,12 @@ def fit_rcp_shift(contract: Contract, points: int, width: float) -> int:
     value LSBs) two bits below full scale, leaving room for the domain to grow
     16x before the reciprocal drops below ``rcp_bits - 6`` significant bits."""
     target = 2.0 ** (contract.rcp_bits - 2)
-    # rcp = (P-1) * 2^(F + s) / width  ~=  target
-    s = math.floor(math.log2(target * width / (points - 1))) - contract.frac_bits
+    # rcp = (P-1) * 2^(F + s + G) / width  ~=  target
+    s = math.floor(math.log2(target * width / (points - 1))) - contract.frac_bits \
+        - contract.guard_bits
     return int(min(48, max(0, s)))
 
 
 #: Index constants for the compiled kernels (see ``Contract.kernel_vector``).
 K_FRAC, K_VBITS, K_VFRAC, K_RBITS, K_RSHIFT, K_SBITS, K_SFRAC, K_MULT, K_SHIFT, K_GMULT, \
-    K_GSHIFT, K_MBITS = range(len(_KERNEL_ORDER))
+    K_GSHIFT, K_MBITS, K_GUARD = range(len(_KERNEL_ORDER))

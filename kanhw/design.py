@@ -41,9 +41,11 @@ seed = 0             # initial tables (the float heuristic, quantised)
 
 [contract]           # fixed-point formats; omitted fields take these defaults
 frac_bits = 10       # offset bits of every grid coordinate
-value_bits = 20      # node values, sums, targets, residuals, steps
-value_frac = 16      # fraction bits of values; targets are scaled to [-1, 1]
-rcp_bits = 18        # reciprocal of an outer domain width
+value_bits = 24      # node values, sums, targets, residuals
+value_frac = 20      # fraction bits of values; targets are scaled to [-1, 1]
+mul_bits = 18        # widest multiplier operand (18x18 DSPs on ECP5)
+guard_bits = 4       # value bits below the multiplier precision (fine updates)
+rcp_bits = 17        # reciprocal of an outer domain width
 slope_bits = 18      # outer segment slope ...
 slope_frac = 12      # ... and its fraction bits
 margin_mult = 41     # stretch margin = width * 41 / 2^12 (about 1 %)

@@ -23,6 +23,7 @@ from .contract import (
     K_FRAC,
     K_GMULT,
     K_GSHIFT,
+    K_GUARD,
     K_MBITS,
     K_MULT,
     K_RBITS,
@@ -70,6 +71,12 @@ def clip(x, bits):
 
 
 @njit(**_JIT)
+def offset(d, c):
+    """A domain offset as a multiplier operand: guard bits dropped, clipped."""
+    return clip(rshift_round(d, c[K_GUARD]), c[K_MBITS])
+
+
+@njit(**_JIT)
 def close_record(counts):
     """Fold the record's saturation events into the per-record counter."""
     if counts[C_EVENTS] > 0:
@@ -83,7 +90,7 @@ def reciprocal(width, P, c, counts):
     (a width below 1, possible only after saturated bounds, counts as 1)."""
     if width < 1:
         width = np.int64(1)
-    num = np.int64(P - 1) << (c[K_FRAC] + c[K_RSHIFT])
+    num = np.int64(P - 1) << (c[K_FRAC] + c[K_RSHIFT] + c[K_GUARD])
     q = num // width
     top = (np.int64(1) << c[K_RBITS]) - 1
     if q > top:
@@ -108,7 +115,7 @@ def stretch(F, a, P, lo, hi, rcp, c, counts):
     gap = max(gap, 1)
     lo[F] = sat(lo[F] - gap, vb, counts)
     hi[F] = sat(hi[F] + gap, vb, counts)
-    if hi[F] - lo[F] >= np.int64(1) << (c[K_MBITS] - 1):
+    if hi[F] - lo[F] >= np.int64(1) << (c[K_MBITS] - 1 + c[K_GUARD]):
         counts[C_EVENTS] += 1  # wider than a multiplier operand: offsets would clip
     rcp[F] = reciprocal(hi[F] - lo[F], P, c, counts)
     counts[C_STRETCH] += 1
@@ -119,11 +126,11 @@ def coordinate(F, a, P, lo, hi, rcp, c, counts, train):
     """Grid coordinate of hidden argument ``a`` for function F (layers >= 1)."""
     F_ = c[K_FRAC]
     top = (np.int64(P - 1) << F_) - 1
-    t = rshift_round(clip(a - lo[F], c[K_MBITS]) * rcp[F], c[K_RSHIFT])
+    t = rshift_round(offset(a - lo[F], c) * rcp[F], c[K_RSHIFT])
     if t < 0 or t > top:
         if train:
             stretch(F, a, P, lo, hi, rcp, c, counts)
-            t = rshift_round(clip(a - lo[F], c[K_MBITS]) * rcp[F], c[K_RSHIFT])
+            t = rshift_round(offset(a - lo[F], c) * rcp[F], c[K_RSHIFT])
             if t < 0:  # only after a saturated bound
                 t = np.int64(0)
             elif t > top:
@@ -160,8 +167,8 @@ def forward(u, act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c, 
                 f = t & fmask
                 k = base + j
                 v0 = values[k]
-                dv = sat(values[k + 1] - v0, c[K_MBITS], counts)
-                acc += v0 + rshift_round(f * dv, F_)
+                dv = sat(rshift_round(values[k + 1] - v0, c[K_GUARD]), c[K_MBITS], counts)
+                acc += v0 + rshift_round(f * dv, F_ - c[K_GUARD])
                 node[F] = k
                 frac[F] = f
                 if l > 0:

@@ -180,7 +180,7 @@ class ProcessingBlock(wiring.Component):
         geo = self.geo
         c = geo.design.contract
         V, F, L, S = c.value_bits, c.frac_bits, geo.lanes, geo.steps
-        MB, EB = c.mul_bits, c.step_bits
+        MB, EB, G = c.mul_bits, c.step_bits, c.guard_bits
         P1 = geo.p_outer
         sshift = F + c.rcp_shift - c.slope_frac
         top1 = ((P1 - 1) << F) - 1
@@ -235,14 +235,14 @@ class ProcessingBlock(wiring.Component):
             b_real = Signal(name=f"b_real{l}")
             b_ae = Signal.like(a_ae, name=f"b_ae{l}")
             b_ao = Signal.like(a_ao, name=f"b_ao{l}")
-            dv, dv_over = saturate(v1 - v0, MB)
+            dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
             operand = Mux(a_upd, ek, dv)
             flag_sat(a_fwd & a_real & dv_over)
             m.d.sync += [b_p.eq(a_f * operand), b_v0.eq(v0), b_v1.eq(v1), b_odd.eq(a_odd),
                          b_real.eq(a_real), b_ae.eq(a_ae), b_ao.eq(a_ao)]
             # stage C, forward: accumulate this lane's values
             acc = Signal(signed(V + 3 + ceil_log2(S + 1)), name=f"acc{l}")
-            val = Mux(b_real, b_v0 + round_shift(b_p, F), 0)
+            val = Mux(b_real, b_v0 + round_shift(b_p, F - G), 0)
             with m.If(b_fwd):
                 m.d.sync += acc.eq(Mux(b_first, 0, acc) + val)
             lane_sums.append(acc)
@@ -265,7 +265,7 @@ class ProcessingBlock(wiring.Component):
         d_valid = Signal()
         m.d.sync += d_valid.eq(tree.valid_out)
         with m.If(tree.valid_out):
-            m.d.sync += [s_reg.eq(s_sat), d_reg.eq(saturate(s_sat - lo, MB)[0])]
+            m.d.sync += [s_reg.eq(s_sat), d_reg.eq(saturate(round_shift(s_sat - lo, G), MB)[0])]
         flag_sat(tree.valid_out & s_over)
 
         # -- outer: map, read, value and slope ---------------------------------------
@@ -296,7 +296,7 @@ class ProcessingBlock(wiring.Component):
         p_slope = Signal(signed(MB + 1 + c.rcp_bits))
         h_valid = Signal()
         ov0, ov1 = Banks.pair(t_j[0], outer.rd_even.data, outer.rd_odd.data)
-        odv, odv_over = saturate(ov1 - ov0, MB)
+        odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
         m.d.sync += h_valid.eq(o_valid)
         with m.If(o_valid):
             m.d.sync += [o_v0.eq(ov0), o_v1.eq(ov1), p_val.eq(t_f * odv), p_slope.eq(odv * rcp)]
@@ -304,13 +304,13 @@ class ProcessingBlock(wiring.Component):
         slope = Signal(signed(c.slope_bits))
         slope_sat, slope_over = saturate(round_shift(p_slope, sshift), c.slope_bits)
         with m.If(h_valid):
-            m.d.sync += [self.val.eq(o_v0 + round_shift(p_val, F)), slope.eq(slope_sat),
+            m.d.sync += [self.val.eq(o_v0 + round_shift(p_val, F - G)), slope.eq(slope_sat),
                          self.done.eq(1)]
         flag_sat(h_valid & slope_over)
 
         # -- stretch slow path: move the bound, add the margins, divide --------------
         m.submodules.divider = div = Divider(
-            numerator=(P1 - 1) << (F + c.rcp_shift), width_bits=V + 1,
+            numerator=(P1 - 1) << (F + c.rcp_shift + G), width_bits=V + 1,
             quotient_bits=c.rcp_bits)
         st_lo = Signal(signed(V))
         st_hi = Signal(signed(V))
@@ -335,11 +335,12 @@ class ProcessingBlock(wiring.Component):
             with m.State("DIVIDE"):
                 m.d.comb += [div.start.eq(1), div.width.eq(hi - lo)]
                 # a domain wider than a multiplier operand would clip offsets
-                flag_sat((hi - lo) >= (1 << (MB - 1)))
+                flag_sat((hi - lo) >= (1 << (MB - 1 + G)))
                 m.next = "WAIT"
             with m.State("WAIT"):
                 with m.If(div.done):
-                    m.d.sync += [rcp.eq(div.quotient), d_reg.eq(saturate(s_reg - lo, MB)[0])]
+                    m.d.sync += [rcp.eq(div.quotient),
+                                 d_reg.eq(saturate(round_shift(s_reg - lo, G), MB)[0])]
                     flag_sat(div.saturated)
                     m.next = "REMAP"
             with m.State("REMAP"):

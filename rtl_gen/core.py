@@ -133,9 +133,10 @@ class TrainingCore(wiring.Component):
         block_rdata = Array([blk.ctl.rdata for blk in blocks])[r_blk]
         g = GLOBAL_REGS
         shape_word = (geo.n & 0xFF) | (K & 0xFFF) << 8 | (geo.lanes & 0xFFF) << 20
-        globals_ = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(shape_word, 32),
-                    g["mode"]: train, g["records"]: n_records, g["saturations"]: n_sat,
-                    g["clamps"]: n_clamp, g["stretches"]: n_stretch, g["cycles"]: n_cycles}
+        readable = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(shape_word, 32),
+                    g["mode"]: train}
+        counters = {g["records"]: n_records, g["saturations"]: n_sat, g["clamps"]: n_clamp,
+                    g["stretches"]: n_stretch, g["cycles"]: n_cycles}  # a write clears
 
         ending = Signal()       # one cycle after a record's last update
         end_core_sat = Signal()
@@ -201,16 +202,19 @@ class TrainingCore(wiring.Component):
                     m.d.sync += r_blk.eq(blk_idx)
                     m.next = "CTRL_READ"
                 with m.Else():
+                    # a write answers with the data written; a read with the register
+                    m.d.sync += rsp.eq(req.data)
                     with m.Switch(req.addr[:4]):
-                        for a, sig in globals_.items():
+                        for a, sig in {**readable, **counters}.items():
                             with m.Case(a):
-                                m.d.sync += rsp.eq(sig)
+                                with m.If(~req.write):
+                                    m.d.sync += rsp.eq(sig)
                                 if a == g["mode"]:
-                                    with m.If(req.write):
-                                        m.d.sync += [train.eq(req.data[0]), rsp.eq(req.data)]
-                                elif sig is not globals_[g["id"]] and a != g["shape"]:
-                                    with m.If(req.write):
-                                        m.d.sync += [sig.eq(0), rsp.eq(req.data)]
+                                    with m.Else():
+                                        m.d.sync += train.eq(req.data[0])
+                                elif a in counters:
+                                    with m.Else():
+                                        m.d.sync += sig.eq(0)
                     m.next = "CTRL_RESPOND"
             with m.State("CTRL_READ"):
                 m.d.sync += rsp.eq(block_rdata)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth.sim import Simulator
+
 from kanhw.rtl_gen.memmap import Geometry
 
 from .compare import Outcome

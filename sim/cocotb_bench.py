@@ -15,6 +15,7 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
+
 from kanhw.sim.packing import JOB_CTRL, JOB_RECORDS, pack_ctrl, pack_records, unpack_results
 
 # Inputs change just after a falling edge and are taken at the next rising

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from kanhw.rtl_gen.memmap import Geometry
 
 from .vectors import Vectors

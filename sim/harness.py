@@ -15,6 +15,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
 from kanhw.rtl_gen.core import TrainingCore, ctrl_layout, record_layout, result_layout
 from kanhw.rtl_gen.memmap import Geometry, ceil_log2
 

@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from kanhw.rtl_gen.image import table_addresses, table_writes, tables_from_words
-from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
 
 from kanhw.errors import ConfigError, KanhwError
+from kanhw.rtl_gen.image import table_addresses, table_writes, tables_from_words
+from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
 
 from .compare import COUNTERS, Outcome
 from .vectors import Vectors
@@ -103,6 +103,7 @@ def _time_zero_trigger(text: str) -> str:
 
 def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:
     from cocotb_tools.runner import get_runner
+
     from kanhw.rtl_gen.block import BLOCK_MODULE
     from kanhw.rtl_gen.emit import to_verilog
 

@@ -28,7 +28,7 @@ class Spec:
 
     def reciprocal(self, width, P):
         c = self.c
-        q = ((P - 1) << (c.frac_bits + c.rcp_shift)) // max(width, 1)
+        q = ((P - 1) << (c.frac_bits + c.rcp_shift + c.guard_bits)) // max(width, 1)
         if q > (1 << c.rcp_bits) - 1:
             self.events += 1
             return (1 << c.rcp_bits) - 1
@@ -40,7 +40,8 @@ class Spec:
     def coordinate(self, F, a, P, train):
         c, m = self.c, self.m
         top = ((P - 1) << c.frac_bits) - 1
-        t = rnd(self.clip(a - int(m.lo[F]), c.mul_bits) * int(m.rcp[F]), c.rcp_shift)
+        t = rnd(self.clip(rnd(a - int(m.lo[F]), c.guard_bits), c.mul_bits) * int(m.rcp[F]),
+                c.rcp_shift)
         if 0 <= t <= top:
             return t
         if not train:
@@ -53,12 +54,12 @@ class Spec:
             hi = a
         gap = max(1, rnd((hi - lo) * c.margin_mult, c.margin_shift))
         lo, hi = self.sat(lo - gap, c.value_bits), self.sat(hi + gap, c.value_bits)
-        if hi - lo >= 1 << (c.mul_bits - 1):
+        if hi - lo >= 1 << (c.mul_bits - 1 + c.guard_bits):
             self.events += 1
         m.lo[F], m.hi[F] = lo, hi
         m.rcp[F] = self.reciprocal(hi - lo, P)
         self.stretches += 1
-        t = rnd(self.clip(a - lo, c.mul_bits) * int(m.rcp[F]), c.rcp_shift)
+        t = rnd(self.clip(rnd(a - lo, c.guard_bits), c.mul_bits) * int(m.rcp[F]), c.rcp_shift)
         return min(max(t, 0), top)
 
     def forward(self, u, train):
@@ -77,8 +78,8 @@ class Spec:
                     j, f = t >> F_, t & ((1 << F_) - 1)
                     k = int(a.node_base[l]) + (o * n_in + i) * P + j
                     v0 = int(m.values[k])
-                    dv = self.sat(int(m.values[k + 1]) - v0, c.mul_bits)
-                    acc += v0 + rnd(f * dv, F_)
+                    dv = self.sat(rnd(int(m.values[k + 1]) - v0, c.guard_bits), c.mul_bits)
+                    acc += v0 + rnd(f * dv, F_ - c.guard_bits)
                     slope = 0
                     if l > 0:
                         slope = self.sat(rnd(dv * int(m.rcp[F]), F_ + c.rcp_shift - c.slope_frac),

@@ -5,7 +5,7 @@ from kanhw.design import design_from_dict
 #: Values span only [-2, 2) and products 10 bits: residuals, node
 #: differences and updates all saturate now and then.
 TIGHT_CONTRACT = {"value_bits": 12, "value_frac": 10, "mul_bits": 10, "rcp_bits": 10,
-                  "slope_bits": 8, "slope_frac": 4, "frac_bits": 6}
+                  "slope_bits": 8, "slope_frac": 4, "frac_bits": 6, "guard_bits": 0}
 
 SPECS = {
     # lanes = 1: every inner function in turn

@@ -3,6 +3,7 @@ fixed-point reference, cycle counts against the manifest's model."""
 
 import pytest
 from hw_designs import SPECS, design
+
 from kanhw.sim import runner
 from kanhw.sim.compare import compare, expected_cycles
 from kanhw.sim.vectors import make_vectors

@@ -5,11 +5,11 @@ manifest's model."""
 
 import pytest
 from hw_designs import SPECS, design
+
+from kanhw.design import design_from_dict
 from kanhw.sim import runner
 from kanhw.sim.compare import compare, expected_cycles
 from kanhw.sim.vectors import make_vectors
-
-from kanhw.design import design_from_dict
 
 needs_verilator = pytest.mark.skipif(not runner.available("verilator"),
                                      reason="verilator not installed")
@@ -19,6 +19,8 @@ needs_icarus = pytest.mark.skipif(not runner.available("icarus"),
 
 def check(vec, simulator):
     out = runner.run(vec, simulator)
+    if out.stream_seconds:
+        print(f"{simulator}: {len(vec.U) / out.stream_seconds:.0f} records/s streaming")
     mismatches = compare(vec, out)
     assert mismatches == [], "\n".join(map(str, mismatches))
     assert out.cycles == expected_cycles(vec)

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
-from kanhw.rtl_gen.arith import round_shift, saturate, times_const
-from kanhw.rtl_gen.divider import Divider
-from kanhw.rtl_gen.tree import AdderTree, tree_stages
 
 from kanhw import nk_fixed as nkx
 from kanhw.contract import PRESETS
+from kanhw.rtl_gen.arith import round_shift, saturate, times_const
+from kanhw.rtl_gen.divider import Divider
+from kanhw.rtl_gen.tree import AdderTree, tree_stages
 
 
 def simulate(dut, bench, clocked=True):
@@ -74,7 +74,8 @@ def test_adder_tree_sum_and_latency(count, levels):
 def test_divider_matches_reciprocal():
     c = PRESETS["hw"].replace(rcp_shift=12)
     P = 22
-    dut = Divider((P - 1) << (c.frac_bits + c.rcp_shift), width_bits=c.value_bits + 1,
+    dut = Divider((P - 1) << (c.frac_bits + c.rcp_shift + c.guard_bits),
+                  width_bits=c.value_bits + 1,
                   quotient_bits=c.rcp_bits)
     cv = c.kernel_vector()
     widths = [1, 2, 3, 7, 100, 4095, 70000, (1 << c.value_bits) - 1, 0, -5] + \

@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             "stretches": int(out.counts[2])},
         "seconds": round(seconds, 2),
     }
+    if out.stream_seconds > 0:  # the record stream alone, without build and table I/O
+        summary["stream_records_per_s"] = round(args.records / out.stream_seconds, 1)
     for m in mismatches:
         print(m)
     if out.cycles != predicted:
@@ -79,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.simulator}: {args.records} records {status}; cycles {out.cycles} "
           f"(model {predicted}: {per_record} per record + {vec.stretch_records} stretch "
           f"stalls of {geo.stretch_cycles}); counters sat/clamp/stretch "
-          f"{out.counts.tolist()}; {seconds:.1f} s")
+          f"{out.counts.tolist()}; {seconds:.1f} s"
+          + (f" ({summary['stream_records_per_s']:,.0f} records/s streaming)"
+             if "stream_records_per_s" in summary else ""))
     if args.json:
         print(json.dumps(summary))
     return EXIT_MISMATCH if mismatches or out.cycles != predicted else 0
