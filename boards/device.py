@@ -1,0 +1,48 @@
+"""The device behind the link: UART, link engine and training core, with a
+soft reset for the core. Board modules wrap it with clocking and pins;
+simulation drives its ``rx``/``tx`` pins directly."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, ResetInserter, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, connect
+
+from kanhw.rtl_gen.core import TrainingCore
+from kanhw.rtl_gen.memmap import Geometry
+
+from .link import LinkEngine
+from .uart import UARTReceiver, UARTTransmitter
+
+
+class LinkedCore(wiring.Component):
+    """``rx``/``tx`` serial pins in and out; ``busy`` and ``activity`` for LEDs."""
+
+    def __init__(self, geo: Geometry, uart_divisor: int, buffer_bytes: int = 2048,
+                 shared_blocks: bool = False, timeout: int = 1 << 20) -> None:
+        self.geo = geo
+        self.uart_divisor = uart_divisor
+        self.buffer_bytes = buffer_bytes
+        self.shared_blocks = shared_blocks
+        self.timeout = timeout
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1),
+                          "activity": Out(1), "error": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart_rx = rx = UARTReceiver(self.uart_divisor)
+        m.submodules.uart_tx = tx = UARTTransmitter(self.uart_divisor)
+        m.submodules.link = link = LinkEngine(self.geo, self.buffer_bytes, self.timeout)
+        core_reset = Signal()
+        core = TrainingCore(self.geo, shared_blocks=self.shared_blocks)
+        m.submodules.core = ResetInserter(core_reset)(core)
+        m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), core_reset.eq(link.core_reset),
+                     self.busy.eq(core.busy), self.activity.eq(link.frames[0]),
+                     self.error.eq(link.errors != 0)]
+        connect(m, rx.bytes, link.rx)
+        connect(m, link.tx, tx.bytes)
+        connect(m, link.records, core.records)
+        connect(m, core.results, link.results)
+        connect(m, link.ctrl_req, core.ctrl_req)
+        connect(m, core.ctrl_rsp, link.ctrl_rsp)
+        return m

@@ -1,0 +1,167 @@
+"""The ``soft`` device: the fixed-point reference behind the link protocol.
+
+It answers exactly what the gateware answers: the same frames, the same
+control address map, tables that start zeroed as after a reset, the same
+counters, and training by the integer kernels the hardware is proven equal
+to. Training through ``soft`` and through the simulated board therefore
+gives bit-identical tables.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from kanhw import nk_fixed as nkx
+from kanhw.design import Design
+from kanhw.fixed_model import FixedKAN
+from kanhw.rtl_gen.core import record_layout, result_layout
+from kanhw.rtl_gen.image import table_addresses
+from kanhw.rtl_gen.memmap import CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.train import layout
+
+from . import protocol as P
+
+
+def link_geometry(geo: Geometry, buffer_bytes: int) -> dict:
+    rec = (record_layout(geo).size + 7) // 8
+    res = (result_layout(geo).size + 7) // 8
+    return {"record_bytes": rec, "result_bytes": res, "buffer_bytes": buffer_bytes,
+            "max_records": min((buffer_bytes - 2) // rec, (buffer_bytes - 1) // res)}
+
+
+class SoftDevice:
+    """Frames in, frames out; the model lives in integer tables."""
+
+    def __init__(self, design: Design, buffer_bytes: int = 8192) -> None:
+        self.design = design
+        self.geo = Geometry(design)
+        self.sizes = link_geometry(self.geo, buffer_bytes)
+        a = design.arch
+        z = np.zeros
+        # a zeroed core, as after reset (rcp resets to 1)
+        self.model = FixedKAN(a, design.contract, z(a.n_parameters, np.int64),
+                              z(a.n_functions, np.int64), z(a.n_functions, np.int64),
+                              np.ones(a.n_functions, np.int64), z(a.n_in), np.ones(a.n_in),
+                              z(a.n_out), np.ones(a.n_out))
+        self.addresses = {addr: (kind, idx) for addr, kind, idx in table_addresses(self.geo)}
+        self.parser = P.Parser(max_payload=1 << 16)
+        self.reset()
+
+    def reset(self) -> None:
+        self.regs = {name: 0 for name in GLOBAL_REGS}
+        self.regs["id"] = CORE_ID
+        self.regs["shape"] = (self.geo.n & 0xFF) | (self.geo.K & 0xFFF) << 8 | \
+            (self.geo.lanes & 0xFFF) << 20
+        self.regs["mode"] = 1
+        self.model.counts[:] = 0
+
+    # -- control space -------------------------------------------------------------
+    def _write(self, addr: int, data: int) -> None:
+        if addr in self.addresses:
+            kind, idx = self.addresses[addr]
+            getattr(self.model, kind)[idx] = self._from_word(kind, data)
+            return
+        names = {v: k for k, v in GLOBAL_REGS.items()}
+        name = names.get(addr & 0xF) if addr < 16 else None
+        if name == "mode":
+            self.regs["mode"] = data & 1
+        elif name in ("records", "saturations", "clamps", "stretches", "cycles"):
+            self.regs[name] = 0
+            if name in ("saturations", "clamps", "stretches"):
+                self.model.counts[{"saturations": 0, "clamps": 1, "stretches": 2}[name]] = 0
+
+    def _read(self, addr: int) -> int:
+        if addr in self.addresses:
+            kind, idx = self.addresses[addr]
+            return int(getattr(self.model, kind)[idx]) & 0xFFFFFFFF
+        names = {v: k for k, v in GLOBAL_REGS.items()}
+        name = names.get(addr & 0xF) if addr < 16 else None
+        if name in ("saturations", "clamps", "stretches"):
+            return int(self.model.counts[{"saturations": 0, "clamps": 1,
+                                          "stretches": 2}[name]]) & 0xFFFFFFFF
+        return self.regs.get(name, 0) & 0xFFFFFFFF if name else 0
+
+    def _from_word(self, kind: str, data: int) -> int:
+        if kind == "rcp":
+            return data & ((1 << self.design.contract.rcp_bits) - 1)
+        V = self.design.contract.value_bits
+        data &= (1 << V) - 1
+        return data - (1 << V) if data >> (V - 1) else data
+
+    # -- records ---------------------------------------------------------------------
+    def _stream(self, payload: bytes) -> bytes:
+        geo, c = self.geo, self.design.contract
+        rb, qb = self.sizes["record_bytes"], self.sizes["result_bytes"]
+        n = (len(payload)) // rb
+        cw, V = geo.coord_width, c.value_bits
+        U = np.zeros((n, geo.n), np.int64)
+        Y = np.zeros((n, 1), np.int64)
+        for r in range(n):
+            w = int.from_bytes(payload[r * rb:(r + 1) * rb], "little")
+            for i in range(geo.n):
+                U[r, i] = (w >> (i * cw)) & ((1 << cw) - 1)
+            y = (w >> (geo.n * cw)) & ((1 << V) - 1)
+            Y[r, 0] = y - (1 << V) if y >> (V - 1) else y
+        m = self.model
+        g = layout(m.arch)
+        pred = np.zeros((n, 1), np.int64)
+        resid = np.zeros((n, 1), np.int64)
+        cv = c.kernel_vector()
+        if self.regs["mode"]:
+            stretched = np.zeros(n, np.int64)
+            nkx.train_records(U, Y, np.arange(n), *g, m.values, m.lo, m.hi, m.rcp, cv,
+                              m.counts, pred, resid, stretched)
+            self.regs["cycles"] += n * geo.cycles_per_record + \
+                int(np.count_nonzero(stretched)) * geo.stretch_cycles
+        else:
+            nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
+            self.regs["cycles"] += n * geo.cycles_per_record_frozen
+        self.regs["records"] += n
+        mask = (1 << V) - 1
+        out = bytearray()
+        for r in range(n):
+            word = (int(pred[r, 0]) & mask) | (int(resid[r, 0]) & mask) << V
+            out += word.to_bytes(qb, "little")
+        return bytes(out)
+
+    # -- frames -----------------------------------------------------------------------
+    def handle(self, f: P.Frame) -> bytes:
+        s = self.sizes
+        body = f.payload
+        status, answer = P.STATUS_OK, b""
+        if not f.crc_ok:
+            status = P.STATUS_BAD_CRC
+        elif len(body) > s["buffer_bytes"]:
+            status = P.STATUS_TOO_LONG
+        elif f.cmd == P.CMD_INFO:
+            answer = P.pack_words([CORE_ID, self.regs["shape"], s["max_records"],
+                                   s["record_bytes"], s["result_bytes"]])
+        elif f.cmd == P.CMD_RESET:
+            self.reset()
+        elif f.cmd in (P.CMD_WRITE, P.CMD_READ, P.CMD_STREAM) and len(body) >= 2:
+            (n,) = struct.unpack_from("<H", body)
+            entry = {P.CMD_WRITE: 8, P.CMD_READ: 4, P.CMD_STREAM: s["record_bytes"]}[f.cmd]
+            if len(body) != 2 + n * entry or (f.cmd == P.CMD_STREAM and n > s["max_records"]):
+                status = P.STATUS_BAD_COMMAND
+            elif f.cmd == P.CMD_WRITE:
+                for k in range(n):
+                    addr, data = struct.unpack_from("<II", body, 2 + 8 * k)
+                    self._write(addr, data)
+            elif f.cmd == P.CMD_READ:
+                answer = P.pack_words(self._read(a) for a in
+                                      struct.unpack_from(f"<{n}I", body, 2))
+            elif n:
+                answer = self._stream(body[2:])
+        else:
+            status = P.STATUS_BAD_COMMAND
+        return P.frame(f.seq, f.cmd | P.RESPONSE, bytes([status]) + answer)
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes from the host in; the bytes the device sends back."""
+        out = b""
+        for item in self.parser.feed(data):
+            if isinstance(item, P.Frame):  # an impossible length is skipped, as in hardware
+                out += self.handle(item)
+        return out

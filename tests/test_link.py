@@ -1,0 +1,163 @@
+"""The link: protocol framing, the soft device, and the gateware link engine
+answering byte for byte like the soft device (Amaranth simulator)."""
+
+import struct
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib.wiring import connect
+from amaranth.sim import Simulator
+
+from kanhw.boards.link import LinkEngine, link_sizes
+from kanhw.boards.uart import UARTReceiver, UARTTransmitter
+from kanhw.design import design_from_dict
+from kanhw.host import protocol as P
+from kanhw.host.client import Device
+from kanhw.host.soft import SoftDevice
+from kanhw.host.transport import SoftTransport
+from kanhw.rtl_gen.core import TrainingCore
+from kanhw.rtl_gen.image import table_writes
+from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
+from kanhw.sim.vectors import make_vectors
+
+DESIGN = design_from_dict({"arch": {"inputs": 3, "addends": 2, "points": [3, 5]},
+                           "hardware": {"lanes": 3}})
+BUFFER = 256
+
+
+def test_crc_and_parser_resynchronise():
+    assert P.crc16(b"123456789") == 0x29B1  # the CRC-16/CCITT-FALSE check value
+    f1, f2 = P.frame(1, P.CMD_INFO), P.frame(2, P.CMD_READ, b"\x01\x00" + b"\x07\x00\x00\x00")
+    bad = bytearray(P.frame(3, P.CMD_INFO, b"xy"))
+    bad[-1] ^= 0xFF
+    frames = P.Parser().feed(b"\x00\x13" + f1 + bytes(bad) + f2[:5])
+    assert [(f.seq, f.crc_ok) for f in frames] == [(1, True), (3, False)]
+
+
+def requests(vec, geo):
+    """A session: info, load tables, train five records, read back, junk."""
+    addrs, words = table_writes(geo, vec.initial)
+    sizes = link_sizes(geo, BUFFER)
+    out = [P.frame(1, P.CMD_INFO)]
+    step = (BUFFER - 2) // 8
+    for s in range(0, len(addrs), step):
+        body = struct.pack("<H", len(addrs[s:s + step])) + b"".join(
+            struct.pack("<II", int(a), int(w) & 0xFFFFFFFF)
+            for a, w in zip(addrs[s:s + step], words[s:s + step]))
+        out.append(P.frame(2 + s, P.CMD_WRITE, body))
+    from kanhw.sim.packing import pack_records
+    recs = pack_records(vec.U[:5], vec.Yq[:5], geo.coord_width, DESIGN.contract.value_bits)
+    body = struct.pack("<H", 5) + b"".join(w.to_bytes(sizes["record_bytes"], "little")
+                                           for w in recs)
+    out.append(P.frame(90, P.CMD_STREAM, body))
+    reads = list(addrs[:12]) + [GLOBAL_REGS["records"], GLOBAL_REGS["stretches"]]
+    out.append(P.frame(91, P.CMD_READ, struct.pack("<H", len(reads)) + P.pack_words(reads)))
+    out.append(P.frame(92, 0x33))                                 # unknown command
+    out.append(P.frame(93, P.CMD_READ, b"\x05\x00\x01"))          # inconsistent length
+    bad = bytearray(P.frame(94, P.CMD_INFO))
+    bad[-2] ^= 1                                                  # corrupted CRC
+    out.append(bytes(bad))
+    out.append(P.frame(95, P.CMD_RESET))
+    return out
+
+
+def test_gateware_link_answers_like_the_soft_device():
+    geo = Geometry(DESIGN)
+    vec = make_vectors(DESIGN, 10, seed=1)
+    soft = SoftDevice(DESIGN, BUFFER)
+    frames = requests(vec, geo)
+    expected = [soft.feed(f) for f in frames]
+    assert expected[-3][6] == P.STATUS_BAD_COMMAND and expected[-2][6] == P.STATUS_BAD_CRC
+
+    m = Module()
+    m.submodules.link = link = LinkEngine(geo, BUFFER, timeout=200)
+    m.submodules.core = core = TrainingCore(geo)
+    connect(m, link.records, core.records)
+    connect(m, core.results, link.results)
+    connect(m, link.ctrl_req, core.ctrl_req)
+    connect(m, core.ctrl_rsp, link.ctrl_rsp)
+    got = []
+
+    async def bench(ctx):
+        ctx.set(link.tx.ready, 1)
+        for f in frames:
+            for byte in f:
+                ctx.set(link.rx.payload, byte)
+                ctx.set(link.rx.valid, 1)
+                await ctx.tick().until(link.rx.ready)
+            ctx.set(link.rx.valid, 0)
+            answer = bytearray()
+            parser = P.Parser()
+            while True:
+                byte, = await ctx.tick().sample(link.tx.payload).until(link.tx.valid)
+                answer.append(byte)
+                if parser.feed(bytes([byte])):
+                    break
+            got.append(bytes(answer))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    for k, (g, e) in enumerate(zip(got, expected)):
+        assert g == e, f"frame {k}: gateware {g.hex()} soft {e.hex()}"
+
+
+def test_uart_round_trip():
+    m = Module()
+    m.submodules.tx = tx = UARTTransmitter(6)
+    m.submodules.rx = rx = UARTReceiver(6)
+    m.d.comb += rx.rx.eq(tx.tx)
+    data = [0x00, 0xFF, 0x5A, 0xA5, 0x01, 0x80, 0x3C]
+    got = []
+
+    async def send(ctx):
+        for b in data:
+            ctx.set(tx.bytes.payload, b)
+            ctx.set(tx.bytes.valid, 1)
+            await ctx.tick().until(tx.bytes.ready)
+        ctx.set(tx.bytes.valid, 0)
+
+    async def receive(ctx):
+        ctx.set(rx.bytes.ready, 1)
+        while len(got) < len(data):
+            b, = await ctx.tick().sample(rx.bytes.payload).until(rx.bytes.valid)
+            got.append(b)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(send)
+    sim.add_testbench(receive)
+    sim.run()
+    assert got == data
+
+
+def test_device_client_trains_through_soft_like_the_reference():
+    vec = make_vectors(DESIGN, 200, seed=3)
+    dev = Device(SoftTransport(DESIGN, BUFFER), DESIGN)
+    dev.load_model(vec.initial)
+    dev.set_mode(True)
+    dev.clear_counters()
+    pred, resid = dev.stream(vec.U, vec.Yq)
+    assert np.array_equal(pred, vec.pred) and np.array_equal(resid, vec.resid)
+    assert dev.read_model(vec.initial).equals(vec.final)
+    c = dev.counters()
+    assert c["records"] == 200 and c["stretches"] == vec.counts[2]
+
+
+def test_broken_link_is_an_error_not_a_hang():
+    class Dead:
+        baud = None
+
+        def write(self, data):
+            pass
+
+        def read(self, size, timeout):
+            return b""
+
+        def close(self):
+            pass
+
+    with pytest.raises(P.LinkError, match="no answer"):
+        Device(Dead(), DESIGN, timeout=0.2, retries=1)
