@@ -126,6 +126,7 @@ class Device:
         """Play records (device format) in frames; predictions and residuals."""
         from kanhw.sim.packing import pack_records, unpack_results
         V = self.design.contract.value_bits
+        Yq = np.asarray(Yq).reshape(-1)
         rb, qb, step = (self.info["record_bytes"], self.info["result_bytes"],
                         self.info["max_records"])
         pred, resid = [], []

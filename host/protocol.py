@@ -30,6 +30,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from kanhw.errors import KanhwError
+
 SYNC = b"\x5a\xa5"
 HEADER = 4          # seq, cmd, len (after the sync bytes)
 CRC_BYTES = 2
@@ -42,7 +44,7 @@ STATUS_TEXT = {STATUS_OK: "ok", STATUS_BAD_CRC: "bad CRC", STATUS_BAD_COMMAND: "
                STATUS_TOO_LONG: "frame too long"}
 
 
-class LinkError(Exception):
+class LinkError(KanhwError):
     """A broken link: timeout, bad CRC, unexpected answer."""
 
 

@@ -193,7 +193,12 @@ def load_contract(spec: str) -> Contract:
         raise ConfigError(f"cannot read {spec}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{spec}: malformed TOML ({exc})") from None
-    table = doc.get("contract", doc)
+    if "contract" in doc:
+        table = doc["contract"]
+    elif set(doc) & _SECTIONS:
+        table = {}  # a design file without a [contract] table: the defaults
+    else:
+        table = doc
     if not isinstance(table, dict):
         raise ConfigError(f"{spec}: [contract] must be a table")
     try:

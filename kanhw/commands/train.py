@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .. import datasets, persist
 from ..arch import build_architecture, parse_int_list
@@ -124,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.epochs} epochs, {result.records:,} records in {result.seconds:.2f} s "
               f"(JIT {result.jit_seconds:.2f} s), {result.records_per_s:,.0f} records/s"
               + (f"; saved {args.save}" if args.save else ""))
+    if args.fixed and model.counts[0] > 1e-3 * result.records:
+        print(f"kanhw train: warning: {model.counts[0]:,} of {result.records:,} records "
+              "saturated a value; the contract's range is too small for this network and "
+              "step (try the 'deep' contract, a smaller --alpha, or wider value/mul bits)",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     return 0

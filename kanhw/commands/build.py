@@ -1,0 +1,55 @@
+"""``kanhw build``: bitstream, resources and Fmax of a design for a board."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..design import load_design
+from ..errors import ConfigError
+
+#: Exit status when the bitstream was built but misses the clock.
+EXIT_TIMING = 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="synthesise, place and route a design for a board",
+                       description="Build a bitstream with Yosys and nextpnr (the YoWASP wheels, "
+                                   "or the tools named by YOSYS, NEXTPNR_ICE40, ICEPACK, "
+                                   "NEXTPNR_ECP5, ECPPACK) and report resources, post-route "
+                                   "Fmax and the modelled training throughput.")
+    p.add_argument("--board", required=True, help="icebreaker, ulx3s[-85f|-45f|-25f|-12f], "
+                                                   "orangecrab[-85f|-25f]")
+    p.add_argument("--config", required=True, metavar="ARCH.toml")
+    p.add_argument("-o", "--output", metavar="DIR", help="build folder (default build/BOARD)")
+    p.add_argument("--clock", type=float, metavar="MHZ", help="design clock (default: the "
+                                                               "board's)")
+    p.add_argument("--json", action="store_true", help="end stdout with a JSON report")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..boards import get_board
+    from ..boards.build import build
+
+    board = get_board(args.board)
+    design = load_design(args.config)
+    if args.clock is not None and not 1 <= args.clock <= 500:
+        raise ConfigError(f"--clock must lie in 1..500 MHz, got {args.clock}")
+    out = args.output or f"build/{board.name}"
+    rep = build(board, design, out, args.clock * 1e6 if args.clock else None,
+                log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True))
+    for kind, r in rep.resources.items():
+        print(f"{kind:5s} {r['used']:>7,d} / {r['available']:>7,d} "
+              f"({100 * r['used'] / max(1, r['available']):.1f} %)")
+    print(f"Fmax {rep.fmax_mhz:.1f} MHz (clock {rep.clock_target_mhz:.1f} MHz); "
+          f"{rep.cycles_per_record} cycles per record -> {rep.records_per_s:,.0f} records/s "
+          f"modelled; the UART at {rep.uart_baud:,d} baud carries {rep.uart_records_per_s:,.0f} "
+          "records/s")
+    print(f"bitstream {rep.bitstream} ({rep.seconds:.0f} s)")
+    if rep.suggestion:
+        print(f"kanhw build: {rep.suggestion}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rep.to_dict()))
+    return 0 if rep.meets_timing else EXIT_TIMING

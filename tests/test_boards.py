@@ -1,0 +1,75 @@
+"""Board support: PLL settings, the board registry, and real builds with the
+YoWASP toolchain (one iCE40 and one ECP5 board), checked for sane reports."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kanhw.boards import BOARDS, get_board
+from kanhw.boards.build import uart_records_per_s
+from kanhw.boards.clocks import ecp5_pll, ice40_pll
+from kanhw.design import design_from_dict
+from kanhw.errors import ConfigError
+from kanhw.rtl_gen.memmap import Geometry
+
+NARROW = {"value_bits": 16, "value_frac": 12, "mul_bits": 16, "guard_bits": 2,
+          "rcp_bits": 15, "slope_bits": 16, "slope_frac": 10}
+
+
+def test_pll_settings_hit_their_targets():
+    s = ice40_pll(12e6, 24e6)
+    assert abs(s.f_out - 24e6) < 0.1e6 and s.params["FILTER_RANGE"] == 1
+    e = ecp5_pll(25e6, 75e6)
+    assert abs(e.f_out - 75e6) < 0.1e6
+    assert 400e6 <= e.f_out * e.params["CLKOP_DIV"] <= 800e6
+
+
+def test_registry_and_uart_ceiling():
+    assert {"icebreaker", "ulx3s-85f", "ulx3s-12f", "orangecrab-25f"} <= set(BOARDS)
+    assert get_board("ULX3S").name == "ulx3s-85f"
+    with pytest.raises(ConfigError, match="unknown board"):
+        get_board("nexys")
+    d = design_from_dict({"arch": {"inputs": 16, "addends": 64, "points": [5, 22]}})
+    rate = uart_records_per_s(Geometry(d), get_board("ulx3s"))
+    assert 5_000 < rate < 20_000  # 3 Mbaud, ~30 bytes out and ~6 back per record
+
+
+def kanhw(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "kanhw", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=1800, check=False)
+
+
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+def test_real_build_reports_sane_numbers(tmp_path, board):
+    cfg = tmp_path / "tiny.toml"
+    lines = ["[arch]", "inputs = 2", "addends = 1", "points = [5, 22]", "[hardware]",
+             "lanes = 1", "[contract]"] + [f"{k} = {v}" for k, v in NARROW.items()]
+    cfg.write_text("\n".join(lines) + "\n")
+    r = kanhw("build", "--board", board, "--config", str(cfg), "-o", str(tmp_path / "b"),
+              "--clock", "20", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout.strip().splitlines()[-1])
+    assert 20 <= rep["fmax_mhz"] <= 500
+    lut = rep["resources"]["lut"]
+    assert 500 < lut["used"] < lut["available"]
+    assert rep["resources"]["dsp"]["used"] >= 1
+    assert rep["cycles_per_record"] == Geometry(design_from_dict(
+        {"arch": {"inputs": 2, "addends": 1, "points": [5, 22]}, "hardware": {"lanes": 1},
+         "contract": NARROW})).cycles_per_record
+    assert rep["records_per_s"] == pytest.approx(rep["fmax_mhz"] * 1e6
+                                                 / rep["cycles_per_record"], rel=1e-3)
+    bit = tmp_path / "b" / ("kanhw.bin" if board == "icebreaker" else "kanhw.bit")
+    assert bit.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_design_that_does_not_fit_is_one_line(tmp_path):
+    cfg = tmp_path / "big.toml"
+    cfg.write_text("[arch]\ninputs = 16\naddends = 8\npoints = [5, 22]\n[hardware]\nlanes = 4\n")
+    r = kanhw("build", "--board", "icebreaker", "--config", str(cfg), "-o",
+              str(tmp_path / "b"), cwd=tmp_path)
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()[-1]
+    assert "does not fit icebreaker" in err and "Traceback" not in r.stderr
