@@ -26,7 +26,7 @@ class LinkedCore(wiring.Component):
         self.shared_blocks = shared_blocks
         self.timeout = timeout
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1),
-                          "activity": Out(1), "error": Out(1)})
+                          "activity": Out(1), "error": Out(1), "idle": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -38,7 +38,9 @@ class LinkedCore(wiring.Component):
         m.submodules.core = ResetInserter(core_reset)(core)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx), core_reset.eq(link.core_reset),
                      self.busy.eq(core.busy), self.activity.eq(link.frames[0]),
-                     self.error.eq(link.errors != 0)]
+                     self.error.eq(link.errors != 0),
+                     # nothing received, executing or sending: safe to wait for the host
+                     self.idle.eq(link.idle & rx.idle & tx.idle & ~core.busy)]
         connect(m, rx.bytes, link.rx)
         connect(m, link.tx, tx.bytes)
         connect(m, link.records, core.records)

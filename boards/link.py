@@ -82,6 +82,7 @@ class LinkEngine(wiring.Component):
             "core_reset": Out(1),
             "frames": Out(16),      # frames executed (status LED activity)
             "errors": Out(16),      # frames refused
+            "idle": Out(1),         # waiting for a frame, nothing in progress
         })
 
     def elaborate(self, platform):
@@ -131,7 +132,7 @@ class LinkEngine(wiring.Component):
         with m.FSM(name="link"):
             # -- receive a frame ------------------------------------------------------
             with m.State("SYNC0"):
-                m.d.comb += self.rx.ready.eq(1)
+                m.d.comb += [self.rx.ready.eq(1), self.idle.eq(1)]
                 m.d.sync += receiving.eq(0)
                 with m.If(self.rx.valid & (self.rx.payload == P.SYNC[0])):
                     m.next = "SYNC1"

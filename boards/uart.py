@@ -20,7 +20,7 @@ class UARTReceiver(wiring.Component):
             raise ValueError("UART divisor must be at least 4 clocks per bit")
         self.divisor = divisor
         super().__init__({"rx": In(1, init=1), "bytes": Out(stream.Signature(8)),
-                          "overrun": Out(1)})
+                          "overrun": Out(1), "idle": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -33,6 +33,7 @@ class UARTReceiver(wiring.Component):
             m.d.sync += self.bytes.valid.eq(0)
         with m.FSM():
             with m.State("IDLE"):
+                m.d.comb += self.idle.eq(~self.bytes.valid)
                 with m.If(~rx):
                     m.d.sync += timer.eq(self.divisor // 2)
                     m.next = "START"
@@ -72,7 +73,8 @@ class UARTTransmitter(wiring.Component):
         if divisor < 4:
             raise ValueError("UART divisor must be at least 4 clocks per bit")
         self.divisor = divisor
-        super().__init__({"bytes": In(stream.Signature(8)), "tx": Out(1, init=1)})
+        super().__init__({"bytes": In(stream.Signature(8)), "tx": Out(1, init=1),
+                          "idle": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -85,7 +87,7 @@ class UARTTransmitter(wiring.Component):
             m.d.sync += [self.tx.eq(shift[0]), shift.eq(shift >> 1), left.eq(left - 1),
                          timer.eq(self.divisor - 1)]
         with m.Else():  # the stop bit has had its full time
-            m.d.comb += self.bytes.ready.eq(1)
+            m.d.comb += [self.bytes.ready.eq(1), self.idle.eq(~self.bytes.valid)]
             with m.If(self.bytes.valid):
                 # start bit, the byte LSB first, stop bit (sent from bit 0 up)
                 m.d.sync += [shift.eq((1 << 9) | (self.bytes.payload << 1)), left.eq(10)]

@@ -20,12 +20,12 @@ class Device:
     """A training core behind a link. ``timeout`` is per response; a lost or
     corrupted frame is retried ``retries`` times, then :class:`LinkError`."""
 
-    def __init__(self, transport: Transport, design: Design, timeout: float = 5.0,
+    def __init__(self, transport: Transport, design: Design, timeout: float | None = None,
                  retries: int = 3) -> None:
         self.t = transport
         self.design = design
         self.geo = Geometry(design)
-        self.timeout = timeout
+        self.timeout = timeout or getattr(transport, "timeout", 5.0)
         self.retries = retries
         self.seq = 0
         self.parser = P.Parser()

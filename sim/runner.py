@@ -101,26 +101,23 @@ def _time_zero_trigger(text: str) -> str:
     return _TRIGGER.sub(lambda m: f"{m.group(0)}\n  initial #1 {m.group(1)} = 1'b1;", text)
 
 
-def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:
+def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = False,
+                 log=None):
+    """Emit ``top`` (a component built with ``shared_blocks=True``) as Verilog
+    and build it for ``simulator`` under cocotb's runner; returns the runner
+    and the build folder. Builds are cached under a digest of everything that
+    shapes them: the Verilog text itself, the simulator and its flags."""
     from cocotb_tools.runner import get_runner
 
     from kanhw.rtl_gen.block import BLOCK_MODULE
     from kanhw.rtl_gen.emit import to_verilog
 
-    from .harness import SimHarness
-
-    job = _job(vec, geo)
-    n_records = vec.U.shape[0]
-    n_ctrl = max(len(job["load_addr"]), len(job["read_addr"]))
-    harness = SimHarness(geo, n_records, n_ctrl, shared_blocks=True)
-    # The build is cached under a digest of everything that shapes it: the
-    # Verilog text itself, the simulator and its flags.
-    text = to_verilog(harness, geo, TOP)
+    text = to_verilog(top, geo, name)
     if simulator == "icarus":
         text = _time_zero_trigger(text)
     # cocotb asks for --public-flat-rw (every signal visible): 4x the C++ for
-    # a large core. The bench touches only the harness ports, so those alone
-    # are made visible (harness_public.vlt).
+    # a large core. The benches touch only the top's ports, so those alone
+    # are made visible (top_public.vlt).
     # Verilator emits code per instance: K blocks cost K times the C++. With
     # hierarchical verilation the block is compiled once, as a library.
     build_args = ["-Wno-fatal", "--no-public-flat-rw", "--hierarchical"] \
@@ -129,7 +126,7 @@ def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     build_dir = build_root() / f"{simulator}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{TOP}.v"
+    source = build_dir / f"{name}.v"
     if not source.exists():
         tmp = source.with_suffix(".tmp")
         tmp.write_text(text)
@@ -141,23 +138,33 @@ def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -
         # overrides from MAKEFLAGS.
         os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     runner = get_runner(simulator)
-    timescale = ("1ns", "1ps")
     if log:
         log(f"building {simulator} model in {build_dir}")
     sources: list = [source]
     if simulator == "verilator":
         from cocotb_tools.runner import VerilatorControlFile, Verilog
-        vlt = build_dir / "harness_public.vlt"
-        vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{TOP}" -var "*"\n'
+        vlt = build_dir / "top_public.vlt"
+        vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{name}" -var "*"\n'
                        f'hier_block -module "{BLOCK_MODULE}"\n')
         sources = [VerilatorControlFile(vlt), Verilog(source)]
     try:
-        runner.build(sources=sources, hdl_toplevel=TOP, build_dir=build_dir,
-                     build_args=build_args, waves=waves, timescale=timescale,
+        runner.build(sources=sources, hdl_toplevel=name, build_dir=build_dir,
+                     build_args=build_args, waves=waves, timescale=("1ns", "1ps"),
                      log_file=build_dir / "build.log")
     except RuntimeError as exc:
         raise KanhwError(f"{simulator} build failed ({exc}); see {build_dir / 'build.log'}") \
             from None
+    return runner, build_dir
+
+
+def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:
+    from .harness import SimHarness
+
+    job = _job(vec, geo)
+    n_records = vec.U.shape[0]
+    n_ctrl = max(len(job["load_addr"]), len(job["read_addr"]))
+    harness = SimHarness(geo, n_records, n_ctrl, shared_blocks=True)
+    runner, build_dir = build_cocotb(harness, geo, simulator, TOP, waves, log)
     with tempfile.TemporaryDirectory(prefix="kanhw-job-") as tmp:
         job_path, out_path = Path(tmp) / "job.npz", Path(tmp) / "out.npz"
         np.savez(job_path, **job)
@@ -166,7 +173,7 @@ def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -
         runner.test(test_module="kanhw.sim.cocotb_bench", hdl_toplevel=TOP,
                     build_dir=build_dir, test_dir=build_dir, waves=waves,
                     extra_env={"KANHW_JOB": str(job_path), "KANHW_OUT": str(out_path)},
-                    timescale=timescale, log_file=build_dir / "test.log")
+                    timescale=("1ns", "1ps"), log_file=build_dir / "test.log")
         if not out_path.exists():
             raise KanhwError(f"the {simulator} run produced no results; see "
                              f"{build_dir / 'test.log'}")
