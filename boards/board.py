@@ -33,6 +33,7 @@ class Board:
     programmers: tuple = ()           # (tool, argument template) tried in order
     notes: str = ""
     variants: dict = field(default_factory=dict)
+    capacity: dict = field(default_factory=dict)  # lut, ff, dsp, bram available
 
 
 class BoardTop(Elaboratable):

@@ -159,6 +159,11 @@ def _failure_line(text: str, board: Board, design: Design, out: Path) -> str:
     overflow = re.search(r"(?:design (?:uses|requires)|Unable to place|too many|"
                          r"exceeds|not enough)", text, re.IGNORECASE)
     if overflow:
+        from .fit import FitError, propose
+        try:
+            hint = f"; fits: {propose(board, design)}"
+        except FitError:
+            hint = ""
         return (f"the {design.addends}-addend, {design.lanes}-lane design does not fit "
-                f"{board.name}: {first} (log: {out / 'build.log'})")
+                f"{board.name}: {first}{hint} (log: {out / 'build.log'})")
     return f"build for {board.name} failed: {first} (log: {out / 'build.log'})"

@@ -16,4 +16,5 @@ BOARD = Board(
     buffer_bytes=1024,
     programmers=(("iceprog", ["{bitstream}"]),
                  ("openFPGALoader", ["-b", "ice40_generic", "{bitstream}"])),
+    capacity={"lut": 5280, "dsp": 8, "bram": 30},
 )

@@ -10,6 +10,7 @@ from amaranth_boards import orangecrab_r0_2 as oc
 from amaranth_boards.resources import UARTResource
 
 from .board import Board
+from .ulx3s import CAPACITY
 
 
 def _platform(cls):
@@ -40,4 +41,5 @@ def board(device: str = "85F") -> Board:
         buffer_bytes=8192,
         programmers=(("dfu-util", ["-a", "0", "-D", "{bitstream}"]),),
         notes="UART on Feather pins 0 (RX) and 1 (TX)",
+        capacity=CAPACITY[device],
     )

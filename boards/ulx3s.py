@@ -17,6 +17,13 @@ def _platform(cls):
     return Platform
 
 
+#: Per device (nextpnr's counts): LUT4, FF, 18x18 multipliers, 18 kbit EBR.
+CAPACITY = {"12F": {"lut": 12144, "ff": 12144, "dsp": 28, "bram": 32},
+            "25F": {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56},
+            "45F": {"lut": 43848, "ff": 43848, "dsp": 72, "bram": 108},
+            "85F": {"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208}}
+
+
 def board(device: str = "85F") -> Board:
     cls = {"12F": ulx3s.ULX3S_12F_Platform, "25F": ulx3s.ULX3S_25F_Platform,
            "45F": ulx3s.ULX3S_45F_Platform, "85F": ulx3s.ULX3S_85F_Platform}[device]
@@ -30,4 +37,5 @@ def board(device: str = "85F") -> Board:
         buffer_bytes=8192,
         programmers=(("openFPGALoader", ["-b", "ulx3s", "{bitstream}"]),
                      ("fujprog", ["{bitstream}"])),
+        capacity=CAPACITY[device],
     )

@@ -116,7 +116,7 @@ class SoftDevice:
             # records come from the link one at a time, so each also pays the
             # cycle a back-to-back stream overlaps with the next record
             self.regs["cycles"] += n * (geo.cycles_per_record + 1) + \
-                int(np.count_nonzero(stretched)) * geo.stretch_cycles
+                geo.stretch_stalls(int(np.count_nonzero(stretched)), int(stretched.sum()))
         else:
             nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
             self.regs["cycles"] += n * (geo.cycles_per_record_frozen + 1)

@@ -33,6 +33,7 @@ outputs = 1          # the generated core supports one output
 lanes = 16           # inner functions each block evaluates per cycle (1..inputs):
                      # lanes = inputs is fastest, lanes = 1 smallest
 tree_levels_per_cycle = 3   # adder-tree levels between pipeline registers
+table_ram = "auto"   # inner tables in "block" RAM, "lut" RAM, or the tool's choice
 
 [training]
 alpha = 0.2          # constant step mu = alpha / addends, realised as
@@ -54,6 +55,10 @@ margin_shift = 12
 """
 
 _SECTIONS = {"arch", "hardware", "training", "contract"}
+#: Where the inner node tables live: the synthesis tool's choice, block RAM
+#: (saves logic on ECP5, where a det4 block's tables would take ~300 LUTs)
+#: or LUT RAM.
+TABLE_RAMS = ("auto", "block", "lut")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Design:
     alpha: float = 0.2
     seed: int = 0
     tree_levels_per_cycle: int = 3
+    table_ram: str = "auto"
 
     def __post_init__(self) -> None:
         a = self.arch
@@ -79,6 +85,9 @@ class Design:
                               f"got {self.lanes}")
         if not 1 <= self.tree_levels_per_cycle <= 8:
             raise ConfigError("tree_levels_per_cycle must lie in 1..8")
+        if self.table_ram not in TABLE_RAMS:
+            raise ConfigError(f"table_ram must be one of {', '.join(TABLE_RAMS)}, "
+                              f"got {self.table_ram!r}")
         if self.contract.rcp_shift == 0:
             raise ConfigError("internal: contract not resolved")
 
@@ -99,7 +108,8 @@ class Design:
         return {"arch": {"inputs": self.n, "addends": self.addends,
                          "points": list(self.arch.points), "outputs": self.arch.n_out},
                 "hardware": {"lanes": self.lanes,
-                             "tree_levels_per_cycle": self.tree_levels_per_cycle},
+                             "tree_levels_per_cycle": self.tree_levels_per_cycle,
+                             "table_ram": self.table_ram},
                 "training": {"alpha": self.alpha, "seed": self.seed},
                 "contract": self.contract.to_dict()}
 
@@ -140,7 +150,7 @@ def design_from_dict(doc: dict) -> Design:
                           f"expected {', '.join(sorted(_SECTIONS))}")
     a, h, tr, c = (_table(doc, s) for s in ("arch", "hardware", "training", "contract"))
     for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs"}),
-                          ("hardware", h, {"lanes", "tree_levels_per_cycle"}),
+                          ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram"}),
                           ("training", tr, {"alpha", "seed"})):
         extra = set(t) - keys
         if extra:
@@ -160,7 +170,8 @@ def design_from_dict(doc: dict) -> Design:
     contract = resolve_contract(contract, arch, float(alpha) if derived_step else None)
     return Design(arch, _int(h, "lanes", "hardware", n), contract, float(alpha),
                   _int(tr, "seed", "training", 0),
-                  _int(h, "tree_levels_per_cycle", "hardware", 3))
+                  _int(h, "tree_levels_per_cycle", "hardware", 3),
+                  str(h.get("table_ram", "auto")))
 
 
 def load_design(path: str) -> Design:

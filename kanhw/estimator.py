@@ -8,10 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import metrics
-from .arch import build_architecture
+from .arch import Architecture, build_architecture
 from .datasets import Dataset, as_matrix
-from .errors import DataError
+from .design import load_contract, resolve_contract
+from .errors import ConfigError, DataError
+from .fixed_model import FixedBackend, FixedKAN
+from .merge import MergeConfig, fit_merged
 from .model import KAN
+from .multilevel import fit_multilevel, parse_schedule
+from .pretrain import pretrain
 from .train import TrainConfig, TrainResult, fit, predict
 
 
@@ -26,12 +31,22 @@ class KANRegressor:
     ``kaczmarz``), ``epochs``, ``target_pearson`` (early stop), ``seed`` and
     ``validation_fraction`` (held out of ``X`` for per-epoch validation when
     no ``eval_set`` is given; 0 disables validation).
+
+    Beyond sequential float training: ``fixed`` (a contract name or TOML
+    path: the bit-exact fixed-point model), ``workers``/``rounds``/``batch``
+    (disjoint-batch training with model averaging; ``client`` a
+    ``dask.distributed`` client to run it on a cluster), ``multilevel`` (a
+    schedule such as ``"5,8x3 5,22x7"``) and ``pretrain`` (addend pairs
+    first).
     """
 
     def __init__(self, addends: int = 64, hidden: Sequence[int] | None = None,
                  points: Sequence[int] = (5, 22), alpha: float = 0.2, step: str = "constant",
                  epochs: int = 15, target_pearson: float | None = None, seed: int = 0,
-                 shuffle: bool = True, validation_fraction: float = 0.1) -> None:
+                 shuffle: bool = True, validation_fraction: float = 0.1,
+                 fixed: str | None = None, workers: int = 1, rounds: int | None = None,
+                 batch: int | None = None, client=None, multilevel: str | None = None,
+                 pretrain: bool = False) -> None:
         self.addends = addends
         self.hidden = hidden
         self.points = points
@@ -42,6 +57,13 @@ class KANRegressor:
         self.seed = seed
         self.shuffle = shuffle
         self.validation_fraction = validation_fraction
+        self.fixed = fixed
+        self.workers = workers
+        self.rounds = rounds
+        self.batch = batch
+        self.client = client
+        self.multilevel = multilevel
+        self.pretrain = pretrain
 
     # -- scikit-learn protocol ------------------------------------------------
     def get_params(self, deep: bool = True) -> dict:
@@ -83,17 +105,42 @@ class KANRegressor:
         # ``hidden`` (all hidden widths) takes precedence over ``addends``.
         arch = build_architecture(X.shape[1], y.shape[1], None if self.hidden else self.addends,
                                   list(self.hidden) if self.hidden else None, list(self.points))
-        self.model_ = KAN.initialise(arch, data.X.min(0), data.X.max(0), data.y.min(0),
-                                     data.y.max(0), seed=self.seed)
+        schedule = parse_schedule(self.multilevel, arch.n_layers) if self.multilevel else None
+        first = Architecture(arch.sizes, schedule[0].points) if schedule else arch
+        finest = Architecture(arch.sizes, schedule[-1].points) if schedule else arch
+        bounds = (data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0))
         cfg = TrainConfig(alpha=self.alpha, step=self.step, epochs=self.epochs,
                           target_pearson=self.target_pearson, seed=self.seed,
                           shuffle=self.shuffle)
+        if self.fixed:
+            contract = resolve_contract(load_contract(self.fixed), finest, self.alpha)
+            self.model_ = FixedKAN.initialise(first, contract, *bounds, seed=self.seed)
+        else:
+            self.model_ = KAN.initialise(first, *bounds, seed=self.seed)
         self.model_.info.update(step=self.step, alpha=self.alpha, seed=self.seed)
-        self.result_: TrainResult = fit(self.model_, data, cfg)
+        if self.pretrain:
+            if self.fixed:
+                raise ConfigError("pretrain works on the float model")
+            pretrain(self.model_, data, self.alpha, workers=max(2, self.workers),
+                     seed=self.seed)
+        if schedule:
+            if self.workers > 1 or self.client is not None:
+                raise ConfigError("multilevel with workers is not supported yet")
+            self.model_, self.result_ = fit_multilevel(self.model_, data, cfg, schedule)
+        elif self.workers > 1 or self.rounds or self.client is not None:
+            n = data.X.shape[0]
+            batch = self.batch or min(10_000, max(1, n // self.workers))
+            rounds = self.rounds or max(1, round(self.epochs * n / (self.workers * batch)))
+            self.result_ = fit_merged(self.model_, data, cfg,
+                                      MergeConfig(self.workers, rounds, batch),
+                                      client=self.client)
+        else:
+            backend = FixedBackend(self.model_, cfg) if self.fixed else None
+            self.result_: TrainResult = fit(self.model_, data, cfg, backend=backend)
         self.history_ = self.result_.history
         return self
 
-    def _check_fitted(self) -> KAN:
+    def _check_fitted(self) -> KAN | FixedKAN:
         if not hasattr(self, "model_"):
             raise DataError("this KANRegressor is not fitted yet; call fit(X, y) first")
         return self.model_
@@ -103,7 +150,7 @@ class KANRegressor:
         X = as_matrix(X, "inputs")
         if X.shape[1] != model.arch.n_in:
             raise DataError(f"X has {X.shape[1]} features, the model expects {model.arch.n_in}")
-        out = predict(model, X)
+        out = FixedBackend(model).predict(X) if isinstance(model, FixedKAN) else predict(model, X)
         return out[:, 0] if getattr(self, "_y_1d", False) else out
 
     def score(self, X, y) -> float:

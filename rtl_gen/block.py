@@ -16,10 +16,17 @@ Lane pipeline (shared by the forward pass and the update):
 
 After the lanes: adder tree, saturation, ``d = s - lo``, the map multiply
 ``d * rcp``, the outer coordinate and read, the outer value and slope. An
-outer argument outside the domain stretches it (training; a multi-cycle slow
-path with an iterative divider) or is clamped (frozen). ``done`` holds until
-``update``, which applies ``e`` to the outer nodes and ``e * slope`` to every
-inner function (training) or only releases the block (frozen).
+outer argument outside the domain stretches it (training) or is clamped
+(frozen). Stretches are rare, so the block does not compute one itself: it
+raises ``st_req`` and waits for the core's shared stretch unit
+(:mod:`kanhw.rtl_gen.stretch`) to hand back the new domain, reciprocal and
+offset. ``done`` holds until ``update``, which applies ``e`` to the outer
+nodes and ``e * slope`` to every inner function (training) or only releases
+the block (frozen).
+
+The five outer products (map, value, slope, inner step, outer update) take
+turns on one multiplier: they fall in different cycles of a record, and a
+det4-sized design has DSP blocks for two multipliers per addend, not six.
 """
 
 from __future__ import annotations
@@ -41,8 +48,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .arith import round_shift, saturate, times_const
-from .divider import Divider
+from .arith import round_shift, saturate
 from .memmap import (
     DOMAIN_HI,
     DOMAIN_LO,
@@ -74,7 +80,7 @@ class Banks:
     nodes), one read and one write port each."""
 
     def __init__(self, m: Module, name: str, width: int, points: int, slots: int,
-                 init: list[list[int]] | None = None) -> None:
+                 init: list[list[int]] | None = None, attrs: dict | None = None) -> None:
         self.ne = 1 << ceil_log2((points + 1) // 2)
         self.no = 1 << ceil_log2(points // 2)
         self.slot_bits = ceil_log2(slots)
@@ -87,8 +93,10 @@ class Banks:
                 else:
                     odd[s * self.no + p // 2] = v
         shape = signed(width)
-        m.submodules[f"{name}_even"] = mem_e = Memory(shape=shape, depth=len(even), init=even)
-        m.submodules[f"{name}_odd"] = mem_o = Memory(shape=shape, depth=len(odd), init=odd)
+        m.submodules[f"{name}_even"] = mem_e = Memory(shape=shape, depth=len(even), init=even,
+                                                      attrs=attrs)
+        m.submodules[f"{name}_odd"] = mem_o = Memory(shape=shape, depth=len(odd), init=odd,
+                                                     attrs=attrs)
         self.rd_even, self.rd_odd = mem_e.read_port(), mem_o.read_port()
         self.wr_even, self.wr_odd = mem_e.write_port(), mem_o.write_port()
 
@@ -143,8 +151,24 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "stretch": Out(1),
             "clear": In(1),
             "ctl": In(control_signature(geo)),
+            # stretch requests, served by the core's stretch unit
+            "st_req": Out(1),
+            "s_hidden": Out(signed(c.value_bits)),
+            "dom_lo": Out(signed(c.value_bits)),
+            "dom_hi": Out(signed(c.value_bits)),
+            "st_grant": In(1),
+            "st_lo": In(signed(c.value_bits)),
+            "st_hi": In(signed(c.value_bits)),
+            "st_rcp": In(unsigned(c.rcp_bits)),
+            "st_d": In(signed(c.mul_bits)),
+            "st_sat": In(1),
         })
 
+
+#: Synthesis attributes of the inner tables per ``[hardware] table_ram``
+#: (Yosys' memory mapper reads ``ram_style``).
+RAM_STYLE = {"auto": None, "block": {"ram_style": "block"},
+             "lut": {"ram_style": "distributed"}}
 
 #: Module name of the shared block in emitted Verilog.
 BLOCK_MODULE = "kanhw_block"
@@ -190,7 +214,8 @@ class ProcessingBlock(wiring.Component):
                 m.d.sync += self.sat.eq(1)
 
         # -- state ---------------------------------------------------------------
-        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, S) for l in range(L)]
+        ram = RAM_STYLE[geo.design.table_ram]
+        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, S, attrs=ram) for l in range(L)]
         outer = Banks(m, "outer", V, P1, 1)
         lo = Signal(signed(V))
         hi = Signal(signed(V))
@@ -268,14 +293,19 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [s_reg.eq(s_sat), d_reg.eq(saturate(round_shift(s_sat - lo, G), MB)[0])]
         flag_sat(tree.valid_out & s_over)
 
+        # -- the outer multiplier, shared in turn ---------------------------------
+        # map d*rcp (d_valid/redo), value t_f*dv (o_valid), slope dv*rcp
+        # (h_valid), inner step e*slope (update), outer step e*t_f (UPDATE_OUTER)
+        mul_a = Signal(signed(max(MB, EB)))
+        mul_b = Signal(signed(max(c.rcp_bits + 1, F + 1, c.slope_bits)))
+        pq = Signal(signed(len(mul_a) + len(mul_b)))
+        m.d.sync += pq.eq(mul_a * mul_b)
+
         # -- outer: map, read, value and slope ---------------------------------------
         redo = Signal()                      # re-map after a stretch
-        p_map = Signal(signed(MB + 1 + c.rcp_bits))
         p_valid = Signal()
         m.d.sync += p_valid.eq(d_valid | redo)
-        with m.If(d_valid | redo):
-            m.d.sync += p_map.eq(d_reg * rcp)
-        t_full = round_shift(p_map, c.rcp_shift)
+        t_full = round_shift(pq, c.rcp_shift)
         below, above = t_full < 0, t_full > top1
         t_use = Mux(below, 0, Mux(above, top1, t_full))[:geo.outer_coord_width]
         stretched = Signal()                 # this record stretched once already
@@ -292,65 +322,40 @@ class ProcessingBlock(wiring.Component):
                 m.d.sync += self.clamp.eq(1)
         o_v0 = Signal(signed(V))
         o_v1 = Signal(signed(V))
-        p_val = Signal(signed(MB + F + 1))
-        p_slope = Signal(signed(MB + 1 + c.rcp_bits))
+        o_dv = Signal(signed(MB))
         h_valid = Signal()
+        s_valid = Signal()
         ov0, ov1 = Banks.pair(t_j[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
-        m.d.sync += h_valid.eq(o_valid)
+        m.d.sync += [h_valid.eq(o_valid), s_valid.eq(h_valid)]
         with m.If(o_valid):
-            m.d.sync += [o_v0.eq(ov0), o_v1.eq(ov1), p_val.eq(t_f * odv), p_slope.eq(odv * rcp)]
+            m.d.sync += [o_v0.eq(ov0), o_v1.eq(ov1), o_dv.eq(odv)]
         flag_sat(o_valid & odv_over)
-        slope = Signal(signed(c.slope_bits))
-        slope_sat, slope_over = saturate(round_shift(p_slope, sshift), c.slope_bits)
         with m.If(h_valid):
-            m.d.sync += [self.val.eq(o_v0 + round_shift(p_val, F - G)), slope.eq(slope_sat),
-                         self.done.eq(1)]
-        flag_sat(h_valid & slope_over)
+            m.d.sync += [self.val.eq(o_v0 + round_shift(pq, F - G)), self.done.eq(1)]
+        # the slope lands a cycle after done; the barrier, residual and step
+        # take longer than that before ``update`` can use it
+        slope = Signal(signed(c.slope_bits))
+        slope_sat, slope_over = saturate(round_shift(pq, sshift), c.slope_bits)
+        with m.If(s_valid):
+            m.d.sync += slope.eq(slope_sat)
+        flag_sat(s_valid & slope_over)
 
-        # -- stretch slow path: move the bound, add the margins, divide --------------
-        m.submodules.divider = div = Divider(
-            numerator=(P1 - 1) << (F + c.rcp_shift + G), width_bits=V + 1,
-            quotient_bits=c.rcp_bits)
-        st_lo = Signal(signed(V))
-        st_hi = Signal(signed(V))
-        gap = Signal(signed(V + 1))
-        with m.FSM(name="stretch"):
-            with m.State("IDLE"):
-                with m.If(need_stretch):
-                    m.d.sync += [st_lo.eq(Mux(s_reg < lo, s_reg, lo)),
-                                 st_hi.eq(Mux((s_reg >= lo) & (s_reg >= hi), s_reg, hi)),
-                                 stretched.eq(1), self.stretch.eq(1)]
-                    m.next = "GAP"
-            with m.State("GAP"):
-                g = round_shift(times_const(st_hi - st_lo, c.margin_mult), c.margin_shift)
-                m.d.sync += gap.eq(Mux(g < 1, 1, g))
-                m.next = "BOUNDS"
-            with m.State("BOUNDS"):
-                new_lo, lo_over = saturate(st_lo - gap, V)
-                new_hi, hi_over = saturate(st_hi + gap, V)
-                m.d.sync += [lo.eq(new_lo), hi.eq(new_hi)]
-                flag_sat(lo_over | hi_over)
-                m.next = "DIVIDE"
-            with m.State("DIVIDE"):
-                m.d.comb += [div.start.eq(1), div.width.eq(hi - lo)]
-                # a domain wider than a multiplier operand would clip offsets
-                flag_sat((hi - lo) >= (1 << (MB - 1 + G)))
-                m.next = "WAIT"
-            with m.State("WAIT"):
-                with m.If(div.done):
-                    m.d.sync += [rcp.eq(div.quotient),
-                                 d_reg.eq(saturate(round_shift(s_reg - lo, G), MB)[0])]
-                    flag_sat(div.saturated)
-                    m.next = "REMAP"
-            with m.State("REMAP"):
-                m.d.comb += redo.eq(1)
-                m.next = "IDLE"
+        # -- stretch: request the shared unit, take back domain, rcp and offset --------
+        m.d.comb += [self.s_hidden.eq(s_reg), self.dom_lo.eq(lo), self.dom_hi.eq(hi)]
+        with m.If(need_stretch):
+            m.d.sync += [self.st_req.eq(1), stretched.eq(1), self.stretch.eq(1)]
+        with m.If(self.st_grant):
+            m.d.sync += [self.st_req.eq(0), lo.eq(self.st_lo), hi.eq(self.st_hi),
+                         rcp.eq(self.st_rcp), d_reg.eq(self.st_d)]
+        flag_sat(self.st_grant & self.st_sat)
+        m.d.sync += redo.eq(self.st_grant)
 
         # -- sequencing ------------------------------------------------------------
         e = self.e
-        p_up = Signal(signed(EB + F + 1))
-        p_ek = Signal(signed(EB + c.slope_bits))
+        e_reg = Signal(signed(EB))
+        outer_write = Signal()               # the cycle after UPDATE_OUTER
+        m.d.sync += outer_write.eq(0)
         with m.If(fwd_issue | upd_issue):
             m.d.sync += step.eq(Mux(step == S - 1, 0, step + 1))
             with m.If(step == S - 1):
@@ -361,6 +366,13 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [step.eq(0), fwd_issue.eq(1), stretched.eq(0)]
             m.next = "FORWARD"
 
+        with m.If(d_valid | redo):
+            m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp)]
+        with m.Elif(o_valid):
+            m.d.comb += [mul_a.eq(odv), mul_b.eq(t_f)]
+        with m.Elif(h_valid):
+            m.d.comb += [mul_a.eq(o_dv), mul_b.eq(rcp)]
+
         with m.FSM(name="control"):
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
@@ -370,21 +382,17 @@ class ProcessingBlock(wiring.Component):
                 with m.If(self.done & self.update):
                     m.d.sync += self.done.eq(0)
                     with m.If(self.train):
-                        m.d.sync += [p_up.eq(e * t_f), p_ek.eq(e * slope), step.eq(0),
-                                     upd_issue.eq(1)]
+                        m.d.comb += [mul_a.eq(e), mul_b.eq(slope)]
+                        m.d.sync += [e_reg.eq(e), step.eq(0), upd_issue.eq(1)]
                         m.next = "UPDATE_OUTER"
                     with m.Else():
                         m.next = "IDLE"
             with m.State("UPDATE_OUTER"):
                 # the inner reads of step 0 are issued in this cycle (stage A)
-                up_o = round_shift(p_up, F)
-                n0, o0 = saturate(o_v0 + (e - up_o), V)
-                n1, o1 = saturate(o_v1 + up_o, V)
-                w_e, w_o = outer.seg_addrs(slot0, t_j)
-                outer.write_pair(m, 1, w_e, w_o, t_j[0], n0, n1)
-                ek_sat, ek_over = saturate(round_shift(p_ek, c.slope_frac), EB)
-                m.d.sync += ek.eq(ek_sat)
-                flag_sat(o0 | o1 | ek_over)
+                m.d.comb += [mul_a.eq(e_reg), mul_b.eq(t_f)]
+                ek_sat, ek_over = saturate(round_shift(pq, c.slope_frac), EB)
+                m.d.sync += [ek.eq(ek_sat), outer_write.eq(1)]
+                flag_sat(ek_over)
                 m.next = "UPDATE_INNER"
             with m.State("UPDATE_INNER"):
                 # Idle from the cycle of the last write on: a record started now
@@ -395,6 +403,13 @@ class ProcessingBlock(wiring.Component):
                         begin_record()
                     with m.Else():
                         m.next = "IDLE"
+        # the outer pair, one cycle after UPDATE_OUTER (its step e*t_f is in pq)
+        up_o = round_shift(pq, F)
+        n0, o0 = saturate(o_v0 + (e_reg - up_o), V)
+        n1, o1 = saturate(o_v1 + up_o, V)
+        w_e, w_o = outer.seg_addrs(slot0, t_j)
+        outer.write_pair(m, outer_write, w_e, w_o, t_j[0], n0, n1)
+        flag_sat(outer_write & (o0 | o1))
         # Record flags stay readable until the core has counted them.
         with m.If(self.clear):
             m.d.sync += [self.sat.eq(0), self.clamp.eq(0), self.stretch.eq(0)]

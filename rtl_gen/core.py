@@ -25,6 +25,7 @@ from amaranth.lib.wiring import In, Out
 from .arith import round_shift, saturate, times_const
 from .block import BlockInstance, ProcessingBlock
 from .memmap import CORE_ID, GLOBAL_REGS, Geometry
+from .stretch import StretchUnit
 from .tree import AdderTree
 
 
@@ -93,6 +94,15 @@ class TrainingCore(wiring.Component):
         for blk in blocks:
             m.d.comb += [blk.u.eq(u), blk.train.eq(train), blk.start.eq(start),
                          blk.update.eq(update), blk.e.eq(e)]
+
+        # -- one stretch unit serves every block's rare domain stretches ------------------
+        m.submodules.stretch = st = StretchUnit(geo)
+        for k, blk in enumerate(blocks):
+            m.d.comb += [st.req[k].eq(blk.st_req), st.s[k].eq(blk.s_hidden),
+                         st.lo[k].eq(blk.dom_lo), st.hi[k].eq(blk.dom_hi),
+                         blk.st_grant.eq(st.grant[k]), blk.st_lo.eq(st.new_lo),
+                         blk.st_hi.eq(st.new_hi), blk.st_rcp.eq(st.rcp), blk.st_d.eq(st.d),
+                         blk.st_sat.eq(st.sat)]
 
         # -- the barrier: AND of done, adder tree, residual, step --------------------
         all_done = Const(1, 1)

@@ -101,7 +101,8 @@ def manifest(design: Design, top: str) -> dict:
         "timing": {
             "cycles_per_record": geo.cycles_per_record,
             "cycles_per_record_frozen": geo.cycles_per_record_frozen,
-            "stretch_stall_cycles": geo.stretch_cycles,
+            "stretch_stall_cycles": {"per_record": geo.STRETCH_BASE_CYCLES,
+                                     "per_stretch": geo.stretch_service_cycles},
             "lane_tree_stages": geo.lane_tree_stages,
             "barrier_tree_stages": geo.barrier_tree_stages,
         },

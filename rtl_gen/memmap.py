@@ -157,9 +157,24 @@ class Geometry:
         return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages
 
     @property
-    def stretch_cycles(self) -> int:
-        """Extra cycles of one stretch (the slow path with its divider)."""
-        return self.design.contract.rcp_bits + 6
+    def stretch_service_cycles(self) -> int:
+        """Cycles the shared stretch unit spends on one block's stretch."""
+        return self.design.contract.rcp_bits + 7
+
+    #: Extra cycles of a record that stretches, beyond the unit's services.
+    STRETCH_BASE_CYCLES = 2
+
+    def stretch_stall(self, stretches: int) -> int:
+        """Extra cycles of a record in which ``stretches`` blocks stretch: the
+        shared unit serves them one after another."""
+        if stretches <= 0:
+            return 0
+        return self.STRETCH_BASE_CYCLES + stretches * self.stretch_service_cycles
+
+    def stretch_stalls(self, stretch_records: int, stretches: int) -> int:
+        """Total extra cycles of a stream: ``stretch_records`` records that
+        stretched ``stretches`` domains in all."""
+        return stretch_records * self.STRETCH_BASE_CYCLES + stretches * self.stretch_service_cycles
 
 
 def tree_stages(count: int, levels_per_cycle: int) -> int:

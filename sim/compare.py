@@ -85,5 +85,5 @@ def expected_cycles(vec: Vectors) -> int:
     geo = Geometry(vec.design)
     N = vec.U.shape[0]
     per = geo.cycles_per_record if vec.train else geo.cycles_per_record_frozen
-    # blocks stretch in parallel: a record stalls once however many stretch
-    return N * per + vec.stretch_records * geo.stretch_cycles + 1
+    # the shared stretch unit serves a record's stretching blocks in turn
+    return N * per + geo.stretch_stalls(vec.stretch_records, int(vec.counts[2])) + 1

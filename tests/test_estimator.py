@@ -35,3 +35,20 @@ def test_errors():
         KANRegressor().fit(np.zeros((5, 2)), np.zeros(4))
     with pytest.raises(DataError, match="NaN"):
         KANRegressor().fit(np.array([[0.0, np.nan], [1, 2]]), np.zeros(2))
+
+
+def test_estimator_merges_fixed_and_multilevel():
+    """workers/rounds/batch, fixed point and multilevel through the estimator."""
+    from kanhw import datasets
+    from kanhw.fixed_model import FixedKAN
+    data = datasets.builtin("triangle", seed=0, train=6000, val=2000)
+    y, yv = data.y[:, 0], data.y_val[:, 0]
+    par = KANRegressor(hidden=[8], points=(5, 10), workers=2, rounds=6, batch=1000,
+                       validation_fraction=0).fit(data.X, y)
+    assert par.result_.records == 12_000 and par.score(data.X_val, yv) > 0.3
+    fx = KANRegressor(hidden=[8], points=(5, 10), fixed="hw", workers=2, rounds=6,
+                      batch=1000, validation_fraction=0).fit(data.X, y)
+    assert isinstance(fx.model_, FixedKAN) and fx.score(data.X_val, yv) > 0.3
+    ml = KANRegressor(hidden=[8], points=(5, 10), multilevel="3,4x2 5,10x2",
+                      validation_fraction=0.2).fit(data.X, y)
+    assert ml.model_.arch.points == (5, 10) and len(ml.history_) == 4

@@ -25,24 +25,57 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="build folder (default build/BOARD)")
     p.add_argument("--clock", type=float, metavar="MHZ", help="design clock (default: the "
                                                                "board's)")
+    p.add_argument("--fit", action="store_true",
+                   help="only report the resource model's estimate (seconds, no place and "
+                        "route)")
+    p.add_argument("--force", action="store_true",
+                   help="place and route even when the resource model says it will not fit")
     p.add_argument("--json", action="store_true", help="end stdout with a JSON report")
     p.set_defaults(run=run)
 
 
+def _print_estimate(est) -> None:
+    for kind, need in est.needed.items():
+        avail = est.available.get(kind, 0)
+        print(f"{kind:5s} {need:>7,d} / {avail:>7,d} ({100 * need / max(1, avail):.1f} %) "
+              f"modelled, {est.per_block[kind]:,.0f} per block")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..boards import get_board
-    from ..boards.build import build
+    from ..boards.build import BuildFailed, build
+    from ..boards.fit import estimate, propose
 
     board = get_board(args.board)
     design = load_design(args.config)
     if args.clock is not None and not 1 <= args.clock <= 500:
         raise ConfigError(f"--clock must lie in 1..500 MHz, got {args.clock}")
     out = args.output or f"build/{board.name}"
+    print("kanhw build: resource model (Yosys on one block and on the rest)", file=sys.stderr,
+          flush=True)
+    est = estimate(board, design)
+    if args.fit:
+        _print_estimate(est)
+        verdict = "fits" if est.fits else f"does not fit ({', '.join(est.over)}): " \
+            + propose(board, design, est)
+        print(f"{design.addends} addends, {design.lanes} lane(s) on {board.name}: {verdict}")
+        if args.json:
+            print(json.dumps(est.to_dict()))
+        return 0 if est.fits else 2
+    if not est.fits and not args.force:
+        worst = est.over[0]
+        raise BuildFailed(
+            f"the {design.addends}-addend, {design.lanes}-lane design does not fit "
+            f"{board.name}: the resource model needs {est.needed[worst]:,d} {worst.upper()} "
+            f"of {est.available[worst]:,d}; fits: {propose(board, design, est)} "
+            "(--force builds anyway)")
     rep = build(board, design, out, args.clock * 1e6 if args.clock else None,
                 log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True))
+    rep.extra["modelled"] = est.to_dict()
     for kind, r in rep.resources.items():
         print(f"{kind:5s} {r['used']:>7,d} / {r['available']:>7,d} "
-              f"({100 * r['used'] / max(1, r['available']):.1f} %)")
+              f"({100 * r['used'] / max(1, r['available']):.1f} %); modelled "
+              f"{est.needed.get(kind, 0):,d}")
     print(f"Fmax {rep.fmax_mhz:.1f} MHz (clock {rep.clock_target_mhz:.1f} MHz); "
           f"{rep.cycles_per_record} cycles per record -> {rep.records_per_s:,.0f} records/s "
           f"modelled; the UART at {rep.uart_baud:,d} baud carries {rep.uart_records_per_s:,.0f} "

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"design: {design.arch.describe()}, {design.lanes} lane(s), {geo.steps} step(s)",
         (f"cycles per record: {geo.cycles_per_record} training, "
-        f"{geo.cycles_per_record_frozen} frozen; a stretch stalls {geo.stretch_cycles}"),
+        f"{geo.cycles_per_record_frozen} frozen; a record whose blocks stretch stalls "
+        f"{geo.STRETCH_BASE_CYCLES} + {geo.stretch_service_cycles} per stretch"),
         (f"multipliers: {res['multipliers']['total']} ({res['multipliers']['per_block']} per "
         f"block; operands at most {design.contract.mul_bits} x "
         f"{max(design.contract.rcp_bits, design.contract.slope_bits)} bits)"),

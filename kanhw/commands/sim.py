@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cycle count {out.cycles} differs from the manifest's model {predicted}")
     status = "bit-exact" if not mismatches else f"{len(mismatches)} MISMATCH(ES)"
     print(f"{args.simulator}: {args.records} records {status}; cycles {out.cycles} "
-          f"(model {predicted}: {per_record} per record + {vec.stretch_records} stretch "
-          f"stalls of {geo.stretch_cycles}); counters sat/clamp/stretch "
+          f"(model {predicted}: {per_record} per record + stalls of "
+          f"{vec.stretch_records} stretching records); counters sat/clamp/stretch "
           f"{out.counts.tolist()}; {seconds:.1f} s"
           + (f" ({summary['stream_records_per_s']:,.0f} records/s streaming)"
              if "stream_records_per_s" in summary else ""))

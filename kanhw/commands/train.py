@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
 from .. import datasets, persist
-from ..arch import build_architecture, parse_int_list
+from ..arch import Architecture, build_architecture, parse_int_list
 from ..design import load_contract, resolve_contract
 from ..errors import ConfigError
 from ..fixed_model import FixedBackend, FixedKAN
+from ..merge import MergeConfig, fit_merged
 from ..model import KAN
+from ..multilevel import fit_multilevel, parse_schedule
+from ..pretrain import pretrain
 from ..progress import EpochBars, fmt_list
 from ..train import STEP_RULES, TrainConfig, fit
 
@@ -41,6 +45,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="train the bit-exact fixed-point model instead of float64: a named "
                          "contract (hw: the hardware default, deep: for deeper networks) or "
                          "a TOML file with a [contract] table (e.g. a design file)")
+    ml = p.add_argument_group("multilevel grids and pretraining")
+    ml.add_argument("--multilevel", metavar="SCHEDULE",
+                    help="train on coarse grids first, refining between levels: points per "
+                         "layer and epochs per level, e.g. '5,8x3 5,22x7' (each level must "
+                         "nest the previous one: new points - 1 a multiple of old points - 1)")
+    ml.add_argument("--pretrain", action="store_true",
+                    help="pretrain random groups of addends alone, concurrently, before the "
+                         "main training (two-layer KANs)")
+    ml.add_argument("--pretrain-group", type=int, default=2, metavar="G",
+                    help="addends per pretraining group (default 2)")
+    ml.add_argument("--pretrain-epochs", type=int, default=1, metavar="E",
+                    help="pretraining epochs (default 1)")
+    par = p.add_argument_group("concurrent training (disjoint batches, model averaging)")
+    par.add_argument("--workers", type=int, metavar="W",
+                     help="train W copies in parallel processes on disjoint batches and "
+                          "average them after every round")
+    par.add_argument("--rounds", type=int, metavar="R", help="merge rounds (default: enough "
+                     "for --epochs passes over the data)")
+    par.add_argument("--batch", type=int, metavar="B",
+                     help="records per copy and round (default 10000)")
+    par.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the copies on a Dask cluster: a scheduler address such as "
+                          "tcp://10.0.0.5:8786, or 'local' for a local cluster of W "
+                          "processes (needs kanhw[dask])")
     data = p.add_argument_group("data")
     data.add_argument("--train-records", type=int, metavar="N", help="built-in: training records")
     data.add_argument("--val-records", type=int, metavar="N", help="built-in: validation records")
@@ -80,8 +108,41 @@ def recipe_for(args: argparse.Namespace, data: datasets.Dataset) -> tuple:
     return arch, cfg
 
 
+@contextlib.contextmanager
+def dask_client(address: str | None, workers: int):
+    """A Dask client for ``address`` ('local': a local cluster), or None."""
+    if not address:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("--scheduler needs Dask: pip install 'kanhw[dask]'") from None
+    if address == "local":
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        yield client
+
+
+def merge_config(args: argparse.Namespace, cfg: TrainConfig, n: int) -> MergeConfig:
+    """Workers, rounds and batch from the options; rounds default to the
+    records of ``--epochs`` passes."""
+    workers = args.workers or 1
+    batch = args.batch or min(10_000, max(1, n // workers))
+    rounds = args.rounds or max(1, round(cfg.epochs * n / (workers * batch)))
+    return MergeConfig(workers=workers, rounds=rounds, batch=batch)
+
+
 def run(args: argparse.Namespace) -> int:
-    for name in ("train_records", "val_records", "epochs", "addends"):
+    for name in ("train_records", "val_records", "epochs", "addends", "workers", "rounds",
+                 "batch"):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
@@ -89,10 +150,24 @@ def run(args: argparse.Namespace) -> int:
     data = datasets.load(args.dataset, seed=args.seed, train=args.train_records,
                          val=args.val_records, target=target, val_split=args.val_split)
     arch, cfg = recipe_for(args, data)
+    schedule = None
+    if args.multilevel:
+        if args.points or args.epochs:
+            raise ConfigError("--multilevel sets the points and epochs of every level; "
+                              "drop --points/--epochs")
+        if args.workers or args.rounds or args.batch:
+            raise ConfigError("--multilevel with --workers is not supported yet")
+        schedule = parse_schedule(args.multilevel, arch.n_layers)
+        finest = Architecture(arch.sizes, schedule[-1].points)
+        arch = Architecture(arch.sizes, schedule[0].points)
     bounds = (data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0))
     backend = None
     if args.fixed:
-        contract = resolve_contract(load_contract(args.fixed), arch, cfg.alpha)
+        if args.pretrain:
+            raise ConfigError("--pretrain works on the float model; train --fixed without it")
+        # a multilevel run keeps one contract: the one of its finest grid
+        contract = resolve_contract(load_contract(args.fixed), finest if schedule else arch,
+                                    cfg.alpha)
         model = FixedKAN.initialise(arch, contract, *bounds, seed=args.seed)
         backend = FixedBackend(model, cfg)
         kind = f"fixed point ({args.fixed}: {contract.value_bits}-bit values, " \
@@ -106,7 +181,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"kanhw train: {data.name}, {data.X.shape[0]:,} training / "
               f"{data.X_val.shape[0]:,} validation records; KAN {arch.describe()}; "
               f"{cfg.step} step, alpha {cfg.alpha}; {kind}", flush=True)
-    result = fit(model, data, cfg, backend=backend, progress=EpochBars(quiet=args.quiet))
+    if args.pretrain:
+        info = pretrain(model, data, cfg.alpha, epochs=args.pretrain_epochs,
+                        group=args.pretrain_group, workers=args.workers or 2, seed=args.seed)
+        model.info["pretrain"] = info
+        if not args.quiet:
+            print(f"kanhw train: pretrained {info['groups']} groups of {info['group_size']} "
+                  f"addends for {info['epochs']} epoch(s) in {info['seconds']:.2f} s",
+                  flush=True)
+    if schedule:
+        model, result = fit_multilevel(model, data, cfg, schedule,
+                                       progress=EpochBars(quiet=args.quiet))
+        arch = model.arch
+    elif args.workers or args.rounds or args.batch or args.scheduler:
+        merge = merge_config(args, cfg, data.X.shape[0])
+        if not args.quiet:
+            where = f" on Dask ({args.scheduler})" if args.scheduler else ""
+            print(f"kanhw train: {merge.workers} worker(s){where}, {merge.rounds} rounds of "
+                  f"{merge.batch:,} records each", flush=True)
+        show = None if args.quiet else (
+            lambda e: print(f"round {e['round']:3d}  records {e['records']:>10,}  val pearson "
+                            f"[{fmt_list(e['validation_pearson'])}]  {e['seconds']:.2f} s",
+                            flush=True))
+        with dask_client(args.scheduler, merge.workers) as client:
+            result = fit_merged(model, data, cfg, merge, progress=show, client=client)
+    else:
+        result = fit(model, data, cfg, backend=backend, progress=EpochBars(quiet=args.quiet))
     if args.save:
         persist.save(model, args.save)
     summary = result.to_dict()

@@ -1,0 +1,89 @@
+"""Records the bit-exact fixed-point trainer needs to reach a validation
+Pearson, measured finely (validation every ``--every`` records), for the
+board table's modelled time to target (records needed / records per second).
+
+    python bench/records_to_target.py det4 --seeds 5
+    python bench/records_to_target.py det4 --addends 32 --alpha 0.3 --seeds 5
+
+The fixed-point trainer is exactly what the generated core computes, so these
+records are the ones the device needs; the order is the same seeded shuffle
+the epoch driver uses. Prints one row per seed and the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from kanhw import datasets, metrics
+from kanhw.arch import build_architecture
+from kanhw.contract import PRESETS
+from kanhw.design import resolve_contract
+from kanhw.fixed_model import FixedBackend, FixedKAN
+
+
+def records_to_target(dataset: str, seed: int, addends: int | None, points: list[int] | None,
+                      alpha: float, target: float, every: int, max_epochs: int,
+                      preset: str) -> tuple[int | None, float]:
+    """Records until every output's validation Pearson reaches ``target``
+    (None if not within ``max_epochs``), and the best Pearson seen."""
+    recipe = datasets.BUILTINS[dataset].recipe
+    data = datasets.builtin(dataset, seed=seed)
+    hidden = [addends] if addends else recipe["hidden"]
+    arch = build_architecture(data.X.shape[1], data.y.shape[1], None, hidden,
+                              points or recipe["points"])
+    contract = resolve_contract(PRESETS[preset], arch, alpha)
+    model = FixedKAN.initialise(arch, contract, data.X.min(0), data.X.max(0),
+                                data.y.min(0), data.y.max(0), seed=seed)
+    backend = FixedBackend(model)
+    U, Yq = backend._inputs(data.X), model.map_targets(data.y)
+    Uv = backend._inputs(data.X_val)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    n = data.X.shape[0]
+    done, best = 0, -1.0
+    for _ in range(max_epochs):
+        order = rng.permutation(n)
+        for s in range(0, n, every):
+            part = order[s:s + every]
+            backend.train_mapped(U, Yq, part)
+            done += part.size
+            pred = model.unmap_outputs(backend.predict_mapped(Uv)[0])
+            p = min(metrics.summary(pred, data.y_val)["pearson"])
+            best = max(best, p)
+            if p >= target:
+                return done, best
+    return None, best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dataset")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--addends", type=int)
+    ap.add_argument("--points", help="INNER,OUTER")
+    ap.add_argument("--alpha", type=float)
+    ap.add_argument("--target", type=float, default=0.97)
+    ap.add_argument("--every", type=int, default=10_000)
+    ap.add_argument("--max-epochs", type=int, default=20)
+    ap.add_argument("--preset", default="hw")
+    args = ap.parse_args()
+    recipe = datasets.BUILTINS[args.dataset].recipe
+    alpha = args.alpha or recipe["alpha"]
+    points = [int(p) for p in args.points.split(",")] if args.points else None
+    print(f"{args.dataset}: K={args.addends or recipe['hidden']}, points "
+          f"{points or recipe['points']}, alpha {alpha}, target {args.target}, "
+          f"validation every {args.every} records")
+    print("| seed | records to target | best validation Pearson |")
+    print("|---|---|---|")
+    got = []
+    for seed in range(args.seeds):
+        r, best = records_to_target(args.dataset, seed, args.addends, points, alpha,
+                                    args.target, args.every, args.max_epochs, args.preset)
+        got.append(r if r is not None else np.inf)
+        print(f"| {seed} | {r if r is not None else 'not reached'} | {best:.4f} |", flush=True)
+    print(f"median records to {args.target}: {np.median(got):.0f}")
+
+
+if __name__ == "__main__":
+    main()

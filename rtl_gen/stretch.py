@@ -1,0 +1,128 @@
+"""The core's stretch unit: one slow path that stretches outer domains for
+every block, one request at a time.
+
+A block whose outer argument falls outside its domain while training raises
+``req`` and waits. The unit takes the lowest requesting block, reads its
+hidden sum and domain, moves the bound past the sum and adds the margins,
+divides for the new reciprocal, forms the block's new map offset, and hands
+the results back with a one-cycle ``grant``. Every step mirrors
+:func:`kanhw.nk_fixed.stretch` and :func:`kanhw.nk_fixed.reciprocal`.
+
+Stretches are rare (a few per thousand records once training settles), so
+sharing the unit costs almost no throughput and saves each block a divider,
+two comparators and the margin arithmetic: about a third of a det4 block.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .arith import round_shift, saturate, times_const
+from .divider import Divider
+from .memmap import Geometry
+
+
+class StretchUnit(wiring.Component):
+    """See the module docstring. ``service_cycles`` is the time one request
+    holds the unit."""
+
+    def __init__(self, geo: Geometry) -> None:
+        self.geo = geo
+        c = geo.design.contract
+        V, K = c.value_bits, geo.K
+        super().__init__({
+            "req": In(K),
+            "s": In(data.ArrayLayout(signed(V), K)),
+            "lo": In(data.ArrayLayout(signed(V), K)),
+            "hi": In(data.ArrayLayout(signed(V), K)),
+            "grant": Out(K),
+            "new_lo": Out(signed(V)),
+            "new_hi": Out(signed(V)),
+            "rcp": Out(unsigned(c.rcp_bits)),
+            "d": Out(signed(c.mul_bits)),
+            "sat": Out(1),
+        })
+
+    @property
+    def service_cycles(self) -> int:
+        """Cycles from taking one request to being ready for the next: pick,
+        load, gap, bounds, divide start, the divider, grant."""
+        return 6 + self.geo.design.contract.rcp_bits + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        geo = self.geo
+        c = geo.design.contract
+        V, K, MB, G = c.value_bits, geo.K, c.mul_bits, c.guard_bits
+        P1 = geo.p_outer
+
+        m.submodules.divider = div = Divider(
+            numerator=(P1 - 1) << (c.frac_bits + c.rcp_shift + G), width_bits=V + 1,
+            quotient_bits=c.rcp_bits)
+
+        # the lowest requesting block, as a one-hot word (req & -req: one carry
+        # chain) and as an index (OR trees over the one-hot bits)
+        req = self.req
+        lowest = Signal(K)
+        m.d.comb += lowest.eq(req & (~req + 1)[:K])
+        pick = Signal(range(max(K, 2)))
+        for b in range(len(pick)):
+            bits = [lowest[k] for k in range(K) if (k >> b) & 1]
+            if bits:
+                acc = bits[0]
+                for x in bits[1:]:
+                    acc = acc | x
+                m.d.comb += pick[b].eq(acc)
+
+        idx = Signal.like(pick)
+        onehot = Signal(K)
+        s_r = Signal(signed(V))
+        st_lo = Signal(signed(V))
+        st_hi = Signal(signed(V))
+        gap = Signal(signed(V + 1))
+        sat = Signal()
+        sv = Array(list(self.s))[idx]
+        lov = Array(list(self.lo))[idx]
+        hiv = Array(list(self.hi))[idx]
+        with m.FSM(name="stretch"):
+            with m.State("IDLE"):
+                with m.If(req.any()):
+                    m.d.sync += [idx.eq(pick), onehot.eq(lowest), sat.eq(0)]
+                    m.next = "LOAD"
+            with m.State("LOAD"):
+                # the sum below lo moves lo; otherwise (at or above hi) it moves hi
+                m.d.sync += [s_r.eq(sv),
+                             st_lo.eq(Mux(sv < lov, sv, lov)),
+                             st_hi.eq(Mux((sv >= lov) & (sv >= hiv), sv, hiv))]
+                m.next = "GAP"
+            with m.State("GAP"):
+                g = round_shift(times_const(st_hi - st_lo, c.margin_mult), c.margin_shift)
+                m.d.sync += gap.eq(Mux(g < 1, 1, g))
+                m.next = "BOUNDS"
+            with m.State("BOUNDS"):
+                new_lo, lo_over = saturate(st_lo - gap, V)
+                new_hi, hi_over = saturate(st_hi + gap, V)
+                m.d.sync += [self.new_lo.eq(new_lo), self.new_hi.eq(new_hi),
+                             sat.eq(lo_over | hi_over)]
+                m.next = "DIVIDE"
+            with m.State("DIVIDE"):
+                width = self.new_hi - self.new_lo
+                m.d.comb += [div.start.eq(1), div.width.eq(width)]
+                # a domain wider than a multiplier operand would clip offsets
+                with m.If(width >= (1 << (MB - 1 + G))):
+                    m.d.sync += sat.eq(1)
+                m.next = "WAIT"
+            with m.State("WAIT"):
+                with m.If(div.done):
+                    m.d.sync += [self.rcp.eq(div.quotient),
+                                 self.d.eq(saturate(round_shift(s_r - self.new_lo, G), MB)[0])]
+                    with m.If(div.saturated):
+                        m.d.sync += sat.eq(1)
+                    m.next = "GRANT"
+            with m.State("GRANT"):
+                m.d.comb += self.grant.eq(onehot)
+                m.next = "IDLE"
+        m.d.comb += self.sat.eq(sat)
+        return m
