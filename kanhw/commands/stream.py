@@ -8,10 +8,12 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from .. import datasets, metrics, persist
+from ..arch import Architecture
 from ..design import load_design
 from ..errors import ConfigError
 from ..progress import EpochBars
@@ -34,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="validate after every N training records (default: each epoch)")
     p.add_argument("--checkpoint", metavar="PATH",
                    help="write the tables after every epoch; resume from PATH if it exists")
+    p.add_argument("--multilevel", metavar="SCHEDULE",
+                   help="train coarse grids first, e.g. '5,8x3 5,22x7' (points per layer x "
+                        "epochs; the last level is the design's grid): after each level the "
+                        "host reads the tables, refines them and loads the next design")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", metavar="PATH", help="write the trained model (.npz)")
     p.add_argument("--json", action="store_true")
@@ -45,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fixed_model import FixedKAN
     from ..host.client import Device
     from ..host.transport import open_transport
+    from ..multilevel import Level, refine_fixed
 
     design = load_design(args.config)
     for name in ("epochs", "train_records", "val_records", "validate_every"):
@@ -56,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
     if data.X.shape[1] != design.n or data.y.shape[1] != 1:
         raise ConfigError(f"dataset {data.name} has {data.X.shape[1]} inputs and "
                           f"{data.y.shape[1]} outputs; the design takes {design.n} and 1")
+    schedule = None
+    if args.multilevel:
+        from ..multilevel import parse_schedule
+        schedule = parse_schedule(args.multilevel, 2)
+        if schedule[-1].points != tuple(design.arch.points):
+            raise ConfigError(f"the schedule's last level {list(schedule[-1].points)} must be "
+                              f"the design's grid {list(design.arch.points)}")
+        if args.checkpoint:
+            raise ConfigError("--checkpoint with --multilevel is not supported; checkpoint "
+                              "the finest level in a separate run")
     start_epoch = 0
     if args.checkpoint and os.path.exists(args.checkpoint):
         model = persist.load_fixed(args.checkpoint)
@@ -64,56 +81,79 @@ def run(args: argparse.Namespace) -> int:
         start_epoch = int(model.info.get("stream_epochs", 0))
         log(args, f"resuming from {args.checkpoint} after epoch {start_epoch}")
     else:
-        model = FixedKAN.initialise(design.arch, design.contract, data.X.min(0),
+        first = design.arch if not schedule else Architecture(design.arch.sizes,
+                                                                schedule[0].points)
+        model = FixedKAN.initialise(first, design.contract, data.X.min(0),
                                     data.X.max(0), data.y.min(0), data.y.max(0),
                                     seed=design.seed)
-    U, _ = model.map_inputs(data.X)
+    levels = schedule or [Level(tuple(design.arch.points), args.epochs)]
+    total = sum(lv.epochs for lv in levels)
     Yq = model.map_targets(data.y)
-    Uv, _ = model.map_inputs(data.X_val)
     Yvq = np.clip(np.floor((data.y_val - model.t_centre) / model.t_half
                            * 2.0 ** design.contract.value_frac + 0.5),
                   design.contract.value_min, design.contract.value_max).astype(np.int64)
     t0 = time.perf_counter()
-    dev = Device(open_transport(args.transport, design, args.board), design)
-    dev.reset()
-    dev.load_model(model)
-    dev.clear_counters()
     bars = EpochBars(quiet=args.quiet)
-    n = len(U)
-    every = args.validate_every or n
     trained = 0
     entry: dict = {}
-    for epoch in range(start_epoch, args.epochs):
-        order = np.random.default_rng([args.seed, epoch]).permutation(n)
-        bars.start_epoch(epoch + 1, args.epochs, n)
-        sq = 0.0
-        for s in range(0, n, every):
-            part = order[s:s + every]
-            dev.set_mode(True)
-            _, resid = dev.stream(U[part], Yq[part])
-            sq += float((model.unmap_values(resid) ** 2).sum())
-            trained += part.size
-            bars.advance(part.size)
-            dev.set_mode(False)
-            pred, _ = dev.stream(Uv, Yvq)
-            m = metrics.summary(model.unmap_outputs(pred)[:, None], data.y_val)
-            entry = {"epoch": epoch + 1, "records": (epoch * n) + s + part.size,
-                     "seconds": round(time.perf_counter() - t0, 3),
-                     "train_rmse": [float(np.sqrt(sq / (s + part.size)))],
-                     "validation_pearson": m["pearson"], "validation_rmse": m["rmse"],
-                     "validation_relative_rmse": m["relative_rmse"]}
-        model = dev.read_model(model)
-        model.history.append(entry)
-        model.info.update(stream_epochs=epoch + 1, dataset=data.name, transport=args.transport)
-        bars.end_epoch(entry)
-        if args.checkpoint:
-            persist.save(model, args.checkpoint)
-    counters = dev.counters()
-    dev.t.close()
+    epoch = 0
+    counters: dict = {}
+    for li, level in enumerate(levels):
+        level_design = design if li == len(levels) - 1 else \
+            replace(design, arch=Architecture(design.arch.sizes, level.points))
+        if li:
+            # read back, prolong onto the finer grid, load into the next design
+            model = refine_fixed(model, level.points)
+            log(args, f"level {li + 1}: grids refined to {list(level.points)} points")
+        # a serial board holds one bitstream (the finest design): coarse levels
+        # run on the reference behind the same protocol
+        transport = args.transport if (li == len(levels) - 1
+                                       or not args.transport.startswith("serial")) else "soft"
+        dev = Device(open_transport(transport, level_design, args.board), level_design)
+        dev.reset()
+        dev.load_model(model)
+        dev.clear_counters()
+        U, _ = model.map_inputs(data.X)
+        Uv, _ = model.map_inputs(data.X_val)
+        n = len(U)
+        every = args.validate_every or n
+        for _ in range(level.epochs):
+            epoch += 1
+            if epoch <= start_epoch:
+                continue
+            order = np.random.default_rng([args.seed, epoch - 1]).permutation(n)
+            bars.start_epoch(epoch, total, n)
+            sq = 0.0
+            for s in range(0, n, every):
+                part = order[s:s + every]
+                dev.set_mode(True)
+                _, resid = dev.stream(U[part], Yq[part])
+                sq += float((model.unmap_values(resid) ** 2).sum())
+                trained += part.size
+                bars.advance(part.size)
+                dev.set_mode(False)
+                pred, _ = dev.stream(Uv, Yvq)
+                m = metrics.summary(model.unmap_outputs(pred)[:, None], data.y_val)
+                entry = {"epoch": epoch, "records": ((epoch - 1) * n) + s + part.size,
+                         "seconds": round(time.perf_counter() - t0, 3),
+                         "train_rmse": [float(np.sqrt(sq / (s + part.size)))],
+                         "validation_pearson": m["pearson"], "validation_rmse": m["rmse"],
+                         "validation_relative_rmse": m["relative_rmse"]}
+                if schedule:
+                    entry["level"] = li + 1
+            model = dev.read_model(model)
+            model.history.append(entry)
+            model.info.update(stream_epochs=epoch, dataset=data.name, transport=args.transport)
+            bars.end_epoch(entry)
+            if args.checkpoint:
+                persist.save(model, args.checkpoint)
+        for k, v in dev.counters().items():
+            counters[k] = counters.get(k, 0) + v
+        dev.t.close()
     seconds = time.perf_counter() - t0
     if args.save:
         persist.save(model, args.save)
-    summary = {"transport": args.transport, "dataset": data.name, "epochs": args.epochs,
+    summary = {"transport": args.transport, "dataset": data.name, "epochs": total,
                "records": trained, "seconds": round(seconds, 3),
                "records_per_s": round(trained / seconds, 1) if seconds else 0.0,
                "validation_pearson": entry.get("validation_pearson", []),

@@ -155,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
         if args.points or args.epochs:
             raise ConfigError("--multilevel sets the points and epochs of every level; "
                               "drop --points/--epochs")
-        if args.workers or args.rounds or args.batch:
-            raise ConfigError("--multilevel with --workers is not supported yet")
+        if args.rounds:
+            raise ConfigError("--multilevel sets the records of every level; drop --rounds")
         schedule = parse_schedule(args.multilevel, arch.n_layers)
         finest = Architecture(arch.sizes, schedule[-1].points)
         arch = Architecture(arch.sizes, schedule[0].points)
@@ -190,8 +190,11 @@ def run(args: argparse.Namespace) -> int:
                   f"addends for {info['epochs']} epoch(s) in {info['seconds']:.2f} s",
                   flush=True)
     if schedule:
-        model, result = fit_multilevel(model, data, cfg, schedule,
-                                       progress=EpochBars(quiet=args.quiet))
+        with dask_client(args.scheduler, args.workers or 1) as client:
+            model, result = fit_multilevel(model, data, cfg, schedule,
+                                           progress=EpochBars(quiet=args.quiet),
+                                           workers=args.workers or 1, batch=args.batch,
+                                           client=client)
         arch = model.arch
     elif args.workers or args.rounds or args.batch or args.scheduler:
         merge = merge_config(args, cfg, data.X.shape[0])
