@@ -36,13 +36,15 @@ CELL_MAP = {
              "ff": ((("TRELLIS_FF", 1),), 1.0),
              "dsp": ((("MULT18X18D", 1),), 1.0),
              "bram": ((("DP16KD", 1),), 1.0)},
-    "ice40": {"lut": ((("SB_LUT4", 1),), 1.22),
+    "ice40": {"lut": ((("SB_LUT4", 1),), 1.20),
               "dsp": ((("SB_MAC16", 1),), 1.0),
               "bram": ((("SB_RAM40_4K", 1),), 1.0)},
 }
 
-#: Share of each resource a design may use and still place and route well.
-FILL_LIMIT = {"lut": 0.92, "ff": 0.92, "dsp": 1.0, "bram": 1.0}
+#: Share of each resource a design may use and still place and route well
+#: (an iCEBreaker det4-sized block placed and routed at 94 % of its LCs).
+FILL_LIMIT = {"ecp5": {"lut": 0.92, "ff": 0.92, "dsp": 1.0, "bram": 1.0},
+              "ice40": {"lut": 0.97, "dsp": 1.0, "bram": 1.0}}
 
 
 class FitError(KanhwError):
@@ -153,11 +155,16 @@ class FitEstimate:
     rest_per_k: dict[str, float]   # ... and its growth per addend
     needed: dict[str, int]
     available: dict[str, int]
+    family: str = "ecp5"
+
+    @property
+    def limit(self) -> dict[str, float]:
+        return FILL_LIMIT[self.family]
 
     @property
     def over(self) -> list[str]:
         """Resources past the fill limit, worst first."""
-        ratios = {k: self.needed[k] / (FILL_LIMIT[k] * self.available[k])
+        ratios = {k: self.needed[k] / (self.limit[k] * self.available[k])
                   for k in self.needed if self.available.get(k)}
         return [k for k, r in sorted(ratios.items(), key=lambda kv: -kv[1]) if r > 1]
 
@@ -172,7 +179,7 @@ class FitEstimate:
             per = self.per_block.get(k, 0) + self.rest_per_k.get(k, 0)
             if per <= 0:
                 continue
-            best_k = math.floor((FILL_LIMIT[k] * avail - self.rest0.get(k, 0)) / per)
+            best_k = math.floor((self.limit[k] * avail - self.rest0.get(k, 0)) / per)
             best = best_k if best is None else min(best, best_k)
         return max(best if best is not None else self.addends, 0)
 
@@ -189,7 +196,8 @@ def estimate(board: Board, design: Design) -> FitEstimate:
     r0, r1 = rest_resources(design, board.family, board.buffer_bytes)
     K = design.addends
     needed = {k: round(r0.get(k, 0) + K * (per[k] + r1.get(k, 0))) for k in per}
-    return FitEstimate(board.name, K, design.lanes, per, r0, r1, needed, dict(board.capacity))
+    return FitEstimate(board.name, K, design.lanes, per, r0, r1, needed, dict(board.capacity),
+                       board.family)
 
 
 def with_shape(design: Design, lanes: int, addends: int) -> Design:
