@@ -128,12 +128,9 @@ class KANRegressor:
                                                        workers=self.workers, batch=self.batch,
                                                        client=self.client)
         elif self.workers > 1 or self.rounds or self.client is not None:
-            n = data.X.shape[0]
-            batch = self.batch or min(10_000, max(1, n // self.workers))
-            rounds = self.rounds or max(1, round(self.epochs * n / (self.workers * batch)))
-            self.result_ = fit_merged(self.model_, data, cfg,
-                                      MergeConfig(self.workers, rounds, batch),
-                                      client=self.client)
+            merge = MergeConfig.for_epochs(self.workers, data.X.shape[0], self.epochs,
+                                           self.batch, self.rounds)
+            self.result_ = fit_merged(self.model_, data, cfg, merge, client=self.client)
         else:
             backend = FixedBackend(self.model_, cfg) if self.fixed else None
             self.result_: TrainResult = fit(self.model_, data, cfg, backend=backend)

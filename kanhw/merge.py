@@ -39,6 +39,16 @@ class MergeConfig:
     batch: int = 10_000
     validate_every: int = 1
 
+    @classmethod
+    def for_epochs(cls, workers: int, n: int, epochs: int, batch: int | None = None,
+                   rounds: int | None = None, validate_every: int = 1) -> MergeConfig:
+        """Defaults from a record count: batches of at most 10,000 records, and
+        as many rounds as ``epochs`` passes over ``n`` records take."""
+        workers = max(1, workers)
+        batch = batch or min(10_000, max(1, n // workers))
+        rounds = rounds or max(1, round(epochs * n / (workers * batch)))
+        return cls(workers, rounds, batch, validate_every)
+
     def __post_init__(self) -> None:
         for name in ("workers", "rounds", "batch", "validate_every"):
             if getattr(self, name) < 1:
@@ -56,30 +66,26 @@ def _backend(model, cfg: TrainConfig):
 
 
 def _init_worker(model, X, Y, cfg) -> None:
-    _WORKER.update(model=model, X=X, Y=Y, cfg=cfg, backend=_backend(model, cfg))
-    _WORKER["resid"] = np.empty((0, Y.shape[1]))
+    _WORKER.update(model=model, X=X, Y=Y, cfg=cfg)
 
 
-def _train_copy(job: tuple[list[np.ndarray], np.ndarray]) -> tuple[list[np.ndarray], int]:
-    """Train the worker's copy, restarted from ``tables``, on records ``part``."""
-    tables, part = job
-    model, backend = _WORKER["model"], _WORKER["backend"]
-    for dst, src in zip(_arrays(model), tables):
-        dst[:] = src
-    resid = np.empty((part.size, _WORKER["Y"].shape[1]))
-    stretches = backend.train(_WORKER["X"], _WORKER["Y"], part, resid)
-    return [a.copy() for a in _arrays(model)], stretches
-
-
-def _train_remote(model, tables: list[np.ndarray], part: np.ndarray, X: np.ndarray,
+def _train_tables(model, tables: list[np.ndarray], part: np.ndarray, X: np.ndarray,
                   Y: np.ndarray, cfg: TrainConfig) -> tuple[list[np.ndarray], int]:
-    """One copy's round on a Dask worker (the model template travels with
-    the task; the data were scattered once)."""
+    """One copy's round: restart ``model`` from ``tables``, train it on
+    records ``part``; returns its tables and stretches. A Dask task calls it
+    directly (model template and scattered data travel with the task)."""
     for dst, src in zip(_arrays(model), tables):
         dst[:] = src
     resid = np.empty((part.size, Y.shape[1]))
     stretches = _backend(model, cfg).train(X, Y, part, resid)
     return [a.copy() for a in _arrays(model)], stretches
+
+
+def _train_copy(job: tuple[list[np.ndarray], np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """A process-pool worker's round on the data it inherited."""
+    tables, part = job
+    w = _WORKER
+    return _train_tables(w["model"], tables, part, w["X"], w["Y"], w["cfg"])
 
 
 def average(model: KAN | FixedKAN, copies: list[list[np.ndarray]]) -> None:
@@ -142,7 +148,7 @@ def fit_merged(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig, merge: Me
             t = time.perf_counter()
             jobs = [(tables, p) for p in parts]
             if remote:
-                futures = [client.submit(_train_remote, remote[0], tables, p, remote[1],
+                futures = [client.submit(_train_tables, remote[0], tables, p, remote[1],
                                          remote[2], cfg, pure=False) for p in parts]
                 out = client.gather(futures)
             elif pool:

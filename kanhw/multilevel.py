@@ -175,13 +175,10 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
                      else refine(model, level.points))
         if workers > 1 or client is not None:
             n = data.X.shape[0]
-            b = batch or min(10_000, max(1, n // workers))
-            rounds = max(1, round(level.epochs * n / (workers * b)))
+            merge = MergeConfig.for_epochs(workers, n, level.epochs, batch)
             # validate once per pass over the data (and at the level's end)
-            every = max(1, round(n / (workers * b)))
-            result = fit_merged(model, data, cfg, MergeConfig(workers, rounds, b,
-                                                              validate_every=every),
-                                client=client)
+            merge.validate_every = max(1, round(n / (merge.workers * merge.batch)))
+            result = fit_merged(model, data, cfg, merge, client=client)
             new = result.history
         else:
             backend = FixedBackend(model, cfg) if isinstance(model, FixedKAN) else None

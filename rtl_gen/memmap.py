@@ -158,7 +158,8 @@ class Geometry:
 
     @property
     def stretch_service_cycles(self) -> int:
-        """Cycles the shared stretch unit spends on one block's stretch."""
+        """Cycles the shared stretch unit spends on one block's stretch: pick,
+        load, gap, bounds, divider start, the divider (rcp_bits + 1), grant."""
         return self.design.contract.rcp_bits + 7
 
     #: Extra cycles of a record that stretches, beyond the unit's services.

@@ -25,8 +25,8 @@ from .memmap import Geometry
 
 
 class StretchUnit(wiring.Component):
-    """See the module docstring. ``service_cycles`` is the time one request
-    holds the unit."""
+    """See the module docstring. The time one request holds the unit is
+    :attr:`Geometry.stretch_service_cycles` (the cycle model)."""
 
     def __init__(self, geo: Geometry) -> None:
         self.geo = geo
@@ -44,12 +44,6 @@ class StretchUnit(wiring.Component):
             "d": Out(signed(c.mul_bits)),
             "sat": Out(1),
         })
-
-    @property
-    def service_cycles(self) -> int:
-        """Cycles from taking one request to being ready for the next: pick,
-        load, gap, bounds, divide start, the divider, grant."""
-        return 6 + self.geo.design.contract.rcp_bits + 1
 
     def elaborate(self, platform):
         m = Module()

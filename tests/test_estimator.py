@@ -52,3 +52,9 @@ def test_estimator_merges_fixed_and_multilevel():
     ml = KANRegressor(hidden=[8], points=(5, 10), multilevel="3,4x2 5,10x2",
                       validation_fraction=0.2).fit(data.X, y)
     assert ml.model_.arch.points == (5, 10) and len(ml.history_) == 4
+    # multilevel with merging: every level's records, split over two copies
+    mm = KANRegressor(hidden=[8], points=(5, 10), multilevel="3,4x2 5,10x2", workers=2,
+                      batch=500, validation_fraction=0.2).fit(data.X, y)
+    # per level round(2 epochs x 4,800 records / 1,000) = 10 rounds of 2 x 500
+    assert mm.model_.arch.points == (5, 10) and mm.result_.records == 2 * 10 * 1000
+    assert [h["level"] for h in mm.history_][-1] == 2 and mm.score(data.X_val, yv) > 0.3

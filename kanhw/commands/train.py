@@ -134,10 +134,7 @@ def dask_client(address: str | None, workers: int):
 def merge_config(args: argparse.Namespace, cfg: TrainConfig, n: int) -> MergeConfig:
     """Workers, rounds and batch from the options; rounds default to the
     records of ``--epochs`` passes."""
-    workers = args.workers or 1
-    batch = args.batch or min(10_000, max(1, n // workers))
-    rounds = args.rounds or max(1, round(cfg.epochs * n / (workers * batch)))
-    return MergeConfig(workers=workers, rounds=rounds, batch=batch)
+    return MergeConfig.for_epochs(args.workers or 1, n, cfg.epochs, args.batch, args.rounds)
 
 
 def run(args: argparse.Namespace) -> int:
