@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,10 +74,20 @@ class BuildReport:
         return d
 
 
+def default_tool(name: str) -> str:
+    """A YoWASP tool by name: from PATH, or else beside this interpreter (a
+    virtual environment used without activating it installs its wheels'
+    scripts there, off PATH)."""
+    if shutil.which(name):
+        return name
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
 def toolchain_env() -> dict:
     env = dict(os.environ)
     for var, tool in TOOL_DEFAULTS.items():
-        env.setdefault(var, tool)
+        env.setdefault(var, default_tool(tool))
     return env
 
 

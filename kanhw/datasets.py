@@ -121,6 +121,68 @@ def medians(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     return X, y
 
 
+# -- Feynman-style formulas (AI Feynman equations, variables U(1, 5)) ---------
+
+def _uniform(rng: np.random.Generator, records: int, k: int,
+             low: float = 1.0, high: float = 5.0) -> np.ndarray:
+    return rng.uniform(low, high, size=(records, k))
+
+
+def feynman_gauss(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feynman I.6.2: f = exp(-((theta - theta1)/sigma)^2 / 2) / (sqrt(2 pi) sigma),
+    theta, theta1, sigma U(1, 3)."""
+    X = _uniform(rng, records, 3, 1.0, 3.0)
+    th, th1, s = X.T
+    return X, (np.exp(-((th - th1) / s) ** 2 / 2) / (np.sqrt(2 * np.pi) * s))[:, None]
+
+
+def feynman_lorentz(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feynman I.12.11: F = q (E + B v sin theta), all U(1, 5)."""
+    X = _uniform(rng, records, 5)
+    q, E, B, v, th = X.T
+    return X, (q * (E + B * v * np.sin(th)))[:, None]
+
+
+def feynman_lens(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feynman I.27.6: f = 1 / (1/d1 + n/d2), all U(1, 5)."""
+    X = _uniform(rng, records, 3)
+    d1, d2, n = X.T
+    return X, (1.0 / (1.0 / d1 + n / d2))[:, None]
+
+
+def feynman_waves(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feynman I.29.16: x = sqrt(x1^2 + x2^2 - 2 x1 x2 cos(theta1 - theta2)), all U(1, 5)."""
+    X = _uniform(rng, records, 4)
+    x1, x2, t1, t2 = X.T
+    return X, np.sqrt(x1 ** 2 + x2 ** 2 - 2 * x1 * x2 * np.cos(t1 - t2))[:, None]
+
+
+# -- digits (scikit-learn's bundled copy of the UCI optical digits, 8x8) -----
+
+#: Share of the 1,797 digits held out for testing, and the split's seed offset.
+DIGITS_TEST_SHARE = 0.2
+
+
+def digits(seed: int = 0) -> Dataset:
+    """scikit-learn's bundled 8x8 digits: 64 pixel inputs scaled to [0, 1],
+    one-hot targets over 10 classes, a seeded stratified 80/20 split (the
+    same split scikit-learn's ``train_test_split(..., stratify=y)`` makes)."""
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise DataError("the digits dataset comes with scikit-learn: "
+                        "pip install scikit-learn") from None
+    d = load_digits()
+    X = d.data / 16.0
+    Xt, Xv, lt, lv = train_test_split(X, d.target, test_size=DIGITS_TEST_SHARE,
+                                      random_state=seed, stratify=d.target)
+    eye = np.eye(10)
+    return Dataset("digits", Xt, eye[lt], Xv, eye[lv],
+                   [f"p{r}{c}" for r in range(8) for c in range(8)],
+                   [f"is_{k}" for k in range(10)], classes=10)
+
+
 @dataclass(frozen=True)
 class Builtin:
     """A generated dataset: generator, default sizes and a suggested model."""
@@ -162,7 +224,34 @@ BUILTINS: dict[str, Builtin] = {
                        lambda: [f"{v}{c}" for v in "ABC" for c in "xy"],
                        ["median_A", "median_B", "median_C"],
                        {"hidden": [32, 8], "points": [2, 12, 22], "alpha": 0.3, "epochs": 30}),
+    "feynman-I.6.2": Builtin(feynman_gauss, 10_000, 2_000,
+                             "Feynman I.6.2, Gaussian density exp(-((t-t1)/s)^2/2)/(sqrt(2pi)s)",
+                             lambda: ["theta", "theta1", "sigma"], ["f"],
+                             {"hidden": [7], "points": [12, 22], "alpha": 0.3, "epochs": 30}),
+    "feynman-I.12.11": Builtin(feynman_lorentz, 10_000, 2_000,
+                               "Feynman I.12.11, Lorentz force q(E + B v sin theta)",
+                               lambda: ["q", "E", "B", "v", "theta"], ["F"],
+                               {"hidden": [11], "points": [12, 22], "alpha": 0.3,
+                                "epochs": 30}),
+    "feynman-I.27.6": Builtin(feynman_lens, 10_000, 2_000,
+                              "Feynman I.27.6, thin lens 1/(1/d1 + n/d2)",
+                              lambda: ["d1", "d2", "n"], ["f"],
+                              {"hidden": [7], "points": [12, 22], "alpha": 0.3, "epochs": 30}),
+    "feynman-I.29.16": Builtin(feynman_waves, 10_000, 2_000,
+                               "Feynman I.29.16, wave sum sqrt(x1^2+x2^2-2x1x2cos(t1-t2))",
+                               lambda: ["x1", "x2", "theta1", "theta2"], ["x"],
+                               {"hidden": [9], "points": [12, 22], "alpha": 0.3,
+                                "epochs": 30}),
 }
+
+#: Datasets that are read, not generated (no record-count options).
+FIXED_DATASETS = {"digits": "scikit-learn's 8x8 handwritten digits, 64 -> 10 classes"}
+DIGITS_RECIPE = {"hidden": [32], "points": [2, 12], "alpha": 0.1, "epochs": 30}
+
+
+def names() -> list[str]:
+    """Every built-in dataset name, generated and read."""
+    return sorted([*BUILTINS, *FIXED_DATASETS])
 
 
 def recipe(data: Dataset) -> dict:
@@ -170,17 +259,25 @@ def recipe(data: Dataset) -> dict:
     user data a classical KAN with Kolmogorov's ``2n + 1`` addends."""
     if data.name in BUILTINS:
         return dict(BUILTINS[data.name].recipe)
+    if data.name == "digits":
+        return dict(DIGITS_RECIPE)
     return {"hidden": [2 * data.X.shape[1] + 1], "points": [5, 22], "alpha": 0.2, "epochs": 15}
 
 
 def builtin(name: str, seed: int = 0, train: int | None = None,
             val: int | None = None) -> Dataset:
-    """Generate built-in dataset ``name`` with independent validation records."""
+    """Generate built-in dataset ``name`` with independent validation records
+    (``digits`` is read, and split by ``seed``)."""
+    if name == "digits":
+        if train is not None or val is not None:
+            raise DataError("digits has a fixed size (1,437 training / 360 test records); "
+                            "drop the record counts")
+        return digits(seed)
     try:
         b = BUILTINS[name]
     except KeyError:
         raise DataError(f"unknown dataset {name!r}; built-in datasets are "
-                        f"{', '.join(sorted(BUILTINS))}, or give a .csv/.npy/.npz path") from None
+                        f"{', '.join(names())}, or give a .csv/.npy/.npz path") from None
     n_train = b.train if train is None else int(train)
     n_val = b.val if val is None else int(val)
     if n_train < 1 or n_val < 1:
@@ -311,7 +408,7 @@ def _split(name: str, X: np.ndarray, y: np.ndarray, val_split: float, seed: int,
 def load(spec: str, seed: int = 0, train: int | None = None, val: int | None = None,
          target: Sequence[str] | None = None, val_split: float = 0.2) -> Dataset:
     """A built-in dataset by name, or a user table by path."""
-    if spec in BUILTINS:
+    if spec in BUILTINS or spec in FIXED_DATASETS:
         return builtin(spec, seed, train, val)
     if os.sep in spec or os.path.splitext(spec)[1] or os.path.exists(spec):
         return load_table(spec, target, val_split, seed)

@@ -56,6 +56,38 @@ class FixedKAN:
         return cls.from_float(scaled, contract, centre, half)
 
     @classmethod
+    def from_model(cls, kan: KAN, contract: Contract, t_min, t_max) -> FixedKAN:
+        """Quantise any float KAN in target units (trained by NK or backprop,
+        or expanded from a MetaKAN) for the targets' range ``[t_min, t_max]``:
+        the last layer is moved to scaled target units, each of its functions
+        taking ``1/n_in`` of the centre. Each hidden layer's values (and the
+        next layer's domains with them, so the function is unchanged) are
+        rescaled so its outputs span what the NK initialisation gives them,
+        ``2/K`` in scaled units: the range the contract's formats and
+        reciprocals are sized for. A backprop model's hidden units span
+        whatever the optimiser left them."""
+        a = kan.arch
+        t_min = np.asarray(t_min, float).reshape(-1)
+        t_max = np.asarray(t_max, float).reshape(-1)
+        if t_min.size != a.n_out:
+            raise ConfigError(f"the model has {a.n_out} outputs, the targets {t_min.size}")
+        centre = (t_min + t_max) / 2
+        half = np.where(t_max > t_min, (t_max - t_min) / 2, 1.0)
+        scaled = kan.copy()
+        fb = a.func_base
+        for l in range(a.n_layers - 1):
+            width = float(np.median(scaled.hi[fb[l + 1]:fb[l + 2]] - scaled.lo[fb[l + 1]:fb[l + 2]]))
+            c = (2.0 / a.addends) / width
+            scaled.layer_values(l)[...] *= c
+            scaled.lo[fb[l + 1]:fb[l + 2]] *= c
+            scaled.hi[fb[l + 1]:fb[l + 2]] *= c
+        last = a.n_layers - 1
+        v = scaled.layer_values(last)  # a view into scaled.values
+        v -= (centre / a.sizes[last])[:, None, None]
+        v /= half[:, None, None]
+        return cls.from_float(scaled, contract, centre, half)
+
+    @classmethod
     def from_float(cls, kan: KAN, contract: Contract, t_centre, t_half) -> FixedKAN:
         """Quantise a float KAN whose hidden and output values are already in
         scaled target units (first-layer domains stay in input units)."""

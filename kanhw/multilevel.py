@@ -167,7 +167,8 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
                           f"schedule's first level {list(schedule[0].points)}")
     t0 = time.perf_counter()
     history: list[dict] = []
-    totals = {"records": 0, "train_seconds": 0.0, "jit_seconds": 0.0, "stretches": 0}
+    totals = {"records": 0, "train_seconds": 0.0, "jit_seconds": 0.0, "stretches": 0,
+              "epochs": 0}
     result = None
     for i, level in enumerate(schedule):
         if i:
@@ -176,15 +177,18 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
         if workers > 1 or client is not None:
             n = data.X.shape[0]
             merge = MergeConfig.for_epochs(workers, n, level.epochs, batch)
-            # validate once per pass over the data (and at the level's end)
-            merge.validate_every = max(1, round(n / (merge.workers * merge.batch)))
+            # validate once per pass over the data, or every cfg.validate_every
+            # records (and at the level's end)
+            every = cfg.validate_every or n
+            merge.validate_every = max(1, round(every / (merge.workers * merge.batch)))
             result = fit_merged(model, data, cfg, merge, client=client)
             new = result.history
         else:
             backend = FixedBackend(model, cfg) if isinstance(model, FixedKAN) else None
+            before = len(model.history)
             result = fit(model, data, replace(cfg, epochs=level.epochs), backend=backend,
                          progress=progress)
-            new = result.history[-result.epochs:]
+            new = result.history[before:]
         for h in new:
             h["level"] = i + 1
             h["points"] = list(level.points)
@@ -193,10 +197,11 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
         totals["train_seconds"] += result.train_seconds
         totals["jit_seconds"] += result.jit_seconds
         totals["stretches"] += result.stretches
+        totals["epochs"] += result.epochs
         if result.reached_target:
             break
     seconds = time.perf_counter() - t0
-    out = replace(result, epochs=len(history), records=totals["records"],
+    out = replace(result, epochs=totals["epochs"], records=totals["records"],
                   seconds=round(seconds, 4), train_seconds=round(totals["train_seconds"], 4),
                   jit_seconds=round(totals["jit_seconds"], 4), stretches=totals["stretches"],
                   records_per_s=round(totals["records"] / totals["train_seconds"], 1)

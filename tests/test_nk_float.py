@@ -33,8 +33,8 @@ def test_kernel_matches_spec(sizes, points, rule):
     spec_resid = np.array([nk_spec.train_record(spec, X[r], Y[r], rule, 0.3) for r in range(60)])
     np.testing.assert_allclose(resid, spec_resid, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(model.values, spec.values, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(model.lo, spec.lo, rtol=1e-12)
-    np.testing.assert_allclose(model.hi, spec.hi, rtol=1e-12)
+    np.testing.assert_allclose(model.lo, spec.lo, rtol=1e-9)
+    np.testing.assert_allclose(model.hi, spec.hi, rtol=1e-9)
     Xv = rng.uniform(-0.5, 1.5, size=(20, sizes[0]))
     np.testing.assert_allclose(predict(model, Xv), nk_spec.predict(spec, Xv), rtol=1e-9,
                                atol=1e-9)
@@ -123,3 +123,62 @@ def test_det4_learns_in_a_few_epochs():
     res = fit(m, data, TrainConfig(alpha=0.2, epochs=4))
     assert res.validation_pearson[0] > 0.85
     assert res.history[-1]["validation_pearson"][0] > res.history[0]["validation_pearson"][0]
+
+
+@pytest.mark.parametrize("rule", ["constant", "kaczmarz"])
+def test_shared_first_layer_path_is_bit_identical(rule):
+    """The kernels find each input's first-layer segment once when the domains
+    are shared per input; that path must give exactly the per-function one,
+    stretches included (inputs beyond the data range on purpose)."""
+    from kanhw import nk_float as nk
+    from kanhw.train import STEP_RULES, layout
+
+    rng = np.random.default_rng(3)
+    arch = Architecture((5, 7, 3, 2), (4, 6, 9))
+    X = rng.uniform(0, 1, size=(300, 5))
+    Y = rng.uniform(0, 1, size=(300, 2))
+    X[::17] *= 1.6   # outside the initial domains: first-layer stretches
+    base = KAN.initialise(arch, np.zeros(5), np.ones(5), Y.min(0), Y.max(0), seed=2)
+    assert nk.shared_first(base.lo, base.hi, arch.sizes)
+    g = layout(arch)
+    out = []
+    for shared in (True, False):
+        m = base.copy()
+        scale = np.empty(arch.n_functions)
+        nk.refresh_scale(m.lo, m.hi, g[2], g[1], scale)
+        resid = np.empty((300, 2))
+        st, bad = nk.train_records(X, Y, np.arange(300), *g, m.values, m.lo, m.hi, scale,
+                                   STEP_RULES[rule], 0.3, 0.3 / 3, resid, shared)
+        pred = np.empty((50, 2))
+        nk.predict_records(X[:50] * 1.3, *g, m.values, m.lo, m.hi, scale, pred, shared)
+        out.append((m, st, resid, pred))
+    (a, sa, ra, pa), (b, sb, rb, pb) = out
+    assert sa == sb > 0 and bad == -1
+    assert a.equals(b) and np.array_equal(ra, rb) and np.array_equal(pa, pb)
+    assert nk.shared_first(a.lo, a.hi, arch.sizes)   # stretching keeps them shared
+    a.lo[3] -= 0.5
+    assert not nk.shared_first(a.lo, a.hi, arch.sizes)
+
+
+def test_target_checked_mid_epoch_on_a_snapshot():
+    """With validate_every, the target is checked on snapshots in a second
+    thread; the run ends with the model of the first snapshot that reached
+    it: exactly the tables of sequential training over that many records."""
+    from kanhw import metrics
+
+    d = datasets.builtin("triangle", seed=0, train=10_000, val=2_000)
+    arch = Architecture((6, 32, 8, 1), (2, 12, 22))
+    bounds = (d.X.min(0), d.X.max(0), d.y.min(0), d.y.max(0))
+    m = KAN.initialise(arch, *bounds, seed=1)
+    cfg = TrainConfig(alpha=0.3, epochs=20, target_pearson=0.97, seed=3, validate_every=1000)
+    r = fit(m, d, cfg)
+    assert r.reached_target and r.records % 1000 == 0 and r.records % 10_000 != 0
+    assert len(r.history) > r.epochs                     # checks inside epochs
+    assert r.validation_pearson[0] >= 0.97
+    assert metrics.pearson(predict(m, d.X_val), d.y_val)[0] == r.validation_pearson[0]
+    # the same records, sequentially, without checks
+    ref = KAN.initialise(arch, *bounds, seed=1)
+    rng = np.random.default_rng(np.random.SeedSequence(3).spawn(2)[1])
+    order = np.concatenate([rng.permutation(10_000) for _ in range(r.epochs)])[:r.records]
+    FloatBackend(ref, cfg).train(d.X, d.y, order, np.empty((r.records, 1)))
+    assert ref.equals(m)

@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train coarse grids first, e.g. '5,8x3 5,22x7' (points per layer x "
                         "epochs; the last level is the design's grid): after each level the "
                         "host reads the tables, refines them and loads the next design")
+    p.add_argument("--init", metavar="MODEL.npz",
+                   help="load a saved float model (e.g. from kanhw metakan or kanhw train "
+                        "--save) as the initial tables, quantised to the design's contract")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", metavar="PATH", help="write the trained model (.npz)")
     p.add_argument("--json", action="store_true")
@@ -74,7 +77,17 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--checkpoint with --multilevel is not supported; checkpoint "
                               "the finest level in a separate run")
     start_epoch = 0
-    if args.checkpoint and os.path.exists(args.checkpoint):
+    if args.init and (schedule or (args.checkpoint and os.path.exists(args.checkpoint))):
+        raise ConfigError("--init gives the initial tables; it cannot be combined with "
+                          "--multilevel or with resuming a checkpoint")
+    if args.init:
+        start = persist.load(args.init)
+        if start.arch != design.arch:
+            raise ConfigError(f"{args.init} is a {start.arch.describe()} KAN; the design is "
+                              f"{design.arch.describe()}")
+        model = FixedKAN.from_model(start, design.contract, data.y.min(0), data.y.max(0))
+        log(args, f"initial tables from {args.init}")
+    elif args.checkpoint and os.path.exists(args.checkpoint):
         model = persist.load_fixed(args.checkpoint)
         if model.arch != design.arch or model.contract != design.contract:
             raise ConfigError(f"{args.checkpoint} holds another design's tables")

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train a KAN record by record (Newton-Kaczmarz)",
         description="Train a piecewise-linear KAN by Newton-Kaczmarz on a built-in dataset "
-                    f"({', '.join(sorted(datasets.BUILTINS))}) or a .csv/.npy/.npz table. "
+                    f"({', '.join(datasets.names())}) or a .csv/.npy/.npz table. "
                     "Validation uses independently drawn records.")
     p.add_argument("dataset", metavar="DATASET", help="built-in name or path to a table")
     arch = p.add_argument_group("architecture (defaults: the dataset's recipe)")
@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--epochs", type=int, help="maximum epochs")
     tr.add_argument("--target-pearson", type=float, metavar="P",
                     help="stop when every output's validation Pearson reaches P")
+    tr.add_argument("--validate-every", type=int, metavar="N",
+                    help="with --target-pearson: also check the target every N training "
+                         "records, on a snapshot in a second thread (training goes on); "
+                         "the model stops at the first snapshot that reaches it")
     tr.add_argument("--seed", type=int, default=0, help="seed for data, initialisation, order")
     tr.add_argument("--no-shuffle", action="store_true", help="keep the record order fixed")
     tr.add_argument("--fixed", metavar="CONTRACT",
@@ -76,6 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "comma-separated (default: the last column)")
     data.add_argument("--val-split", type=float, default=0.2,
                       help="user table: fraction held out for validation (default 0.2)")
+    tr.add_argument("--init", metavar="MODEL.npz",
+                    help="start from a saved float model (e.g. from kanhw metakan or an "
+                         "earlier run) instead of the initialisation heuristic: NK "
+                         "fine-tuning; its architecture replaces the recipe")
     out = p.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="write the trained model (.npz)")
     out.add_argument("--json", action="store_true",
@@ -104,7 +112,7 @@ def recipe_for(args: argparse.Namespace, data: datasets.Dataset) -> tuple:
                       step=args.step,
                       epochs=args.epochs if args.epochs is not None else recipe["epochs"],
                       target_pearson=args.target_pearson, seed=args.seed,
-                      shuffle=not args.no_shuffle)
+                      shuffle=not args.no_shuffle, validate_every=args.validate_every)
     return arch, cfg
 
 
@@ -139,7 +147,7 @@ def merge_config(args: argparse.Namespace, cfg: TrainConfig, n: int) -> MergeCon
 
 def run(args: argparse.Namespace) -> int:
     for name in ("train_records", "val_records", "epochs", "addends", "workers", "rounds",
-                 "batch"):
+                 "batch", "validate_every"):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
@@ -147,6 +155,17 @@ def run(args: argparse.Namespace) -> int:
     data = datasets.load(args.dataset, seed=args.seed, train=args.train_records,
                          val=args.val_records, target=target, val_split=args.val_split)
     arch, cfg = recipe_for(args, data)
+    start = None
+    if args.init:
+        if args.layers or args.addends or args.points or args.multilevel or args.pretrain:
+            raise ConfigError("--init fixes the architecture; drop --layers/--addends/"
+                              "--points/--multilevel/--pretrain")
+        start = persist.load(args.init)
+        if start.arch.n_in != data.X.shape[1] or start.arch.n_out != data.y.shape[1]:
+            raise ConfigError(f"{args.init} takes {start.arch.n_in} inputs and gives "
+                              f"{start.arch.n_out} outputs; {data.name} has "
+                              f"{data.X.shape[1]} and {data.y.shape[1]}")
+        arch = start.arch
     schedule = None
     if args.multilevel:
         if args.points or args.epochs:
@@ -165,12 +184,15 @@ def run(args: argparse.Namespace) -> int:
         # a multilevel run keeps one contract: the one of its finest grid
         contract = resolve_contract(load_contract(args.fixed), finest if schedule else arch,
                                     cfg.alpha)
-        model = FixedKAN.initialise(arch, contract, *bounds, seed=args.seed)
+        if start is not None:
+            model = FixedKAN.from_model(start, contract, bounds[2], bounds[3])
+        else:
+            model = FixedKAN.initialise(arch, contract, *bounds, seed=args.seed)
         backend = FixedBackend(model, cfg)
         kind = f"fixed point ({args.fixed}: {contract.value_bits}-bit values, " \
                f"step {contract.step_mult}/2^{contract.step_shift})"
     else:
-        model = KAN.initialise(arch, *bounds, seed=args.seed)
+        model = start if start is not None else KAN.initialise(arch, *bounds, seed=args.seed)
         kind = "float64"
     model.info.update(dataset=data.name, step=cfg.step, alpha=cfg.alpha, seed=cfg.seed,
                       features=data.feature_names, targets=data.target_names)
@@ -221,7 +243,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet or not args.json:
         print(f"validation pearson [{fmt_list(result.validation_pearson)}]  "
               f"rmse [{fmt_list(result.validation_rmse)}]  "
-              f"relative rmse [{fmt_list(result.validation_relative_rmse)}]")
+              f"relative rmse [{fmt_list(result.validation_relative_rmse)}]"
+              + (f"  accuracy {result.validation_accuracy:.4f}"
+                 if result.validation_accuracy is not None else ""))
         print(f"{result.epochs} epochs, {result.records:,} records in {result.seconds:.2f} s "
               f"(JIT {result.jit_seconds:.2f} s), {result.records_per_s:,.0f} records/s"
               + (f"; saved {args.save}" if args.save else ""))

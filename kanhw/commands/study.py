@@ -1,0 +1,87 @@
+"""``kanhw study``: NK-KAN against backprop KANs and MLPs over the 27
+training schemes; writes a Markdown table, JSON and PNG plots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tqdm import tqdm
+
+from .. import study
+from ..backprop import all_schemes, parse_scheme
+from ..errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "study", help="compare NK-KAN with backprop KANs and MLPs (27 training schemes)",
+        description="Train NK-KAN, a backprop piecewise-linear KAN, an MLP of the same sizes "
+                    "and a wide MLP with the KAN's parameter count, over initialisers x "
+                    "optimisers x learning rates, and report best test score, train-test "
+                    "gap, epochs to best, time, parameters and efficiency. Backprop models "
+                    "need PyTorch: pip install -e '.[study]'.")
+    p.add_argument("datasets", nargs="*", metavar="DATASET",
+                   help=f"built-in datasets (default: {' '.join(study.DEFAULT_DATASETS)})")
+    p.add_argument("--models", default=",".join(study.MODELS),
+                   help=f"comma-separated subset of {','.join(study.MODELS)}")
+    p.add_argument("--schemes", default="all",
+                   help="'all' (the 27 schemes) or comma-separated INIT/OPTIMISER/LR, e.g. "
+                        "kaiming_normal/adam/0.005")
+    p.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
+    p.add_argument("--batch", type=int, default=64, help="backprop minibatch (default 64)")
+    p.add_argument("--train-records", type=int, default=10_000, metavar="N",
+                   help="training records of generated datasets (default 10000)")
+    p.add_argument("--test-records", type=int, default=2_000, metavar="N",
+                   help="test records of generated datasets (default 2000)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="parallel runs (default: one per core)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="folder for study.md, study.json and the PNG plots")
+    p.add_argument("--json", action="store_true",
+                   help="end stdout with one JSON line: the best run per dataset and model")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.schemes == "all":
+        schemes = tuple(all_schemes())
+    else:
+        schemes = tuple(parse_scheme(s.strip()) for s in args.schemes.split(",") if s.strip())
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if not models:
+        raise ConfigError("--models is empty")
+    cfg = study.StudyConfig(datasets=tuple(args.datasets) or study.DEFAULT_DATASETS,
+                            models=models, schemes=schemes, epochs=args.epochs,
+                            batch=args.batch, train=args.train_records,
+                            test=args.test_records, seed=args.seed, workers=args.workers)
+    n = len(study.tasks(cfg))
+    bar = tqdm(total=n, desc="study", unit="run", file=sys.stderr, disable=None)
+
+    def done(r: study.Run) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
+
+    try:
+        runs = study.run_study(cfg, done)
+    finally:
+        bar.close()
+    os.makedirs(args.output, exist_ok=True)
+    md = os.path.join(args.output, "study.md")
+    with open(md, "w") as fh:
+        fh.write(study.markdown(runs, cfg))
+    with open(os.path.join(args.output, "study.json"), "w") as fh:
+        json.dump(study.to_json(runs), fh, indent=1)
+    pngs = study.plot(runs, args.output)
+    best = study.best_per_model(runs)
+    for r in best:
+        print(f"{r.dataset:16s} {study.MODEL_NAMES[r.model]:30s} best {r.best_test:.4f} "
+              f"({r.scheme}), {r.parameters:,} parameters, epoch {r.epochs_to_best}, "
+              f"{r.seconds_to_best:.1f} s to best, efficiency {r.efficiency:.5f}")
+    print(f"wrote {md}, study.json and {len(pngs)} plots in {args.output}")
+    if args.json:
+        print(json.dumps({"runs": n, "best": study.to_json(best)}))
+    return 0
