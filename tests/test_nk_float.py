@@ -125,8 +125,9 @@ def test_det4_learns_in_a_few_epochs():
     assert res.history[-1]["validation_pearson"][0] > res.history[0]["validation_pearson"][0]
 
 
+@pytest.mark.parametrize("sizes,points", [((5, 7, 3, 2), (4, 6, 9)), ((16, 64, 1), (5, 22))])
 @pytest.mark.parametrize("rule", ["constant", "kaczmarz"])
-def test_shared_first_layer_path_is_bit_identical(rule):
+def test_shared_first_layer_path_is_bit_identical(rule, sizes, points):
     """The kernels find each input's first-layer segment once when the domains
     are shared per input; that path must give exactly the per-function one,
     stretches included (inputs beyond the data range on purpose)."""
@@ -134,11 +135,12 @@ def test_shared_first_layer_path_is_bit_identical(rule):
     from kanhw.train import STEP_RULES, layout
 
     rng = np.random.default_rng(3)
-    arch = Architecture((5, 7, 3, 2), (4, 6, 9))
-    X = rng.uniform(0, 1, size=(300, 5))
-    Y = rng.uniform(0, 1, size=(300, 2))
+    arch = Architecture(sizes, points)
+    n, q = sizes[0], sizes[-1]
+    X = rng.uniform(0, 1, size=(300, n))
+    Y = rng.uniform(0, 1, size=(300, q))
     X[::17] *= 1.6   # outside the initial domains: first-layer stretches
-    base = KAN.initialise(arch, np.zeros(5), np.ones(5), Y.min(0), Y.max(0), seed=2)
+    base = KAN.initialise(arch, np.zeros(n), np.ones(n), Y.min(0), Y.max(0), seed=2)
     assert nk.shared_first(base.lo, base.hi, arch.sizes)
     g = layout(arch)
     out = []
@@ -146,10 +148,10 @@ def test_shared_first_layer_path_is_bit_identical(rule):
         m = base.copy()
         scale = np.empty(arch.n_functions)
         nk.refresh_scale(m.lo, m.hi, g[2], g[1], scale)
-        resid = np.empty((300, 2))
+        resid = np.empty((300, q))
         st, bad = nk.train_records(X, Y, np.arange(300), *g, m.values, m.lo, m.hi, scale,
                                    STEP_RULES[rule], 0.3, 0.3 / 3, resid, shared)
-        pred = np.empty((50, 2))
+        pred = np.empty((50, q))
         nk.predict_records(X[:50] * 1.3, *g, m.values, m.lo, m.hi, scale, pred, shared)
         out.append((m, st, resid, pred))
     (a, sa, ra, pa), (b, sb, rb, pb) = out
