@@ -68,10 +68,9 @@ class Backend(Protocol):
     def predict(self, X: np.ndarray) -> np.ndarray: ...
 
 
-def snapshot_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
-    """Frozen prediction on a copy of ``model``'s tables (float or fixed), for
-    validation in a background thread while training goes on."""
-    snap = model.copy()
+def snapshot_predictor(snap) -> Callable[[np.ndarray], np.ndarray]:
+    """Frozen prediction on ``snap``, a copy of a model's tables (float or
+    fixed), for validation in a background thread while training goes on."""
     if isinstance(snap, KAN):
         return lambda X: predict(snap, X)
     from .fixed_model import FixedBackend
