@@ -122,3 +122,22 @@ def test_fixed_save_load_round_trip(tmp_path):
         float_path = str(tmp_path / "g.npz")
         persist.save(view, float_path)
         persist.load_fixed(float_path)
+
+
+def test_fixed_target_checked_mid_epoch_on_a_snapshot():
+    """Background target checks work for the fixed-point model too: it ends
+    on the first snapshot that reached the target, the integer tables of
+    sequential fixed training over exactly those records."""
+    d = datasets.builtin("feynman-I.27.6", seed=0, train=10_000, val=2_000)
+    arch = Architecture((3, 7, 1), (12, 22))
+    contract = resolve_contract(PRESETS["hw"], arch, 0.3)
+    bounds = (d.X.min(0), d.X.max(0), d.y.min(0), d.y.max(0))
+    m = FixedKAN.initialise(arch, contract, *bounds, seed=1)
+    cfg = TrainConfig(alpha=0.3, epochs=20, target_pearson=0.998, seed=3, validate_every=1000)
+    r = fit(m, d, cfg, backend=FixedBackend(m, cfg))
+    assert r.reached_target and r.records % 1000 == 0 and r.records % 10_000 != 0
+    ref = FixedKAN.initialise(arch, contract, *bounds, seed=1)
+    rng = np.random.default_rng(np.random.SeedSequence(3).spawn(2)[1])
+    order = np.concatenate([rng.permutation(10_000) for _ in range(r.epochs)])[:r.records]
+    FixedBackend(ref, cfg).train(d.X, d.y, order, np.empty((r.records, 1)))
+    assert ref.equals(m)
