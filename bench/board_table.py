@@ -5,6 +5,7 @@ modelled time to validation Pearson 0.97 on det4 (records the fixed-point
 reference needs at that K, divided by records/s).
 
     python bench/board_table.py ulx3s-85f icebreaker [--addends K] [--seeds 2]
+    python bench/board_table.py ulx3s-85f --addends 64 --lanes 4 --addends-per-block 8
 
 Each build is a real Yosys + nextpnr run (a large ECP5 takes tens of
 minutes); folders go to build/table/BOARD.
@@ -32,17 +33,17 @@ NARROW = {"value_bits": 16, "value_frac": 12, "mul_bits": 16, "guard_bits": 2,
           "rcp_bits": 15, "slope_bits": 16, "slope_frac": 10}
 
 
-def doc(K: int, lanes: int, family: str) -> dict:
+def doc(K: int, lanes: int, family: str, share: int = 1) -> dict:
     d = {"arch": {"inputs": 16, "addends": K, "points": [5, 22]},
-         "hardware": {"lanes": lanes, "table_ram": "block"}}
+         "hardware": {"lanes": lanes, "table_ram": "block", "addends_per_block": share}}
     if family == "ice40":
         d["contract"] = NARROW
     return d
 
 
-def largest_fit(board, lanes: int) -> int:
+def largest_fit(board, lanes: int, share: int = 1) -> int:
     """Largest K <= 64 the resource model lets fit."""
-    est = estimate(board, design_from_dict(doc(64, lanes, board.family)))
+    est = estimate(board, design_from_dict(doc(64, lanes, board.family, share)))
     return min(64, est.max_addends())
 
 
@@ -60,17 +61,18 @@ def main() -> None:
     ap.add_argument("boards", nargs="+")
     ap.add_argument("--lanes", type=int, default=1)
     ap.add_argument("--addends", type=int, help="skip the search; build this K")
+    ap.add_argument("--addends-per-block", type=int, default=1)
     ap.add_argument("--seeds", type=int, default=2)
     args = ap.parse_args()
     rows = []
     for name in args.boards:
         board = get_board(name)
-        K = args.addends or largest_fit(board, args.lanes)
+        K = args.addends or largest_fit(board, args.lanes, args.addends_per_block)
         if K < 1:
             print(f"| {board.name} | no det4-sized design fits (n = 16, K = 1 exceeds the "
                   "device) |", flush=True)
             continue
-        d = doc(K, args.lanes, board.family)
+        d = doc(K, args.lanes, board.family, args.addends_per_block)
         out = Path("build/table") / board.name
         out.mkdir(parents=True, exist_ok=True)
         cfg = out / "design.toml"
@@ -89,7 +91,7 @@ def main() -> None:
         reached = [n for n in need if n is not None]
         res = rep["resources"]
         row = {
-            "board": board.name, "K": K, "lanes": args.lanes,
+            "board": board.name, "K": K, "lanes": args.lanes, "per_block": args.addends_per_block,
             "lut": f"{res['lut']['used']:,} / {res['lut']['available']:,}",
             "ff": f"{res['ff']['used']:,}" if "ff" in res else "n/a",
             "dsp": f"{res['dsp']['used']} / {res['dsp']['available']}",

@@ -137,10 +137,12 @@ def _rest_at(design: Design, family: str, buffer_bytes: int) -> dict[str, float]
 def rest_resources(design: Design, family: str, buffer_bytes: int
                    ) -> tuple[dict[str, float], dict[str, float]]:
     """Everything but the blocks (the link device with black-box blocks),
-    as ``r0 + K * r1``: returns (r0, r1) from two small-K syntheses."""
+    as ``r0 + B * r1`` for B blocks: returns (r0, r1) from two small
+    syntheses."""
     k1, k2 = REST_PROBES
-    a = _rest_at(with_shape(design, design.lanes, k1), family, buffer_bytes)
-    b = _rest_at(with_shape(design, design.lanes, k2), family, buffer_bytes)
+    M = design.addends_per_block
+    a = _rest_at(with_shape(design, design.lanes, k1 * M), family, buffer_bytes)
+    b = _rest_at(with_shape(design, design.lanes, k2 * M), family, buffer_bytes)
     r1 = {kind: max(0.0, (b[kind] - a[kind]) / (k2 - k1)) for kind in a}
     r0 = {kind: max(0.0, a[kind] - k1 * r1[kind]) for kind in a}
     return r0, r1
@@ -153,10 +155,11 @@ class FitEstimate:
     lanes: int
     per_block: dict[str, float]
     rest0: dict[str, float]        # the rest's fixed part ...
-    rest_per_k: dict[str, float]   # ... and its growth per addend
+    rest_per_k: dict[str, float]   # ... and its growth per block
     needed: dict[str, int]
     available: dict[str, int]
     family: str = "ecp5"
+    share: int = 1                 # addends per block
 
     @property
     def limit(self) -> dict[str, float]:
@@ -174,18 +177,21 @@ class FitEstimate:
         return not self.over
 
     def max_addends(self) -> int:
-        """Largest K (same lanes, points and contract) the model lets fit."""
+        """Largest K (same lanes, addends per block, points and contract)
+        the model lets fit."""
         best = None
         for k, avail in self.available.items():
             per = self.per_block.get(k, 0) + self.rest_per_k.get(k, 0)
             if per <= 0:
                 continue
-            best_k = math.floor((self.limit[k] * avail - self.rest0.get(k, 0)) / per)
+            best_k = self.share * math.floor((self.limit[k] * avail - self.rest0.get(k, 0))
+                                             / per)
             best = best_k if best is None else min(best, best_k)
         return max(best if best is not None else self.addends, 0)
 
     def to_dict(self) -> dict:
         return {"board": self.board, "addends": self.addends, "lanes": self.lanes,
+                "addends_per_block": self.share,
                 "needed": self.needed, "available": self.available, "fits": self.fits,
                 "over": self.over, "max_addends": self.max_addends(),
                 "per_block": {k: round(v, 1) for k, v in self.per_block.items()}}
@@ -195,17 +201,19 @@ def estimate(board: Board, design: Design) -> FitEstimate:
     """The model's resource need of ``design`` on ``board``."""
     per = block_resources(design, board.family)
     r0, r1 = rest_resources(design, board.family, board.buffer_bytes)
-    K = design.addends
-    needed = {k: round(r0.get(k, 0) + K * (per[k] + r1.get(k, 0))) for k in per}
-    return FitEstimate(board.name, K, design.lanes, per, r0, r1, needed, dict(board.capacity),
-                       board.family)
+    B = design.blocks
+    needed = {k: round(r0.get(k, 0) + B * (per[k] + r1.get(k, 0))) for k in per}
+    return FitEstimate(board.name, design.addends, design.lanes, per, r0, r1, needed,
+                       dict(board.capacity), board.family, design.addends_per_block)
 
 
-def with_shape(design: Design, lanes: int, addends: int) -> Design:
-    """``design`` with other lanes and K (same points and contract)."""
+def with_shape(design: Design, lanes: int, addends: int, share: int | None = None) -> Design:
+    """``design`` with other lanes, K and addends per block (same points and
+    contract)."""
     a = design.arch
     arch = replace(a, sizes=(a.sizes[0], addends, *a.sizes[2:]))
-    return replace(design, lanes=lanes, arch=arch)
+    return replace(design, lanes=lanes, arch=arch,
+                   addends_per_block=design.addends_per_block if share is None else share)
 
 
 def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str:
@@ -226,6 +234,15 @@ def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str
         if try_est.max_addends() > k_max:
             k_max = try_est.max_addends()
             parts.append(f"addends <= {k_max} at lanes {lanes}")
+    if not any("with all" in p for p in parts):
+        # blocks that serve several addends in turn: fewer, larger blocks
+        for M in (2, 4, 8, 16):
+            if M <= design.addends_per_block or design.addends % M or design.steps < 2:
+                continue
+            if estimate(board, with_shape(design, design.lanes, design.addends, M)).fits:
+                parts.append(f"addends_per_block {M} with all {design.addends} addends "
+                             f"at lanes {design.lanes}")
+                break
     if not parts:
         return "no design with these points and contract fits this board (try a bigger one)"
     return "; or ".join(parts)

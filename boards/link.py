@@ -112,7 +112,7 @@ class LinkEngine(wiring.Component):
         res = Signal(max(QB * 8, 32))
         tx_count = Signal(16)
         m.d.comb += [rx_r.addr.eq(ptr), tx_r.addr.eq(tptr)]
-        info_words = (CORE_ID, self._shape_word(), sz["max_records"], RB, QB)
+        info_words = (CORE_ID, self.geo.shape_word, sz["max_records"], RB, QB)
         info = Array([Const((w >> (8 * b)) & 0xFF, 8) for w in info_words for b in range(4)])
         # bytes of one entry of the current command
         entry_bytes = Signal(8)
@@ -356,6 +356,3 @@ class LinkEngine(wiring.Component):
                     m.next = "SYNC0"
         return m
 
-    def _shape_word(self) -> int:
-        g = self.geo
-        return (g.n & 0xFF) | (g.K & 0xFFF) << 8 | (g.lanes & 0xFFF) << 20

@@ -68,7 +68,7 @@ class Device:
         words = P.unpack_words(self.request(P.CMD_INFO))
         if len(words) < 5 or words[0] != CORE_ID:
             raise P.LinkError("the device does not answer as a kanhw core")
-        shape = (self.geo.n & 0xFF) | (self.geo.K & 0xFFF) << 8 | (self.geo.lanes & 0xFFF) << 20
+        shape = self.geo.shape_word
         if words[1] != shape:
             raise P.LinkError(f"the device's core (shape word {words[1]:#x}) is not the design "
                               f"given ({shape:#x}); regenerate or pass the right --config")

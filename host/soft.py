@@ -52,8 +52,7 @@ class SoftDevice:
     def reset(self) -> None:
         self.regs = {name: 0 for name in GLOBAL_REGS}
         self.regs["id"] = CORE_ID
-        self.regs["shape"] = (self.geo.n & 0xFF) | (self.geo.K & 0xFFF) << 8 | \
-            (self.geo.lanes & 0xFFF) << 20
+        self.regs["shape"] = self.geo.shape_word
         self.regs["mode"] = 1
         self.model.counts[:] = 0
 

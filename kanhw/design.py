@@ -34,6 +34,8 @@ lanes = 16           # inner functions each block evaluates per cycle (1..inputs
                      # lanes = inputs is fastest, lanes = 1 smallest
 tree_levels_per_cycle = 3   # adder-tree levels between pipeline registers
 table_ram = "auto"   # inner tables in "block" RAM, "lut" RAM, or the tool's choice
+addends_per_block = 1  # addends one block serves in turn (a divisor of addends, <= 16):
+                     # fewer, larger blocks; 2 * addends_per_block * steps cycles of lane work
 
 [training]
 alpha = 0.2          # constant step mu = alpha / addends, realised as
@@ -60,6 +62,9 @@ _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: or LUT RAM.
 TABLE_RAMS = ("auto", "block", "lut")
 
+#: The core's shape register holds ``addends_per_block - 1`` in four bits.
+MAX_ADDENDS_PER_BLOCK = 16
+
 
 @dataclass(frozen=True)
 class Design:
@@ -72,6 +77,7 @@ class Design:
     seed: int = 0
     tree_levels_per_cycle: int = 3
     table_ram: str = "auto"
+    addends_per_block: int = 1
 
     def __post_init__(self) -> None:
         a = self.arch
@@ -88,6 +94,13 @@ class Design:
         if self.table_ram not in TABLE_RAMS:
             raise ConfigError(f"table_ram must be one of {', '.join(TABLE_RAMS)}, "
                               f"got {self.table_ram!r}")
+        M = self.addends_per_block
+        if not 1 <= M <= MAX_ADDENDS_PER_BLOCK or a.addends % M:
+            raise ConfigError(f"addends_per_block must divide addends ({a.addends}) and lie in "
+                              f"1..{MAX_ADDENDS_PER_BLOCK}, got {M}")
+        if M > 1 and self.steps < 2:
+            raise ConfigError(f"addends_per_block > 1 needs at least two steps per lane "
+                              f"(lanes below the {a.n_in} inputs), got lanes {self.lanes}")
         if self.contract.rcp_shift == 0:
             raise ConfigError("internal: contract not resolved")
 
@@ -100,6 +113,11 @@ class Design:
         return self.arch.addends
 
     @property
+    def blocks(self) -> int:
+        """Processing blocks: each serves ``addends_per_block`` addends in turn."""
+        return self.addends // self.addends_per_block
+
+    @property
     def steps(self) -> int:
         """Inner functions each lane evaluates one after another."""
         return math.ceil(self.n / self.lanes)
@@ -109,7 +127,8 @@ class Design:
                          "points": list(self.arch.points), "outputs": self.arch.n_out},
                 "hardware": {"lanes": self.lanes,
                              "tree_levels_per_cycle": self.tree_levels_per_cycle,
-                             "table_ram": self.table_ram},
+                             "table_ram": self.table_ram,
+                             "addends_per_block": self.addends_per_block},
                 "training": {"alpha": self.alpha, "seed": self.seed},
                 "contract": self.contract.to_dict()}
 
@@ -150,7 +169,8 @@ def design_from_dict(doc: dict) -> Design:
                           f"expected {', '.join(sorted(_SECTIONS))}")
     a, h, tr, c = (_table(doc, s) for s in ("arch", "hardware", "training", "contract"))
     for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs"}),
-                          ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram"}),
+                          ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram",
+                                           "addends_per_block"}),
                           ("training", tr, {"alpha", "seed"})):
         extra = set(t) - keys
         if extra:
@@ -171,7 +191,8 @@ def design_from_dict(doc: dict) -> Design:
     return Design(arch, _int(h, "lanes", "hardware", n), contract, float(alpha),
                   _int(tr, "seed", "training", 0),
                   _int(h, "tree_levels_per_cycle", "hardware", 3),
-                  str(h.get("table_ram", "auto")))
+                  str(h.get("table_ram", "auto")),
+                  _int(h, "addends_per_block", "hardware", 1))
 
 
 def load_design(path: str) -> Design:

@@ -1,5 +1,6 @@
-"""One processing block per KAN addend: its inner function tables, its outer
-function table and domain, the forward datapath and the update logic.
+"""A processing block: the inner function tables, outer function table and
+domain of one KAN addend (or of ``addends_per_block`` addends served in
+turn), the forward datapath and the update logic.
 
 Every arithmetic step mirrors :mod:`kanhw.nk_fixed` exactly. Node tables are
 split into even and odd banks so that the two nodes of a segment (``j`` and
@@ -27,6 +28,19 @@ the block (frozen).
 The five outer products (map, value, slope, inner step, outer update) take
 turns on one multiplier: they fall in different cycles of a record, and a
 det4-sized design has DSP blocks for two multipliers per addend, not six.
+
+A block serving M addends (``Geometry.share``) keeps their inner tables in
+the same RAMs (slot = addend, then step) and runs the lanes over the M
+addends back to back, forward and then update. The outer path becomes an
+engine that takes one addend at a time, a new one every four cycles (its
+three multiplications need the shared multiplier in cycles 1, 3 and 4);
+hidden sums that arrive while it is busy (fewer than four steps per
+addend, or a stretch) wait in ``held``. Domains, reciprocals, outer
+coordinates and slopes are kept per addend; the block's value is the sum
+of its addends' values. The update loads each addend's ``e_k`` as its
+first step issues (stage C keeps the ``e_k`` stage B used) and re-reads the
+addend's outer pair for its write. Fewer, larger blocks: the outer path,
+about two thirds of a one-addend det4 block, is paid once per M addends.
 """
 
 from __future__ import annotations
@@ -143,12 +157,14 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "train": In(1),
             "u": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
             "e": In(signed(c.step_bits)),
-            "val": Out(signed(c.value_bits + 2)),
+            "val": Out(signed(c.value_bits + 2 + geo.addend_bits)),
             "done": Out(1),
             "idle": Out(1),
             "sat": Out(1),
-            "clamp": Out(1),
-            "stretch": Out(1),
+            # clamped arguments and stretched domains of this record, of up to
+            # ``share`` addends
+            "clamp": Out(range(geo.share + 1)),
+            "stretch": Out(range(geo.share + 1)),
             "clear": In(1),
             "ctl": In(control_signature(geo)),
             # stretch requests, served by the core's stretch unit
@@ -193,7 +209,7 @@ class BlockInstance(wiring.Component):
 
 
 class ProcessingBlock(wiring.Component):
-    """The datapath of one addend. See the module docstring for the protocol."""
+    """The datapath of ``share`` addends. See the module docstring for the protocol."""
 
     def __init__(self, geo: Geometry) -> None:
         self.geo = geo
@@ -203,45 +219,65 @@ class ProcessingBlock(wiring.Component):
         m = Module()
         geo = self.geo
         c = geo.design.contract
-        V, F, L, S = c.value_bits, c.frac_bits, geo.lanes, geo.steps
+        V, F, L, S, M = c.value_bits, c.frac_bits, geo.lanes, geo.steps, geo.share
         MB, EB, G = c.mul_bits, c.step_bits, c.guard_bits
         P1 = geo.p_outer
         sshift = F + c.rcp_shift - c.slope_frac
         top1 = ((P1 - 1) << F) - 1
+        TB, AB = geo.step_bits, geo.addend_bits
 
         def flag_sat(cond):
             with m.If(cond):
                 m.d.sync += self.sat.eq(1)
 
+        def slot_of(step, j):
+            """Inner table slot: the addend within the block, then the step."""
+            parts = ([step[:TB]] if TB else []) + ([j[:AB]] if AB else [])
+            return Cat(*parts) if parts else Const(0, 1)
+
+        def per_addend(shape, name, init=0):
+            """One register per addend of the block, indexed with ``Array``."""
+            return Array([Signal(shape, name=f"{name}{j}", init=init) for j in range(M)])
+
         # -- state ---------------------------------------------------------------
         ram = RAM_STYLE[geo.design.table_ram]
-        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, S, attrs=ram) for l in range(L)]
-        outer = Banks(m, "outer", V, P1, 1)
-        lo = Signal(signed(V))
-        hi = Signal(signed(V))
-        rcp = Signal(unsigned(c.rcp_bits), init=1)
-        slot0 = Const(0, 1)
+        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, (1 << TB) << AB, attrs=ram)
+                 for l in range(L)]
+        outer = Banks(m, "outer", V, P1, M)
+        lo = per_addend(signed(V), "lo")
+        hi = per_addend(signed(V), "hi")
+        rcp = per_addend(unsigned(c.rcp_bits), "rcp", init=1)
+        tj_arr = per_addend(range(P1), "tj")      # outer coordinate, forward -> update
+        tf_arr = per_addend(F, "tf")
+        slope_arr = per_addend(signed(c.slope_bits), "slope")
 
         # -- lane pipeline -----------------------------------------------------------
         fwd_issue = Signal()                 # stage A flags
         upd_issue = Signal()
         step = Signal(range(max(S, 2)))
-        a_fwd, a_upd, a_first, a_last = Signal(), Signal(), Signal(), Signal()
-        b_fwd, b_upd, b_first, b_last = Signal(), Signal(), Signal(), Signal()
+        aj = Signal(range(max(M, 2)))        # addend whose functions are issued
+        a_fwd, a_upd, a_first, a_last, a_final = (Signal(name=n) for n in (
+            "a_fwd", "a_upd", "a_first", "a_last", "a_final"))
+        b_fwd, b_upd, b_first, b_last, b_final = (Signal(name=n) for n in (
+            "b_fwd", "b_upd", "b_first", "b_last", "b_final"))
         c_last = Signal()
         m.d.sync += [a_fwd.eq(fwd_issue), a_upd.eq(upd_issue),
                      a_first.eq(step == 0), a_last.eq(step == S - 1),
+                     a_final.eq((step == S - 1) & (aj == M - 1)),
                      b_fwd.eq(a_fwd), b_upd.eq(a_upd), b_first.eq(a_first),
-                     b_last.eq(a_last), c_last.eq(b_fwd & b_last)]
-        ek = Signal(signed(c.step_bits))     # step of this addend's inner functions
+                     b_last.eq(a_last), b_final.eq(a_final), c_last.eq(b_fwd & b_last)]
+        ek = Signal(signed(c.step_bits))     # step of the issued addend's inner functions
+        b_ek = Signal(signed(c.step_bits))   # ... as stage B saw it (the next may load)
+        m.d.sync += b_ek.eq(ek)
         lane_sums = []
+        slot = slot_of(step, aj)
         for l, bank in enumerate(lanes):
             inputs = [s * L + l for s in range(S)]
             u_sel = Array([self.u[i] if i < geo.n else Const(0, geo.coord_width)
                            for i in inputs])[step]
             real = Array([Const(int(i < geo.n), 1) for i in inputs])[step]
             j = u_sel[F:]
-            addr_e, addr_o = bank.seg_addrs(step, j)
+            addr_e, addr_o = bank.seg_addrs(slot, j)
             m.d.comb += [bank.rd_even.addr.eq(addr_e), bank.rd_odd.addr.eq(addr_o)]
             # stage A -> B registers
             a_f = Signal(F, name=f"a_f{l}")
@@ -273,29 +309,54 @@ class ProcessingBlock(wiring.Component):
             lane_sums.append(acc)
             # stage C, update: write the pair back
             up = round_shift(b_p, F)
-            n0, o0 = saturate(b_v0 + (ek - up), V)
+            n0, o0 = saturate(b_v0 + (b_ek - up), V)
             n1, o1 = saturate(b_v1 + up, V)
             bank.write_pair(m, b_upd & b_real, b_ae, b_ao, b_odd, n0, n1)
             flag_sat(b_upd & b_real & (o0 | o1))
 
-        # -- lane reduction, saturation, d = s - lo ----------------------------------
+        # -- lane reduction and saturation: one hidden sum per addend -------------------
         acc_width = lane_sums[0].shape().width
         m.submodules.lane_tree = tree = AdderTree(L, acc_width, geo.design.tree_levels_per_cycle)
         for l, acc in enumerate(lane_sums):
             m.d.comb += tree.inputs[l].eq(acc)
         m.d.comb += tree.valid_in.eq(c_last)
         s_sat, s_over = saturate(tree.output, V)
-        s_reg = Signal(signed(V))            # the hidden sum, kept for a stretch
+        flag_sat(tree.valid_out & s_over)
+
+        # -- the outer engine: one addend at a time, a new one every 4 cycles -----------
+        # Hidden sums that arrive while the engine is busy (a stretch, or fewer
+        # than 4 steps per addend) wait in ``held``; otherwise the engine takes
+        # the tree's output as it appears.
+        produced = Signal(range(M + 1))      # sums out of the lane tree this record
+        taken = Signal(range(M + 1))         # addends the engine has started
+        held = per_addend(signed(V), "held") if M > 1 else None
+        with m.If(tree.valid_out):
+            m.d.sync += produced.eq(produced + 1)
+            if held is not None:
+                m.d.sync += held[produced].eq(s_sat)
+        waiting = produced > taken
+        avail = (waiting | tree.valid_out) & (taken < M)
+        next_sum = Mux(waiting, held[taken], s_sat) if held is not None else s_sat
+        busy = Signal()                      # an addend in the engine
+        cur = Signal(range(max(M, 2)))       # ... its index
+        s_reg = Signal(signed(V))            # its hidden sum, kept for a stretch
         d_reg = Signal(signed(MB))           # a - lo, clipped to a multiplier operand
         d_valid = Signal()
-        m.d.sync += d_valid.eq(tree.valid_out)
-        with m.If(tree.valid_out):
-            m.d.sync += [s_reg.eq(s_sat), d_reg.eq(saturate(round_shift(s_sat - lo, G), MB)[0])]
-        flag_sat(tree.valid_out & s_over)
+        h_valid = Signal()
+        take = avail & (~busy | h_valid)
+        lo_cur, hi_cur, rcp_cur = lo[cur], hi[cur], rcp[cur]
+        m.d.sync += d_valid.eq(take)
+        stretched = Signal()                 # this addend stretched once already
+        with m.If(take):
+            m.d.sync += [taken.eq(taken + 1), busy.eq(1), cur.eq(taken), stretched.eq(0),
+                         s_reg.eq(next_sum),
+                         d_reg.eq(saturate(round_shift(next_sum - lo[taken], G), MB)[0])]
+        with m.Elif(h_valid):
+            m.d.sync += busy.eq(0)
 
         # -- the outer multiplier, shared in turn ---------------------------------
         # map d*rcp (d_valid/redo), value t_f*dv (o_valid), slope dv*rcp
-        # (h_valid), inner step e*slope (update), outer step e*t_f (UPDATE_OUTER)
+        # (h_valid); while updating: inner step e*slope, outer step e*t_f
         mul_a = Signal(signed(max(MB, EB)))
         mul_b = Signal(signed(max(c.rcp_bits + 1, F + 1, c.slope_bits)))
         pq = Signal(signed(len(mul_a) + len(mul_b)))
@@ -308,71 +369,85 @@ class ProcessingBlock(wiring.Component):
         t_full = round_shift(pq, c.rcp_shift)
         below, above = t_full < 0, t_full > top1
         t_use = Mux(below, 0, Mux(above, top1, t_full))[:geo.outer_coord_width]
-        stretched = Signal()                 # this record stretched once already
         need_stretch = p_valid & (below | above) & self.train & ~stretched
-        t_j = Signal(range(P1))
         t_f = Signal(F)
+        t_j = Signal(range(P1))
         o_valid = Signal()
         m.d.sync += o_valid.eq(p_valid & ~need_stretch)
-        addr_e, addr_o = outer.seg_addrs(slot0, t_use[F:])
-        m.d.comb += [outer.rd_even.addr.eq(addr_e), outer.rd_odd.addr.eq(addr_o)]
+        o_addr = outer.seg_addrs(cur, t_use[F:])
         with m.If(p_valid & ~need_stretch):
-            m.d.sync += [t_j.eq(t_use[F:]), t_f.eq(t_use[:F])]
+            m.d.sync += [t_j.eq(t_use[F:]), t_f.eq(t_use[:F]), tj_arr[cur].eq(t_use[F:]),
+                         tf_arr[cur].eq(t_use[:F])]
             with m.If((below | above) & ~self.train):
-                m.d.sync += self.clamp.eq(1)
+                m.d.sync += self.clamp.eq(self.clamp + 1 if M > 1 else 1)
         o_v0 = Signal(signed(V))
         o_v1 = Signal(signed(V))
         o_dv = Signal(signed(MB))
-        h_valid = Signal()
         s_valid = Signal()
+        s_cur = Signal.like(cur)             # the addend whose slope is in pq
         ov0, ov1 = Banks.pair(t_j[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
-        m.d.sync += [h_valid.eq(o_valid), s_valid.eq(h_valid)]
+        m.d.sync += [h_valid.eq(o_valid), s_valid.eq(h_valid), s_cur.eq(cur)]
         with m.If(o_valid):
-            m.d.sync += [o_v0.eq(ov0), o_v1.eq(ov1), o_dv.eq(odv)]
+            m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv)]
+            if M == 1:  # one addend: its pair is still here when it updates
+                m.d.sync += o_v1.eq(ov1)
         flag_sat(o_valid & odv_over)
+        value = o_v0 + round_shift(pq, F - G)
         with m.If(h_valid):
-            m.d.sync += [self.val.eq(o_v0 + round_shift(pq, F - G)), self.done.eq(1)]
-        # the slope lands a cycle after done; the barrier, residual and step
-        # take longer than that before ``update`` can use it
-        slope = Signal(signed(c.slope_bits))
+            m.d.sync += self.val.eq(Mux(cur == 0, 0, self.val) + value if M > 1 else value)
+            with m.If(cur == M - 1):
+                m.d.sync += self.done.eq(1)
+        # the last slope lands a cycle after done; the barrier, residual and
+        # step take longer than that before ``update`` can use it
         slope_sat, slope_over = saturate(round_shift(pq, sshift), c.slope_bits)
         with m.If(s_valid):
-            m.d.sync += slope.eq(slope_sat)
+            m.d.sync += slope_arr[s_cur].eq(slope_sat)
         flag_sat(s_valid & slope_over)
 
         # -- stretch: request the shared unit, take back domain, rcp and offset --------
-        m.d.comb += [self.s_hidden.eq(s_reg), self.dom_lo.eq(lo), self.dom_hi.eq(hi)]
+        m.d.comb += [self.s_hidden.eq(s_reg), self.dom_lo.eq(lo_cur), self.dom_hi.eq(hi_cur)]
         with m.If(need_stretch):
-            m.d.sync += [self.st_req.eq(1), stretched.eq(1), self.stretch.eq(1)]
+            m.d.sync += [self.st_req.eq(1), stretched.eq(1),
+                         self.stretch.eq(self.stretch + 1 if M > 1 else 1)]
         with m.If(self.st_grant):
-            m.d.sync += [self.st_req.eq(0), lo.eq(self.st_lo), hi.eq(self.st_hi),
-                         rcp.eq(self.st_rcp), d_reg.eq(self.st_d)]
+            m.d.sync += [self.st_req.eq(0), lo_cur.eq(self.st_lo), hi_cur.eq(self.st_hi),
+                         rcp_cur.eq(self.st_rcp), d_reg.eq(self.st_d)]
         flag_sat(self.st_grant & self.st_sat)
         m.d.sync += redo.eq(self.st_grant)
 
         # -- sequencing ------------------------------------------------------------
         e = self.e
         e_reg = Signal(signed(EB))
-        outer_write = Signal()               # the cycle after UPDATE_OUTER
-        m.d.sync += outer_write.eq(0)
+        aj_next = Mux(aj == M - 1, 0, aj + 1)
         with m.If(fwd_issue | upd_issue):
             m.d.sync += step.eq(Mux(step == S - 1, 0, step + 1))
             with m.If(step == S - 1):
-                m.d.sync += [fwd_issue.eq(0), upd_issue.eq(0)]
-        last_write = b_upd & b_last          # stage C of the last update step
+                m.d.sync += aj.eq(aj_next)
+                with m.If(aj == M - 1):
+                    m.d.sync += [fwd_issue.eq(0), upd_issue.eq(0)]
+        last_write = b_upd & b_final         # stage C of the last update step
 
         def begin_record():
-            m.d.sync += [step.eq(0), fwd_issue.eq(1), stretched.eq(0)]
+            m.d.sync += [step.eq(0), aj.eq(0), fwd_issue.eq(1), produced.eq(0), taken.eq(0)]
             m.next = "FORWARD"
 
         with m.If(d_valid | redo):
-            m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp)]
+            m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp_cur)]
         with m.Elif(o_valid):
             m.d.comb += [mul_a.eq(odv), mul_b.eq(t_f)]
         with m.Elif(h_valid):
-            m.d.comb += [mul_a.eq(o_dv), mul_b.eq(rcp)]
+            m.d.comb += [mul_a.eq(o_dv), mul_b.eq(rcp_cur)]
 
+        # the outer pair of the addend whose update starts (re-read for its write
+        # when the block serves several addends)
+        outer_write = Signal()
+        ow_odd = Signal()
+        ow_e = Signal.like(outer.wr_even.addr)
+        ow_o = Signal.like(outer.wr_odd.addr)
+        m.d.sync += outer_write.eq(0)
+        u_addr = outer.seg_addrs(aj, tj_arr[aj])
+        reading_outer = Signal()
         with m.FSM(name="control"):
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
@@ -382,19 +457,23 @@ class ProcessingBlock(wiring.Component):
                 with m.If(self.done & self.update):
                     m.d.sync += self.done.eq(0)
                     with m.If(self.train):
-                        m.d.comb += [mul_a.eq(e), mul_b.eq(slope)]
-                        m.d.sync += [e_reg.eq(e), step.eq(0), upd_issue.eq(1)]
-                        m.next = "UPDATE_OUTER"
+                        m.d.comb += [mul_a.eq(e), mul_b.eq(slope_arr[0])]
+                        m.d.sync += [e_reg.eq(e), step.eq(0), aj.eq(0), upd_issue.eq(1)]
+                        m.next = "UPDATE"
                     with m.Else():
                         m.next = "IDLE"
-            with m.State("UPDATE_OUTER"):
-                # the inner reads of step 0 are issued in this cycle (stage A)
-                m.d.comb += [mul_a.eq(e_reg), mul_b.eq(t_f)]
-                ek_sat, ek_over = saturate(round_shift(pq, c.slope_frac), EB)
-                m.d.sync += [ek.eq(ek_sat), outer_write.eq(1)]
-                flag_sat(ek_over)
-                m.next = "UPDATE_INNER"
-            with m.State("UPDATE_INNER"):
+            with m.State("UPDATE"):
+                with m.If(upd_issue & (step == 0)):
+                    # an addend's first step: its e_k from e*slope, and e*t_f for
+                    # its outer pair, read now and written next cycle
+                    m.d.comb += [mul_a.eq(e_reg), mul_b.eq(tf_arr[aj]), reading_outer.eq(M > 1)]
+                    ek_sat, ek_over = saturate(round_shift(pq, c.slope_frac), EB)
+                    m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_arr[aj][0]), ow_e.eq(u_addr[0]),
+                                 ow_o.eq(u_addr[1])]
+                    flag_sat(ek_over)
+                if M > 1:
+                    with m.If(upd_issue & (step == S - 1) & (aj != M - 1)):
+                        m.d.comb += [mul_a.eq(e_reg), mul_b.eq(slope_arr[aj_next])]
                 # Idle from the cycle of the last write on: a record started now
                 # issues its first reads next cycle, after that write landed.
                 with m.If(last_write):
@@ -403,12 +482,17 @@ class ProcessingBlock(wiring.Component):
                         begin_record()
                     with m.Else():
                         m.next = "IDLE"
-        # the outer pair, one cycle after UPDATE_OUTER (its step e*t_f is in pq)
+        with m.If(reading_outer):
+            m.d.comb += [outer.rd_even.addr.eq(u_addr[0]), outer.rd_odd.addr.eq(u_addr[1])]
+        with m.Else():
+            m.d.comb += [outer.rd_even.addr.eq(o_addr[0]), outer.rd_odd.addr.eq(o_addr[1])]
+        # the outer pair, one cycle after the addend's first update step
         up_o = round_shift(pq, F)
-        n0, o0 = saturate(o_v0 + (e_reg - up_o), V)
-        n1, o1 = saturate(o_v1 + up_o, V)
-        w_e, w_o = outer.seg_addrs(slot0, t_j)
-        outer.write_pair(m, outer_write, w_e, w_o, t_j[0], n0, n1)
+        uv0, uv1 = Banks.pair(ow_odd, outer.rd_even.data, outer.rd_odd.data) if M > 1 \
+            else (o_v0, o_v1)
+        n0, o0 = saturate(uv0 + (e_reg - up_o), V)
+        n1, o1 = saturate(uv1 + up_o, V)
+        outer.write_pair(m, outer_write, ow_e, ow_o, ow_odd, n0, n1)
         flag_sat(outer_write & (o0 | o1))
         # Record flags stay readable until the core has counted them.
         with m.If(self.clear):
@@ -417,19 +501,22 @@ class ProcessingBlock(wiring.Component):
         # -- control access (idle only) ----------------------------------------------
         ctl = self.ctl
         off = ctl.offset
-        nb0, sb, lb = geo.node_bits_inner, geo.slot_bits, geo.lane_bits
+        nb0, sb, lb, nb1 = geo.node_bits_inner, geo.slot_bits, geo.lane_bits, geo.node_bits_outer
         c_node = off[:nb0]
         c_slot = off[nb0:nb0 + sb] if sb else Const(0, 1)
         c_lane = off[nb0 + sb:nb0 + sb + lb] if lb else Const(0, 1)
-        o_node = off[:max(1, ceil_log2(P1))]
+        o_node = off[:max(1, nb1)]
+        o_slot = off[nb1:nb1 + AB] if AB else Const(0, 1)
+        d_slot = off[2:2 + AB] if AB else Const(0, 1)
         r_region = Signal(2)
         r_lane = Signal(max(1, lb))
         r_odd = Signal()
         r_which = Signal(2)
+        r_dslot = Signal(max(1, AB))
         active = ctl.sel & self.idle
         with m.If(active):
             m.d.sync += [r_region.eq(ctl.region), r_lane.eq(c_lane), r_odd.eq(off[0]),
-                         r_which.eq(off[:2])]
+                         r_which.eq(off[:2]), r_dslot.eq(d_slot)]
             with m.Switch(ctl.region):
                 with m.Case(REGION_INNER):
                     for l, bank in enumerate(lanes):
@@ -437,18 +524,18 @@ class ProcessingBlock(wiring.Component):
                         m.d.comb += [bank.rd_even.addr.eq(a_e), bank.rd_odd.addr.eq(a_o)]
                         bank.write_node(m, ctl.we & (c_lane == l), c_slot, c_node, ctl.wdata)
                 with m.Case(REGION_OUTER):
-                    a_e, a_o = outer.node_addrs(slot0, o_node)
+                    a_e, a_o = outer.node_addrs(o_slot, o_node)
                     m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
-                    outer.write_node(m, ctl.we, slot0, o_node, ctl.wdata)
+                    outer.write_node(m, ctl.we, o_slot, o_node, ctl.wdata)
                 with m.Case(REGION_DOMAIN):
                     with m.If(ctl.we):
                         with m.Switch(off[:2]):
                             with m.Case(DOMAIN_LO):
-                                m.d.sync += lo.eq(ctl.wdata)
+                                m.d.sync += lo[d_slot].eq(ctl.wdata)
                             with m.Case(DOMAIN_HI):
-                                m.d.sync += hi.eq(ctl.wdata)
+                                m.d.sync += hi[d_slot].eq(ctl.wdata)
                             with m.Case(DOMAIN_RCP):
-                                m.d.sync += rcp.eq(ctl.wdata)
+                                m.d.sync += rcp[d_slot].eq(ctl.wdata)
         lane_data = Array([Mux(r_odd, b.rd_odd.data, b.rd_even.data) for b in lanes])[r_lane]
         with m.Switch(r_region):
             with m.Case(REGION_INNER):
@@ -458,9 +545,9 @@ class ProcessingBlock(wiring.Component):
             with m.Default():
                 with m.Switch(r_which):
                     with m.Case(DOMAIN_LO):
-                        m.d.comb += ctl.rdata.eq(lo)
+                        m.d.comb += ctl.rdata.eq(lo[r_dslot])
                     with m.Case(DOMAIN_HI):
-                        m.d.comb += ctl.rdata.eq(hi)
+                        m.d.comb += ctl.rdata.eq(hi[r_dslot])
                     with m.Case(DOMAIN_RCP):
-                        m.d.comb += ctl.rdata.eq(rcp)
+                        m.d.comb += ctl.rdata.eq(rcp[r_dslot])
         return m

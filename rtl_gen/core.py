@@ -80,7 +80,7 @@ class TrainingCore(wiring.Component):
         V, K = c.value_bits, geo.K
 
         blocks = []
-        for k in range(K):
+        for k in range(geo.blocks):
             blk = BlockInstance(geo) if self.shared_blocks else ProcessingBlock(geo)
             m.submodules[f"block{k}"] = blk
             blocks.append(blk)
@@ -112,7 +112,8 @@ class TrainingCore(wiring.Component):
             all_done = all_done & blk.done
             all_idle = all_idle & blk.idle
             any_sat = any_sat | blk.sat
-        m.submodules.barrier_tree = tree = AdderTree(K, V + 2, geo.design.tree_levels_per_cycle)
+        m.submodules.barrier_tree = tree = AdderTree(geo.blocks, V + 2 + geo.addend_bits,
+                                                     geo.design.tree_levels_per_cycle)
         for k, blk in enumerate(blocks):
             m.d.comb += tree.inputs[k].eq(blk.val)
         clamps = Signal(range(K + 1))
@@ -142,8 +143,7 @@ class TrainingCore(wiring.Component):
         r_blk = Signal.like(blk_idx)
         block_rdata = Array([blk.ctl.rdata for blk in blocks])[r_blk]
         g = GLOBAL_REGS
-        shape_word = (geo.n & 0xFF) | (K & 0xFFF) << 8 | (geo.lanes & 0xFFF) << 20
-        readable = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(shape_word, 32),
+        readable = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(geo.shape_word, 32),
                     g["mode"]: train}
         counters = {g["records"]: n_records, g["saturations"]: n_sat, g["clamps"]: n_clamp,
                     g["stretches"]: n_stretch, g["cycles"]: n_cycles}  # a write clears

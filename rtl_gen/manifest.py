@@ -24,7 +24,7 @@ def _fields(layout) -> list[dict]:
 def resource_estimate(geo: Geometry) -> dict:
     c = geo.design.contract
     V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
-    K, L = geo.K, geo.lanes
+    K, L, M = geo.blocks, geo.lanes, geo.share   # K: blocks, each serving M addends
     mults_per_block = [
         {"what": "lane: offset x node difference / x e_k", "count": L,
          "widths": [F, MB]},
@@ -37,12 +37,13 @@ def resource_estimate(geo: Geometry) -> dict:
     per_block = sum(m["count"] for m in mults_per_block)
     ne0, no0 = geo.bank_depths(geo.p_inner)
     ne1, no1 = geo.bank_depths(geo.p_outer)
-    inner_words = L * (1 << ceil_log2(geo.steps)) * (ne0 + no0)
-    outer_words = ne1 + no1
+    inner_words = L * (1 << geo.slot_bits) * (ne0 + no0)
+    outer_words = M * (ne1 + no1)
     mem_bits = K * (inner_words + outer_words) * V
     # pipeline and state registers per block, first order
     ff_block = (L * (3 * V + MB + F + 16 + V + 4 + ceil_log2(geo.steps + 1))
-                + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64)
+                + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64
+                + (M - 1) * (4 * V + RB + F + c.slope_bits + ceil_log2(geo.p_outer)))
     lut_mult = 0
     for m in mults_per_block:
         a, b = m["widths"]
@@ -66,9 +67,13 @@ def manifest(design: Design, top: str) -> dict:
     blk = {
         "region_bits": 2, "offset_bits": geo.offset_bits, "block_bits": geo.block_bits,
         "inner": "offset = lane << (slot_bits + node_bits) | slot << node_bits | node; "
-                 "input i = slot * lanes + lane",
-        "slot_bits": geo.slot_bits, "lane_bits": geo.lane_bits,
-        "node_bits": geo.node_bits_inner,
+                 "slot = j << step_bits | step for the block's addend j; "
+                 "input i = step * lanes + lane",
+        "outer": "offset = j << outer_node_bits | node",
+        "domain": "offset = j << 2 | word",
+        "addends_per_block": geo.share, "blocks": geo.blocks,
+        "slot_bits": geo.slot_bits, "step_bits": geo.step_bits, "lane_bits": geo.lane_bits,
+        "node_bits": geo.node_bits_inner, "outer_node_bits": geo.node_bits_outer,
         "regions": {"inner": 0, "outer": 1, "domain": 2},
         "domain_words": {"lo": 0, "hi": 1, "rcp": 2},
     }

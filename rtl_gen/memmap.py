@@ -7,10 +7,12 @@ Control address (word addressed, 32-bit data)::
     [space:1][block:KB][region:2][offset:RB]
 
 ``space = 0`` holds the global registers (``GLOBAL_REGS``); ``space = 1``
-addresses block ``block``: region 0 inner nodes (offset
-``lane << (SB + PB0) | slot << PB0 | node``, input ``i = slot * lanes + lane``),
-region 1 outer nodes (offset = node), region 2 the outer domain
-(0 ``lo``, 1 ``hi``, 2 ``rcp``).
+addresses block ``block``, which serves addends ``block * M + j`` for
+``j < M = addends_per_block``: region 0 inner nodes (offset
+``lane << (SB + PB0) | slot << PB0 | node`` with ``slot = j << TB | step``,
+input ``i = step * lanes + lane``), region 1 outer nodes (offset
+``j << PB1 | node``), region 2 the outer domain (offset ``j << 2 | w``,
+``w`` = 0 ``lo``, 1 ``hi``, 2 ``rcp``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,15 @@ class Geometry:
         return self.design.lanes
 
     @property
+    def share(self) -> int:
+        """Addends each block serves in turn (``addends_per_block``)."""
+        return self.design.addends_per_block
+
+    @property
+    def blocks(self) -> int:
+        return self.design.blocks
+
+    @property
     def steps(self) -> int:
         return self.design.steps
 
@@ -85,8 +96,22 @@ class Geometry:
 
     # -- control address map ------------------------------------------------------
     @property
-    def slot_bits(self) -> int:
+    def step_bits(self) -> int:
         return ceil_log2(self.steps)
+
+    @property
+    def addend_bits(self) -> int:
+        """Bits of an addend's index within its block."""
+        return ceil_log2(self.share)
+
+    @property
+    def slot_bits(self) -> int:
+        """Bits of an inner table slot: the addend within the block, then the step."""
+        return self.addend_bits + self.step_bits
+
+    @property
+    def node_bits_outer(self) -> int:
+        return ceil_log2(self.p_outer)
 
     @property
     def lane_bits(self) -> int:
@@ -99,35 +124,47 @@ class Geometry:
     @property
     def offset_bits(self) -> int:
         return max(self.lane_bits + self.slot_bits + self.node_bits_inner,
-                   ceil_log2(self.p_outer), 2, ceil_log2(len(GLOBAL_REGS)) - 2)
+                   self.addend_bits + self.node_bits_outer, self.addend_bits + 2,
+                   ceil_log2(len(GLOBAL_REGS)) - 2)
 
     @property
     def block_bits(self) -> int:
-        return ceil_log2(self.K)
+        return ceil_log2(self.blocks)
+
+    @property
+    def shape_word(self) -> int:
+        """The read-only ``shape`` register: inputs, addends, lanes and
+        addends per block, so a host never loads tables into a core of
+        another address map."""
+        return (self.n & 0xFF) | (self.K & 0xFFF) << 8 | (self.lanes & 0xFF) << 20 \
+            | ((self.share - 1) & 0xF) << 28
 
     @property
     def addr_width(self) -> int:
         return 1 + self.block_bits + 2 + self.offset_bits
 
     def _block(self, k: int, region: int, offset: int) -> int:
+        """Address of ``offset`` in ``region`` of the block serving addend ``k``."""
         if not 0 <= k < self.K:
-            raise IndexError(f"block {k} out of range 0..{self.K - 1}")
-        return (((1 << self.block_bits | k) << 2 | region) << self.offset_bits) | offset
+            raise IndexError(f"addend {k} out of range 0..{self.K - 1}")
+        b = k // self.share
+        return (((1 << self.block_bits | b) << 2 | region) << self.offset_bits) | offset
 
     def inner_addr(self, k: int, i: int, p: int) -> int:
         if not (0 <= i < self.n and 0 <= p < self.p_inner):
             raise IndexError("inner node out of range")
-        lane, slot = i % self.lanes, i // self.lanes
+        lane, step = i % self.lanes, i // self.lanes
+        slot = (k % self.share) << self.step_bits | step
         return self._block(k, REGION_INNER, (lane << self.slot_bits | slot)
                            << self.node_bits_inner | p)
 
     def outer_addr(self, k: int, p: int) -> int:
         if not 0 <= p < self.p_outer:
             raise IndexError("outer node out of range")
-        return self._block(k, REGION_OUTER, p)
+        return self._block(k, REGION_OUTER, (k % self.share) << self.node_bits_outer | p)
 
     def domain_addr(self, k: int, which: int) -> int:
-        return self._block(k, REGION_DOMAIN, which)
+        return self._block(k, REGION_DOMAIN, (k % self.share) << 2 | which)
 
     def global_addr(self, name: str) -> int:
         return GLOBAL_REGS[name]
@@ -137,24 +174,33 @@ class Geometry:
     # simulation by the tests): per record, S lane steps forward and S back,
     # the lane tree (T stages) and the barrier tree (TK stages), plus fixed
     # stages: accept, A/B/C lanes, saturate+subtract, map, coordinate, outer
-    # read, value; barrier, residual, step, result; outer update.
+    # read, value; barrier, residual, step, result; outer update. A block
+    # serving M addends issues M * S steps each way; its outer engine starts
+    # an addend every max(S, 4) cycles, so the last value is ready
+    # (M - 1) * max(S, 4) cycles after a one-addend block's.
     @property
     def lane_tree_stages(self) -> int:
         return tree_stages(self.lanes, self.design.tree_levels_per_cycle)
 
     @property
     def barrier_tree_stages(self) -> int:
-        return tree_stages(self.K, self.design.tree_levels_per_cycle)
+        return tree_stages(self.blocks, self.design.tree_levels_per_cycle)
+
+    @property
+    def _shared_forward(self) -> int:
+        return (self.share - 1) * max(self.steps, 4)
 
     @property
     def cycles_per_record(self) -> int:
         """Training mode, records back to back, no stretch."""
-        return 2 * self.steps + 12 + self.lane_tree_stages + self.barrier_tree_stages
+        return 2 * self.steps + 12 + self.lane_tree_stages + self.barrier_tree_stages \
+            + self._shared_forward + (self.share - 1) * self.steps
 
     @property
     def cycles_per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
-        return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages
+        return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages \
+            + self._shared_forward
 
     @property
     def stretch_service_cycles(self) -> int:
@@ -174,8 +220,23 @@ class Geometry:
 
     def stretch_stalls(self, stretch_records: int, stretches: int) -> int:
         """Total extra cycles of a stream: ``stretch_records`` records that
-        stretched ``stretches`` domains in all."""
-        return stretch_records * self.STRETCH_BASE_CYCLES + stretches * self.stretch_service_cycles
+        stretched ``stretches`` domains in all. Exact with one addend per
+        block; with more, the most a stream can stall (see
+        :meth:`stretch_stall_range`)."""
+        return self.stretch_stall_range(stretch_records, stretches)[1]
+
+    def stretch_stall_range(self, stretch_records: int, stretches: int) -> tuple[int, int]:
+        """(fewest, most) extra cycles of ``stretch_records`` records that
+        stretched ``stretches`` domains in all. One addend per block: both
+        exact (every block's request arrives at once and the unit serves
+        them in turn). Shared blocks request as their engines reach the
+        stretching addend: a stall can hide behind the lanes still working
+        (down to none), or cost up to four more cycles per stretch while the
+        engine restarts and the queued sums catch up."""
+        exact = stretch_records * self.STRETCH_BASE_CYCLES + stretches * self.stretch_service_cycles
+        if self.share == 1:
+            return exact, exact
+        return 0, exact + 4 * stretches
 
 
 def tree_stages(count: int, levels_per_cycle: int) -> int:

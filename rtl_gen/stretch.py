@@ -31,7 +31,7 @@ class StretchUnit(wiring.Component):
     def __init__(self, geo: Geometry) -> None:
         self.geo = geo
         c = geo.design.contract
-        V, K = c.value_bits, geo.K
+        V, K = c.value_bits, geo.blocks
         super().__init__({
             "req": In(K),
             "s": In(data.ArrayLayout(signed(V), K)),
@@ -49,7 +49,7 @@ class StretchUnit(wiring.Component):
         m = Module()
         geo = self.geo
         c = geo.design.contract
-        V, K, MB, G = c.value_bits, geo.K, c.mul_bits, c.guard_bits
+        V, K, MB, G = c.value_bits, geo.blocks, c.mul_bits, c.guard_bits
         P1 = geo.p_outer
 
         m.submodules.divider = div = Divider(

@@ -80,10 +80,12 @@ def _describe(vec: Vectors, kind: str, idx: int) -> str:
     return f"outer addend {k} node {p}"
 
 
-def expected_cycles(vec: Vectors) -> int:
-    """The cycle model's prediction for the whole stream (stretches included)."""
+def expected_cycles(vec: Vectors) -> tuple[int, int]:
+    """The cycle model's (fewest, most) cycles for the whole stream,
+    stretches included; one number (fewest == most) with one addend per block."""
     geo = Geometry(vec.design)
     N = vec.U.shape[0]
     per = geo.cycles_per_record if vec.train else geo.cycles_per_record_frozen
     # the shared stretch unit serves a record's stretching blocks in turn
-    return N * per + geo.stretch_stalls(vec.stretch_records, int(vec.counts[2])) + 1
+    lo, hi = geo.stretch_stall_range(vec.stretch_records, int(vec.counts[2]))
+    return N * per + lo + 1, N * per + hi + 1

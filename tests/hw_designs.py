@@ -17,6 +17,12 @@ SPECS = {
     # odd n, odd K, lanes that do not divide n (a padded lane-step)
     "n5_k3_lanes2": {"arch": {"inputs": 5, "addends": 3, "points": [3, 7]},
                      "hardware": {"lanes": 2, "tree_levels_per_cycle": 1}},
+    # blocks serving two addends in turn (4 steps: the outer engine keeps up)
+    "n4_k4_share2": {"arch": {"inputs": 4, "addends": 4, "points": [4, 6]},
+                     "hardware": {"lanes": 1, "addends_per_block": 2}},
+    # three addends per block, 2 steps: hidden sums queue for the outer engine
+    "n6_k6_share3": {"arch": {"inputs": 6, "addends": 6, "points": [5, 9]},
+                     "hardware": {"lanes": 3, "addends_per_block": 3}},
     # a narrow contract: saturation on every path
     "n3_k2_tight": {"arch": {"inputs": 3, "addends": 2, "points": [4, 5]},
                     "hardware": {"lanes": 3}, "contract": TIGHT_CONTRACT},

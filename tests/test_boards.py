@@ -86,3 +86,33 @@ def test_design_that_does_not_fit_is_one_line(tmp_path):
     est = json.loads(r.stdout.strip().splitlines()[-1])
     assert est["fits"] and est["max_addends"] > 3
     assert est["per_block"]["dsp"] == 2 + 1  # one per lane, one shared by the outer products
+
+
+def test_proposal_offers_shared_blocks(monkeypatch):
+    """When no K at any lanes keeps every addend, the proposal names the
+    smallest addends_per_block whose (fewer, larger) blocks fit. The model
+    is replaced by one where a block costs 1,000 LUTs plus 300 per extra
+    addend it serves, so the decision logic is checked without Yosys."""
+    from kanhw.boards import fit
+
+    def fake(board, design):
+        M = design.addends_per_block
+        per = {"lut": 1000.0 + 300.0 * (M - 1), "dsp": 2.0, "bram": 2.0}
+        est = fit.FitEstimate(board.name, design.addends, design.lanes, per, {"lut": 500.0},
+                              {}, {"lut": round(500 + design.blocks * per["lut"]),
+                                   "dsp": 2 * design.blocks, "bram": 2 * design.blocks},
+                              {"lut": 4000, "dsp": 100, "bram": 100}, "ecp5", M)
+        return est
+
+    monkeypatch.setattr(fit, "estimate", fake)
+    d = design_from_dict({"arch": {"inputs": 8, "addends": 8, "points": [4, 6]},
+                          "hardware": {"lanes": 1}})
+    board = get_board("ulx3s-12f")
+    assert not fake(board, d).fits
+    text = fit.propose(board, d)
+    # limit 92 % of 4,000: one-addend blocks fit 3; 4 blocks of 2 need 5,700
+    # LUTs, 2 blocks of 4 need 4,300, one block of 8 needs 3,600
+    assert text == ("addends <= 3 at lanes 1; or addends_per_block 8 with all 8 addends "
+                    "at lanes 1")
+    est = fake(board, fit.with_shape(d, 1, 8, 8))
+    assert est.fits and est.max_addends() == 8 and est.to_dict()["addends_per_block"] == 8

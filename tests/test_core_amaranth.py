@@ -14,7 +14,8 @@ def test_training_stream_is_bit_exact(name):
     vec = make_vectors(design(name), 60, seed=2)
     out = runner.run(vec, "amaranth")
     assert compare(vec, out) == []
-    assert out.cycles == expected_cycles(vec)
+    fewest, most = expected_cycles(vec)
+    assert fewest <= out.cycles <= most
     assert out.counts[2] > 0  # stretches exercised the slow path
     if name != "n3_k2_tight":
         # several blocks stretched in one record: the shared unit served them in turn
@@ -29,10 +30,32 @@ def test_frozen_stream_clamps_and_keeps_tables():
     assert compare(vec, out) == []
     assert out.counts[1] > 0 and out.counts[2] == 0
     assert out.final.equals(vec.initial)
-    assert out.cycles == expected_cycles(vec)
+    fewest, most = expected_cycles(vec)
+    assert fewest <= out.cycles <= most
 
 
 def test_trained_model_check():
     vec = make_vectors(design("n5_k3_lanes2"), 50, seed=1, warm_epochs=3)
     out = runner.run(vec, "amaranth")
     assert compare(vec, out) == []
+
+
+@pytest.mark.parametrize("name", ["n4_k4_share2", "n6_k6_share3"])
+def test_shared_blocks_frozen_cycles_exact(name):
+    """Without stretches a block serving several addends takes exactly the
+    modelled cycles, with the outer engine keeping up (4 steps) or not (2)."""
+    vec = make_vectors(design(name), 30, seed=5, train=False)
+    out = runner.run(vec, "amaranth")
+    assert compare(vec, out) == []
+    assert expected_cycles(vec)[0] == expected_cycles(vec)[1] == out.cycles
+
+
+def test_addends_per_block_must_divide_and_leave_steps():
+    from kanhw.design import design_from_dict
+    from kanhw.errors import ConfigError
+    with pytest.raises(ConfigError, match="must divide addends"):
+        design_from_dict({"arch": {"inputs": 4, "addends": 6},
+                          "hardware": {"lanes": 1, "addends_per_block": 4}})
+    with pytest.raises(ConfigError, match="two steps per lane"):
+        design_from_dict({"arch": {"inputs": 4, "addends": 4},
+                          "hardware": {"lanes": 4, "addends_per_block": 2}})

@@ -23,7 +23,8 @@ def check(vec, simulator):
         print(f"{simulator}: {len(vec.U) / out.stream_seconds:.0f} records/s streaming")
     mismatches = compare(vec, out)
     assert mismatches == [], "\n".join(map(str, mismatches))
-    assert out.cycles == expected_cycles(vec)
+    fewest, most = expected_cycles(vec)
+    assert fewest <= out.cycles <= most
     return out
 
 

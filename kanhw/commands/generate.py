@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(man, fh, indent=2)
     res = man["resources"]
     lines = [
-        f"design: {design.arch.describe()}, {design.lanes} lane(s), {geo.steps} step(s)",
+        f"design: {design.arch.describe()}, {design.lanes} lane(s), {geo.steps} step(s)"
+        + (f", {geo.blocks} blocks of {geo.share} addends" if geo.share > 1 else ""),
         (f"cycles per record: {geo.cycles_per_record} training, "
         f"{geo.cycles_per_record_frozen} frozen; a record whose blocks stretch stalls "
         f"{geo.STRETCH_BASE_CYCLES} + {geo.stretch_service_cycles} per stretch"),
