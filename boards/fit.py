@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from kanhw.design import Design
-from kanhw.errors import KanhwError
+from kanhw.errors import ConfigError, KanhwError
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
@@ -236,12 +236,17 @@ def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str
             parts.append(f"addends <= {k_max} at lanes {lanes}")
     if not any("with all" in p for p in parts):
         # blocks that serve several addends in turn: fewer, larger blocks
+        # (at the fewest lanes tried above: the smallest blocks)
         for M in (2, 4, 8, 16):
-            if M <= design.addends_per_block or design.addends % M or design.steps < 2:
+            if M <= design.addends_per_block or design.addends % M:
                 continue
-            if estimate(board, with_shape(design, design.lanes, design.addends, M)).fits:
+            try:
+                shared = with_shape(design, lanes, design.addends, M)
+            except ConfigError:     # one step per lane: nothing to share
+                break
+            if estimate(board, shared).fits:
                 parts.append(f"addends_per_block {M} with all {design.addends} addends "
-                             f"at lanes {design.lanes}")
+                             f"at lanes {lanes}")
                 break
     if not parts:
         return "no design with these points and contract fits this board (try a bigger one)"

@@ -116,3 +116,8 @@ def test_proposal_offers_shared_blocks(monkeypatch):
                     "at lanes 1")
     est = fake(board, fit.with_shape(d, 1, 8, 8))
     assert est.fits and est.max_addends() == 8 and est.to_dict()["addends_per_block"] == 8
+    # from one step per lane (lanes = inputs) the proposal shares blocks at
+    # the fewest lanes it tried
+    wide = design_from_dict({"arch": {"inputs": 8, "addends": 8, "points": [4, 6]},
+                             "hardware": {"lanes": 8}})
+    assert fit.propose(board, wide).endswith("addends_per_block 8 with all 8 addends at lanes 1")
