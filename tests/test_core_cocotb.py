@@ -54,3 +54,15 @@ def test_det4_sized_design_10k_records(lanes):
     d = design_from_dict({"arch": {"inputs": 16, "addends": 64, "points": [5, 22]},
                           "hardware": {"lanes": lanes}})
     check(make_vectors(d, 10_000, seed=0, dataset="det4"), "verilator")
+
+
+@pytest.mark.slow
+@needs_verilator
+def test_det4_shaped_shared_blocks_3k_records():
+    """The block shape that fits det4 on the ECP5-85F (8 addends per block,
+    4 lanes, points 5/22), at K = 16 so the simulation stays short."""
+    d = design_from_dict({"arch": {"inputs": 16, "addends": 16, "points": [5, 22]},
+                          "hardware": {"lanes": 4, "addends_per_block": 8,
+                                       "table_ram": "block"}})
+    out = check(make_vectors(d, 3_000, seed=0, dataset="det4"), "verilator")
+    assert out.counts[2] > 0
