@@ -101,7 +101,7 @@ def test_proposal_offers_shared_blocks(monkeypatch):
         est = fit.FitEstimate(board.name, design.addends, design.lanes, per, {"lut": 500.0},
                               {}, {"lut": round(500 + design.blocks * per["lut"]),
                                    "dsp": 2 * design.blocks, "bram": 2 * design.blocks},
-                              {"lut": 4000, "dsp": 100, "bram": 100}, "ecp5", M)
+                              {"lut": 4600, "dsp": 100, "bram": 100}, "ecp5", M)
         return est
 
     monkeypatch.setattr(fit, "estimate", fake)
@@ -110,7 +110,7 @@ def test_proposal_offers_shared_blocks(monkeypatch):
     board = get_board("ulx3s-12f")
     assert not fake(board, d).fits
     text = fit.propose(board, d)
-    # limit 92 % of 4,000: one-addend blocks fit 3; 4 blocks of 2 need 5,700
+    # limit 80 % of 4,600 (3,680): one-addend blocks fit 3; 4 blocks of 2 need 5,700
     # LUTs, 2 blocks of 4 need 4,300, one block of 8 needs 3,600
     assert text == ("addends <= 3 at lanes 1; or addends_per_block 8 with all 8 addends "
                     "at lanes 1")
