@@ -370,6 +370,9 @@ class ProcessingBlock(wiring.Component):
         below, above = t_full < 0, t_full > top1
         t_use = Mux(below, 0, Mux(above, top1, t_full))[:geo.outer_coord_width]
         need_stretch = p_valid & (below | above) & self.train & ~stretched
+        # the engine's own copy of the coordinate: the value multiplier reads it
+        # without going through the per-addend multiplexer (identical
+        # registers merge when the block serves one addend)
         t_f = Signal(F)
         t_j = Signal(range(P1))
         o_valid = Signal()
