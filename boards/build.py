@@ -115,10 +115,17 @@ def parse_report(path: Path, family: str) -> tuple[float, dict]:
     return fmax, res
 
 
+#: nextpnr's routers: router1 (its default) and router2, which converges on
+#: congested designs (a large ECP5-85F core) where router1 can run for hours.
+ROUTERS = ("router1", "router2")
+
+
 def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = None,
-          log=None) -> BuildReport:
+          log=None, router: str = "router1", seed: int | None = None) -> BuildReport:
     """Synthesise, place and route ``design`` for ``board``; returns the report
     (raises :class:`BuildFailed` if the design does not fit)."""
+    if router not in ROUTERS:
+        raise ValueError(f"router must be one of {ROUTERS}, got {router!r}")
     geo = Geometry(design)
     target = clock_hz or board.default_hz
     platform = board.platform()
@@ -131,7 +138,10 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    opts = {"nextpnr_opts": "--report report.json --timing-allow-fail"}
+    pnr = f"--report report.json --timing-allow-fail --router {router}"
+    if seed is not None:
+        pnr += f" --seed {seed}"
+    opts = {"nextpnr_opts": pnr}
     if board.family == "ice40":
         opts["synth_opts"] = "-dsp"  # map multipliers to SB_MAC16 (off by default)
     plan = platform.prepare(top, name="kanhw", **opts)

@@ -36,6 +36,8 @@ tree_levels_per_cycle = 3   # adder-tree levels between pipeline registers
 table_ram = "auto"   # inner tables in "block" RAM, "lut" RAM, or the tool's choice
 addends_per_block = 1  # addends one block serves in turn (a divisor of addends, <= 16):
                      # fewer, larger blocks; 2 * addends_per_block * steps cycles of lane work
+lane_stages = 3      # 4 registers the table data before the lane multiplier:
+                     # a shorter clock path for one more cycle each way per record
 
 [training]
 alpha = 0.2          # constant step mu = alpha / addends, realised as
@@ -62,6 +64,10 @@ _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: or LUT RAM.
 TABLE_RAMS = ("auto", "block", "lut")
 
+#: Lane pipeline depths: address, data + multiply, accumulate/write (3), or
+#: with the table data registered before the multiplier (4).
+LANE_STAGES = (3, 4)
+
 #: The core's shape register holds ``addends_per_block - 1`` in four bits.
 MAX_ADDENDS_PER_BLOCK = 16
 
@@ -78,6 +84,7 @@ class Design:
     tree_levels_per_cycle: int = 3
     table_ram: str = "auto"
     addends_per_block: int = 1
+    lane_stages: int = 3
 
     def __post_init__(self) -> None:
         a = self.arch
@@ -101,6 +108,9 @@ class Design:
         if M > 1 and self.steps < 2:
             raise ConfigError(f"addends_per_block > 1 needs at least two steps per lane "
                               f"(lanes below the {a.n_in} inputs), got lanes {self.lanes}")
+        if self.lane_stages not in LANE_STAGES:
+            raise ConfigError(f"lane_stages must be one of {', '.join(map(str, LANE_STAGES))}, "
+                              f"got {self.lane_stages}")
         if self.contract.rcp_shift == 0:
             raise ConfigError("internal: contract not resolved")
 
@@ -128,7 +138,8 @@ class Design:
                 "hardware": {"lanes": self.lanes,
                              "tree_levels_per_cycle": self.tree_levels_per_cycle,
                              "table_ram": self.table_ram,
-                             "addends_per_block": self.addends_per_block},
+                             "addends_per_block": self.addends_per_block,
+                             "lane_stages": self.lane_stages},
                 "training": {"alpha": self.alpha, "seed": self.seed},
                 "contract": self.contract.to_dict()}
 
@@ -170,7 +181,7 @@ def design_from_dict(doc: dict) -> Design:
     a, h, tr, c = (_table(doc, s) for s in ("arch", "hardware", "training", "contract"))
     for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs"}),
                           ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram",
-                                           "addends_per_block"}),
+                                           "addends_per_block", "lane_stages"}),
                           ("training", tr, {"alpha", "seed"})):
         extra = set(t) - keys
         if extra:
@@ -192,7 +203,8 @@ def design_from_dict(doc: dict) -> Design:
                   _int(tr, "seed", "training", 0),
                   _int(h, "tree_levels_per_cycle", "hardware", 3),
                   str(h.get("table_ram", "auto")),
-                  _int(h, "addends_per_block", "hardware", 1))
+                  _int(h, "addends_per_block", "hardware", 1),
+                  _int(h, "lane_stages", "hardware", 3))
 
 
 def load_design(path: str) -> Design:

@@ -18,11 +18,23 @@ def round_shift(x: Value, s: int) -> Value:
 
 
 def saturate(x: Value, bits: int) -> tuple[Value, Value]:
-    """Clamp ``x`` to a signed ``bits``-bit range; returns (value, overflow flag)."""
+    """Clamp ``x`` to a signed ``bits``-bit range; returns (value, overflow flag).
+
+    ``x`` fits when its bits from ``bits - 1`` up are all copies of its sign:
+    a few LUTs on the top bits, where ``x > hi`` and ``x < lo`` would each
+    cost a carry chain the width of ``x`` (several per lane)."""
     hi = (1 << (bits - 1)) - 1
     lo = -(1 << (bits - 1))
-    over = x > hi
-    under = x < lo
+    shape = x.shape()
+    if shape.width < bits or (shape.width == bits and shape.signed):
+        return x, Const(0, 1)
+    top = x[bits - 1:]
+    if shape.signed:
+        neg = x[-1]
+        over = ~neg & top.any()
+        under = neg & ~top.all()
+    else:
+        over, under = top.any(), Const(0, 1)
     value = Mux(over, Const(hi, signed(bits)),
                 Mux(under, Const(lo, signed(bits)), x[:bits].as_signed()))
     return value, over | under

@@ -149,6 +149,42 @@ class Banks:
                          self.wr_even.en.eq(1)]
 
 
+class PerAddend:
+    """State kept per addend of a block (domain, reciprocal, coordinate,
+    slope, held sum): a register when the block serves one addend; for
+    several, a small RAM with asynchronous reads (LUT RAM on ECP5). A
+    multiplexer over M registers costs about half a LUT per bit per addend at
+    every place it is read; the RAM a slice per 4 bits per read, whatever M.
+    Unlike registers, the RAM keeps its contents through a reset, as the node
+    tables do (the host loads both after one)."""
+
+    def __init__(self, m: Module, name: str, shape, share: int, init: int = 0) -> None:
+        self.m, self.name, self.share = m, name, share
+        if share == 1:
+            self.reg = Signal(shape, name=name, init=init)
+            return
+        self.mem = Memory(shape=shape, depth=share, init=[init] * share,
+                          attrs={"ram_style": "distributed"})
+        m.submodules[name] = self.mem
+        self.wr = self.mem.write_port()
+
+    def read(self, index):
+        """The value of addend ``index`` (a new read port per call)."""
+        if self.share == 1:
+            return self.reg
+        port = self.mem.read_port(domain="comb")
+        self.m.d.comb += port.addr.eq(index)
+        return port.data
+
+    def write(self, m: Module, index, value) -> None:
+        """Write ``value`` for addend ``index`` at the next edge, under the
+        caller's conditions (callers never write in the same cycle)."""
+        if self.share == 1:
+            m.d.sync += self.reg.eq(value)
+        else:
+            m.d.comb += [self.wr.addr.eq(index), self.wr.data.eq(value), self.wr.en.eq(1)]
+
+
 def block_signature(geo: Geometry) -> wiring.Signature:
     c = geo.design.contract
     return wiring.Signature({
@@ -236,8 +272,7 @@ class ProcessingBlock(wiring.Component):
             return Cat(*parts) if parts else Const(0, 1)
 
         def per_addend(shape, name, init=0):
-            """One register per addend of the block, indexed with ``Array``."""
-            return Array([Signal(shape, name=f"{name}{j}", init=init) for j in range(M)])
+            return PerAddend(m, name, shape, M, init)
 
         # -- state ---------------------------------------------------------------
         ram = RAM_STYLE[geo.design.table_ram]
@@ -261,14 +296,29 @@ class ProcessingBlock(wiring.Component):
         b_fwd, b_upd, b_first, b_last, b_final = (Signal(name=n) for n in (
             "b_fwd", "b_upd", "b_first", "b_last", "b_final"))
         c_last = Signal()
+
+        def to_multiply(name, *values):
+            """``values`` as the multiply stage sees them: as they are (three
+            lane stages), or registered once more (four: the table data and
+            its difference get a cycle of their own before the multiplier)."""
+            if geo.design.lane_stages == 3:
+                return values
+            regs = [Signal.like(v, name=f"r_{name}{i}") for i, v in enumerate(values)]
+            m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
+            return regs
+
+        ek = Signal(signed(c.step_bits))     # step of the issued addend's inner functions
         m.d.sync += [a_fwd.eq(fwd_issue), a_upd.eq(upd_issue),
                      a_first.eq(step == 0), a_last.eq(step == S - 1),
-                     a_final.eq((step == S - 1) & (aj == M - 1)),
-                     b_fwd.eq(a_fwd), b_upd.eq(a_upd), b_first.eq(a_first),
-                     b_last.eq(a_last), b_final.eq(a_final), c_last.eq(b_fwd & b_last)]
-        ek = Signal(signed(c.step_bits))     # step of the issued addend's inner functions
-        b_ek = Signal(signed(c.step_bits))   # ... as stage B saw it (the next may load)
-        m.d.sync += b_ek.eq(ek)
+                     a_final.eq((step == S - 1) & (aj == M - 1))]
+        # e_k as the multiply stage sees it: it loads for the next addend while
+        # the pipeline still holds this one's last steps
+        m_fwd, m_upd, m_first, m_last, m_final, m_ek = to_multiply(
+            "flags", a_fwd, a_upd, a_first, a_last, a_final, ek)
+        b_ek = Signal(signed(c.step_bits))   # ... and as stage C sees it
+        m.d.sync += [b_fwd.eq(m_fwd), b_upd.eq(m_upd), b_first.eq(m_first),
+                     b_last.eq(m_last), b_final.eq(m_final), c_last.eq(b_fwd & b_last),
+                     b_ek.eq(m_ek)]
         lane_sums = []
         slot = slot_of(step, aj)
         for l, bank in enumerate(lanes):
@@ -287,8 +337,13 @@ class ProcessingBlock(wiring.Component):
             a_ao = Signal.like(bank.rd_odd.addr, name=f"a_ao{l}")
             m.d.sync += [a_f.eq(u_sel[:F]), a_odd.eq(j[0]), a_real.eq(real),
                          a_ae.eq(addr_e), a_ao.eq(addr_o)]
-            # stage B: one multiplier, forward or update operand
+            # stage B: the pair and its difference; one multiplier, forward or
+            # update operand (a stage of its own with lane_stages = 4)
             v0, v1 = Banks.pair(a_odd, bank.rd_even.data, bank.rd_odd.data)
+            dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
+            flag_sat(a_fwd & a_real & dv_over)
+            x_f, x_v0, x_v1, x_dv, x_odd, x_real, x_ae, x_ao = to_multiply(
+                f"lane{l}_", a_f, v0, v1, dv, a_odd, a_real, a_ae, a_ao)
             b_p = Signal(signed(MB + F + 2), name=f"b_p{l}")
             b_v0 = Signal(signed(V), name=f"b_v0_{l}")
             b_v1 = Signal(signed(V), name=f"b_v1_{l}")
@@ -296,11 +351,9 @@ class ProcessingBlock(wiring.Component):
             b_real = Signal(name=f"b_real{l}")
             b_ae = Signal.like(a_ae, name=f"b_ae{l}")
             b_ao = Signal.like(a_ao, name=f"b_ao{l}")
-            dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
-            operand = Mux(a_upd, ek, dv)
-            flag_sat(a_fwd & a_real & dv_over)
-            m.d.sync += [b_p.eq(a_f * operand), b_v0.eq(v0), b_v1.eq(v1), b_odd.eq(a_odd),
-                         b_real.eq(a_real), b_ae.eq(a_ae), b_ao.eq(a_ao)]
+            operand = Mux(m_upd, m_ek, x_dv)
+            m.d.sync += [b_p.eq(x_f * operand), b_v0.eq(x_v0), b_v1.eq(x_v1), b_odd.eq(x_odd),
+                         b_real.eq(x_real), b_ae.eq(x_ae), b_ao.eq(x_ao)]
             # stage C, forward: accumulate this lane's values
             acc = Signal(signed(V + 3 + ceil_log2(S + 1)), name=f"acc{l}")
             val = Mux(b_real, b_v0 + round_shift(b_p, F - G), 0)
@@ -333,10 +386,10 @@ class ProcessingBlock(wiring.Component):
         with m.If(tree.valid_out):
             m.d.sync += produced.eq(produced + 1)
             if held is not None:
-                m.d.sync += held[produced].eq(s_sat)
+                held.write(m, produced, s_sat)
         waiting = produced > taken
         avail = (waiting | tree.valid_out) & (taken < M)
-        next_sum = Mux(waiting, held[taken], s_sat) if held is not None else s_sat
+        next_sum = Mux(waiting, held.read(taken), s_sat) if held is not None else s_sat
         busy = Signal()                      # an addend in the engine
         cur = Signal(range(max(M, 2)))       # ... its index
         s_reg = Signal(signed(V))            # its hidden sum, kept for a stretch
@@ -344,13 +397,13 @@ class ProcessingBlock(wiring.Component):
         d_valid = Signal()
         h_valid = Signal()
         take = avail & (~busy | h_valid)
-        lo_cur, hi_cur, rcp_cur = lo[cur], hi[cur], rcp[cur]
+        lo_cur, hi_cur, rcp_cur = lo.read(cur), hi.read(cur), rcp.read(cur)
         m.d.sync += d_valid.eq(take)
         stretched = Signal()                 # this addend stretched once already
         with m.If(take):
             m.d.sync += [taken.eq(taken + 1), busy.eq(1), cur.eq(taken), stretched.eq(0),
                          s_reg.eq(next_sum),
-                         d_reg.eq(saturate(round_shift(next_sum - lo[taken], G), MB)[0])]
+                         d_reg.eq(saturate(round_shift(next_sum - lo.read(taken), G), MB)[0])]
         with m.Elif(h_valid):
             m.d.sync += busy.eq(0)
 
@@ -379,8 +432,9 @@ class ProcessingBlock(wiring.Component):
         m.d.sync += o_valid.eq(p_valid & ~need_stretch)
         o_addr = outer.seg_addrs(cur, t_use[F:])
         with m.If(p_valid & ~need_stretch):
-            m.d.sync += [t_j.eq(t_use[F:]), t_f.eq(t_use[:F]), tj_arr[cur].eq(t_use[F:]),
-                         tf_arr[cur].eq(t_use[:F])]
+            m.d.sync += [t_j.eq(t_use[F:]), t_f.eq(t_use[:F])]
+            tj_arr.write(m, cur, t_use[F:])
+            tf_arr.write(m, cur, t_use[:F])
             with m.If((below | above) & ~self.train):
                 m.d.sync += self.clamp.eq(self.clamp + 1 if M > 1 else 1)
         o_v0 = Signal(signed(V))
@@ -405,7 +459,7 @@ class ProcessingBlock(wiring.Component):
         # step take longer than that before ``update`` can use it
         slope_sat, slope_over = saturate(round_shift(pq, sshift), c.slope_bits)
         with m.If(s_valid):
-            m.d.sync += slope_arr[s_cur].eq(slope_sat)
+            slope_arr.write(m, s_cur, slope_sat)
         flag_sat(s_valid & slope_over)
 
         # -- stretch: request the shared unit, take back domain, rcp and offset --------
@@ -414,8 +468,9 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [self.st_req.eq(1), stretched.eq(1),
                          self.stretch.eq(self.stretch + 1 if M > 1 else 1)]
         with m.If(self.st_grant):
-            m.d.sync += [self.st_req.eq(0), lo_cur.eq(self.st_lo), hi_cur.eq(self.st_hi),
-                         rcp_cur.eq(self.st_rcp), d_reg.eq(self.st_d)]
+            m.d.sync += [self.st_req.eq(0), d_reg.eq(self.st_d)]
+            for arr, v in ((lo, self.st_lo), (hi, self.st_hi), (rcp, self.st_rcp)):
+                arr.write(m, cur, v)
         flag_sat(self.st_grant & self.st_sat)
         m.d.sync += redo.eq(self.st_grant)
 
@@ -449,7 +504,8 @@ class ProcessingBlock(wiring.Component):
         ow_e = Signal.like(outer.wr_even.addr)
         ow_o = Signal.like(outer.wr_odd.addr)
         m.d.sync += outer_write.eq(0)
-        u_addr = outer.seg_addrs(aj, tj_arr[aj])
+        tj_aj = tj_arr.read(aj)
+        u_addr = outer.seg_addrs(aj, tj_aj)
         reading_outer = Signal()
         with m.FSM(name="control"):
             with m.State("IDLE"):
@@ -460,7 +516,7 @@ class ProcessingBlock(wiring.Component):
                 with m.If(self.done & self.update):
                     m.d.sync += self.done.eq(0)
                     with m.If(self.train):
-                        m.d.comb += [mul_a.eq(e), mul_b.eq(slope_arr[0])]
+                        m.d.comb += [mul_a.eq(e), mul_b.eq(slope_arr.read(0))]
                         m.d.sync += [e_reg.eq(e), step.eq(0), aj.eq(0), upd_issue.eq(1)]
                         m.next = "UPDATE"
                     with m.Else():
@@ -469,14 +525,14 @@ class ProcessingBlock(wiring.Component):
                 with m.If(upd_issue & (step == 0)):
                     # an addend's first step: its e_k from e*slope, and e*t_f for
                     # its outer pair, read now and written next cycle
-                    m.d.comb += [mul_a.eq(e_reg), mul_b.eq(tf_arr[aj]), reading_outer.eq(M > 1)]
+                    m.d.comb += [mul_a.eq(e_reg), mul_b.eq(tf_arr.read(aj)), reading_outer.eq(M > 1)]
                     ek_sat, ek_over = saturate(round_shift(pq, c.slope_frac), EB)
-                    m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_arr[aj][0]), ow_e.eq(u_addr[0]),
+                    m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_aj[0]), ow_e.eq(u_addr[0]),
                                  ow_o.eq(u_addr[1])]
                     flag_sat(ek_over)
                 if M > 1:
                     with m.If(upd_issue & (step == S - 1) & (aj != M - 1)):
-                        m.d.comb += [mul_a.eq(e_reg), mul_b.eq(slope_arr[aj_next])]
+                        m.d.comb += [mul_a.eq(e_reg), mul_b.eq(slope_arr.read(aj_next))]
                 # Idle from the cycle of the last write on: a record started now
                 # issues its first reads next cycle, after that write landed.
                 with m.If(last_write):
@@ -534,11 +590,11 @@ class ProcessingBlock(wiring.Component):
                     with m.If(ctl.we):
                         with m.Switch(off[:2]):
                             with m.Case(DOMAIN_LO):
-                                m.d.sync += lo[d_slot].eq(ctl.wdata)
+                                lo.write(m, d_slot, ctl.wdata)
                             with m.Case(DOMAIN_HI):
-                                m.d.sync += hi[d_slot].eq(ctl.wdata)
+                                hi.write(m, d_slot, ctl.wdata)
                             with m.Case(DOMAIN_RCP):
-                                m.d.sync += rcp[d_slot].eq(ctl.wdata)
+                                rcp.write(m, d_slot, ctl.wdata)
         lane_data = Array([Mux(r_odd, b.rd_odd.data, b.rd_even.data) for b in lanes])[r_lane]
         with m.Switch(r_region):
             with m.Case(REGION_INNER):
@@ -548,9 +604,9 @@ class ProcessingBlock(wiring.Component):
             with m.Default():
                 with m.Switch(r_which):
                     with m.Case(DOMAIN_LO):
-                        m.d.comb += ctl.rdata.eq(lo[r_dslot])
+                        m.d.comb += ctl.rdata.eq(lo.read(r_dslot))
                     with m.Case(DOMAIN_HI):
-                        m.d.comb += ctl.rdata.eq(hi[r_dslot])
+                        m.d.comb += ctl.rdata.eq(hi.read(r_dslot))
                     with m.Case(DOMAIN_RCP):
-                        m.d.comb += ctl.rdata.eq(rcp[r_dslot])
+                        m.d.comb += ctl.rdata.eq(rcp.read(r_dslot))
         return m

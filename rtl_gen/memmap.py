@@ -177,7 +177,9 @@ class Geometry:
     # read, value; barrier, residual, step, result; outer update. A block
     # serving M addends issues M * S steps each way; its outer engine starts
     # an addend every max(S, 4) cycles, so the last value is ready
-    # (M - 1) * max(S, 4) cycles after a one-addend block's.
+    # (M - 1) * max(S, 4) cycles after a one-addend block's. A fourth lane
+    # stage (table data registered before the multiplier) adds a cycle to
+    # each pass.
     @property
     def lane_tree_stages(self) -> int:
         return tree_stages(self.lanes, self.design.tree_levels_per_cycle)
@@ -187,6 +189,10 @@ class Geometry:
         return tree_stages(self.blocks, self.design.tree_levels_per_cycle)
 
     @property
+    def _extra_lane_stages(self) -> int:
+        return self.design.lane_stages - 3
+
+    @property
     def _shared_forward(self) -> int:
         return (self.share - 1) * max(self.steps, 4)
 
@@ -194,13 +200,13 @@ class Geometry:
     def cycles_per_record(self) -> int:
         """Training mode, records back to back, no stretch."""
         return 2 * self.steps + 12 + self.lane_tree_stages + self.barrier_tree_stages \
-            + self._shared_forward + (self.share - 1) * self.steps
+            + self._shared_forward + (self.share - 1) * self.steps + 2 * self._extra_lane_stages
 
     @property
     def cycles_per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
         return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages \
-            + self._shared_forward
+            + self._shared_forward + self._extra_lane_stages
 
     @property
     def stretch_service_cycles(self) -> int:

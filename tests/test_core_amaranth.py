@@ -40,7 +40,7 @@ def test_trained_model_check():
     assert compare(vec, out) == []
 
 
-@pytest.mark.parametrize("name", ["n4_k4_share2", "n6_k6_share3"])
+@pytest.mark.parametrize("name", ["n4_k4_share2", "n6_k6_share3", "n5_k4_share2_stages4"])
 def test_shared_blocks_frozen_cycles_exact(name):
     """Without stretches a block serving several addends takes exactly the
     modelled cycles, with the outer engine keeping up (4 steps) or not (2)."""

@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="build folder (default build/BOARD)")
     p.add_argument("--clock", type=float, metavar="MHZ", help="design clock (default: the "
                                                                "board's)")
+    p.add_argument("--router", choices=("router1", "router2"), default="router1",
+                   help="nextpnr router (router2 converges on congested designs, such as "
+                        "a large core on the ECP5-85F)")
+    p.add_argument("--seed", type=int, help="nextpnr placement seed")
     p.add_argument("--fit", action="store_true",
                    help="only report the resource model's estimate (seconds, no place and "
                         "route)")
@@ -70,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             f"of {est.available[worst]:,d}; fits: {propose(board, design, est)} "
             "(--force builds anyway)")
     rep = build(board, design, out, args.clock * 1e6 if args.clock else None,
-                log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True))
+                log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True),
+                router=args.router, seed=args.seed)
     rep.extra["modelled"] = est.to_dict()
     for kind, r in rep.resources.items():
         print(f"{kind:5s} {r['used']:>7,d} / {r['available']:>7,d} "
