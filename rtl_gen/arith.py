@@ -28,13 +28,13 @@ def saturate(x: Value, bits: int) -> tuple[Value, Value]:
     shape = x.shape()
     if shape.width < bits or (shape.width == bits and shape.signed):
         return x, Const(0, 1)
-    top = x[bits - 1:]
+    fits = x == x[:bits].as_signed()
     if shape.signed:
         neg = x[-1]
-        over = ~neg & top.any()
-        under = neg & ~top.all()
+        over = ~neg & ~fits
+        under = neg & ~fits
     else:
-        over, under = top.any(), Const(0, 1)
+        over, under = ~fits, Const(0, 1)
     value = Mux(over, Const(hi, signed(bits)),
                 Mux(under, Const(lo, signed(bits)), x[:bits].as_signed()))
     return value, over | under

@@ -41,9 +41,14 @@ def resource_estimate(geo: Geometry) -> dict:
     outer_words = M * (ne1 + no1)
     mem_bits = K * (inner_words + outer_words) * V
     # pipeline and state registers per block, first order
-    ff_block = (L * (3 * V + MB + F + 16 + V + 4 + ceil_log2(geo.steps + 1))
-                + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64
-                + (M - 1) * (4 * V + RB + F + c.slope_bits + ceil_log2(geo.p_outer)))
+    # (a fourth lane stage registers the pair, its difference and the offset)
+    extra = geo.design.lane_stages - 3
+    ff_block = (L * (3 * V + MB + F + 16 + V + 4 + ceil_log2(geo.steps + 1)
+                     + extra * (2 * V + MB + F + 4))
+                + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64)
+    # per-addend state of a shared block: LUT RAM (domain, reciprocal,
+    # coordinate, slope, held sum), M words
+    per_addend_bits = 3 * V + RB + F + c.slope_bits + ceil_log2(geo.p_outer) if M > 1 else 0
     lut_mult = 0
     for m in mults_per_block:
         a, b = m["widths"]
@@ -53,7 +58,8 @@ def resource_estimate(geo: Geometry) -> dict:
                         "per_block_detail": mults_per_block},
         "memories": {"per_block": 2 * L + 2, "total": K * (2 * L + 2),
                      "words_per_block": inner_words + outer_words, "word_bits": V,
-                     "total_bits": mem_bits},
+                     "total_bits": mem_bits,
+                     "per_addend_state_bits": K * M * per_addend_bits},
         "flip_flops_estimate": K * ff_block + 4 * 32 + K * (V + 2),
         "lut4_if_multipliers_in_logic": K * lut_mult,
         "note": "first-order counts of what the generator builds; synthesis "

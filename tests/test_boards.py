@@ -47,9 +47,13 @@ def test_real_build_reports_sane_numbers(tmp_path, board):
     lines = ["[arch]", "inputs = 2", "addends = 1", "points = [5, 22]", "[hardware]",
              "lanes = 1", "[contract]"] + [f"{k} = {v}" for k, v in NARROW.items()]
     cfg.write_text("\n".join(lines) + "\n")
+    # the ECP5 build routes with router2 (the one large 85F designs need)
+    router = ["--router", "router2", "--seed", "3"] if board == "ulx3s" else []
     r = kanhw("build", "--board", board, "--config", str(cfg), "-o", str(tmp_path / "b"),
-              "--clock", "20", "--json", cwd=tmp_path)
+              "--clock", "20", "--json", *router, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+    script = (tmp_path / "b" / "build_kanhw.sh").read_text()
+    assert ("--router router2 --seed 3" in script) == bool(router)
     rep = json.loads(r.stdout.strip().splitlines()[-1])
     assert 20 <= rep["fmax_mhz"] <= 500
     lut = rep["resources"]["lut"]
