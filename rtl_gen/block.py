@@ -15,6 +15,11 @@ Lane pipeline (shared by the forward pass and the update):
 * C: forward: accumulate ``v0 + round(product)``; update: write back
   ``v0 + e_k - up`` and ``v1 + up``.
 
+With ``lane_stages = 4`` stage B is split: the pair and its saturated
+difference are registered, and the multiply takes the next cycle (the path
+from block RAM through the subtraction into the multiplier was the
+longest in one-addend builds).
+
 After the lanes: adder tree, saturation, ``d = s - lo``, the map multiply
 ``d * rcp``, the outer coordinate and read, the outer value and slope. An
 outer argument outside the domain stretches it (training) or is clamped
@@ -36,7 +41,8 @@ engine that takes one addend at a time, a new one every four cycles (its
 three multiplications need the shared multiplier in cycles 1, 3 and 4);
 hidden sums that arrive while it is busy (fewer than four steps per
 addend, or a stretch) wait in ``held``. Domains, reciprocals, outer
-coordinates and slopes are kept per addend; the block's value is the sum
+coordinates and slopes are kept per addend, in small LUT RAMs
+(:class:`PerAddend`); the block's value is the sum
 of its addends' values. The update loads each addend's ``e_k`` as its
 first step issues (stage C keeps the ``e_k`` stage B used) and re-reads the
 addend's outer pair for its write. Fewer, larger blocks: the outer path,
