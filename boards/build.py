@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -150,10 +151,12 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     if log:
         log(f"running Yosys and nextpnr in {out} (first use of the YoWASP tools compiles "
             "them, about 2 minutes)")
-    proc = subprocess.run(["sh", script], cwd=out, env=toolchain_env(), capture_output=True,
-                          text=True, check=False)
-    text = proc.stdout + proc.stderr
-    (out / "build.log").write_text(text)
+    with open(out / "build.log", "w") as logf:
+        proc = subprocess.Popen(["sh", script], cwd=out, env=toolchain_env(), stdout=logf,
+                                stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        _follow(proc, out, log)
+    text = (out / "build.log").read_text()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise BuildFailed(_failure_line(text, board, design, out))
@@ -173,6 +176,49 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
         rep.suggestion = (f"the design closes at {fmax:.1f} MHz, below the {rep.clock_target_mhz}"
                           f" MHz clock: rebuild with --clock {int(fmax)} (or fewer lanes)")
     return rep
+
+
+#: The tools' own logs, in the order they are written (``-l`` and ``--log``).
+TOOL_LOGS = (("Yosys", "kanhw.rpt"), ("nextpnr", "kanhw.tim"))
+
+
+def _follow(proc: subprocess.Popen, out: Path, log, every: float = 60.0) -> None:
+    """Wait for the build script; every ``every`` seconds report the latest
+    line of the running tool's log when it changed (a large ECP5 build runs
+    for an hour: which stage it is in, and router2's iterations)."""
+    t0 = time.perf_counter()
+    last = ""
+    while True:
+        try:
+            proc.wait(timeout=every)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        except BaseException:  # interrupted: do not leave the tools running
+            os.killpg(proc.pid, signal.SIGTERM)
+            raise
+        if log is None:
+            continue
+        for tool, name in reversed(TOOL_LOGS):
+            line = _last_line(out / name)
+            if line:
+                if line != last:
+                    minutes, secs = divmod(int(time.perf_counter() - t0), 60)
+                    log(f"{minutes}:{secs:02d} {tool}: {line[:120]}")
+                    last = line
+                break
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            tail = fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [ln.strip() for ln in tail.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
 
 
 def _failure_line(text: str, board: Board, design: Design, out: Path) -> str:
