@@ -145,17 +145,16 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     opts = {"nextpnr_opts": pnr}
     if board.family == "ice40":
         opts["synth_opts"] = "-dsp"  # map multipliers to SB_MAC16 (off by default)
-    plan = platform.prepare(top, name="kanhw", **opts)
-    plan.extract(str(out))
-    script = "build_kanhw.sh"
     if log:
         log(f"running Yosys and nextpnr in {out} (first use of the YoWASP tools compiles "
             "them, about 2 minutes)")
-    with open(out / "build.log", "w") as logf:
-        proc = subprocess.Popen(["sh", script], cwd=out, env=toolchain_env(), stdout=logf,
-                                stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
-        _follow(proc, out, log)
+    proc = _run_script(platform, top, opts, out, log)
+    if proc.returncode != 0 and _abc9_aborted(out) and board.family == "ecp5":
+        # see ABC9_RETRY
+        if log:
+            log(f"Yosys' ABC9 aborted; synthesising again with synth_ecp5 {ABC9_RETRY}")
+        opts["synth_opts"] = ABC9_RETRY
+        proc = _run_script(platform, top, opts, out, log)
     text = (out / "build.log").read_text()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -176,6 +175,35 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
         rep.suggestion = (f"the design closes at {fmax:.1f} MHz, below the {rep.clock_target_mhz}"
                           f" MHz clock: rebuild with --clock {int(fmax)} (or fewer lanes)")
     return rep
+
+
+#: synth_ecp5 option for a second attempt when ABC9 (its only LUT mapper)
+#: aborts without a message, as it does on some netlists
+#: (YosysHQ/yosys#4237): with -dff it maps flip-flops with the logic, a
+#: different problem that has gone through so far.
+ABC9_RETRY = "-dff"
+
+
+def _run_script(platform, top, opts: dict, out: Path, log) -> subprocess.Popen:
+    plan = platform.prepare(top, name="kanhw", **opts)
+    plan.extract(str(out))
+    with open(out / "build.log", "w") as logf:
+        proc = subprocess.Popen(["sh", "build_kanhw.sh"], cwd=out, env=toolchain_env(),
+                                stdout=logf, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        _follow(proc, out, log)
+    return proc
+
+
+def _abc9_aborted(out: Path) -> bool:
+    """Yosys stopped inside ABC9 (its log ends there, nextpnr never ran)."""
+    if (out / "kanhw.json").exists():
+        return False
+    try:
+        tail = (out / "kanhw.rpt").read_text(errors="replace")[-3000:]
+    except OSError:
+        return False
+    return "Executing ABC9" in tail and "End of script" not in tail
 
 
 #: The tools' own logs, in the order they are written (``-l`` and ``--log``).

@@ -28,7 +28,7 @@ from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board
-from .build import default_tool
+from .build import ABC9_RETRY, default_tool
 
 #: nextpnr resource kind <- (weight, Yosys cell) terms, and a packing factor
 #: fitted to real builds (route-through LUTs, LUTs split around carry chains).
@@ -73,7 +73,13 @@ def _yosys(files: dict[str, str], script: str) -> dict[str, int]:
             return json.loads(cached.read_text())
         except (OSError, ValueError):
             pass
-    cells = _run_yosys(tool, files, script)
+    try:
+        cells = _run_yosys(tool, files, script)
+    except FitError:
+        if "synth_ecp5" not in script:
+            raise
+        # ABC9 aborted (see build.ABC9_RETRY)
+        cells = _run_yosys(tool, files, script.replace("synth_ecp5", f"synth_ecp5 {ABC9_RETRY}"))
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(cells))

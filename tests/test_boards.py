@@ -125,3 +125,26 @@ def test_proposal_offers_shared_blocks(monkeypatch):
     wide = design_from_dict({"arch": {"inputs": 8, "addends": 8, "points": [4, 6]},
                              "hardware": {"lanes": 8}})
     assert fit.propose(board, wide).endswith("addends_per_block 8 with all 8 addends at lanes 1")
+
+
+def test_resource_model_retries_when_abc9_aborts(monkeypatch, tmp_path):
+    """Yosys' ABC9 aborts without a message on some netlists; the model
+    synthesises again with the retry option instead of failing."""
+    from kanhw.boards import fit
+    from kanhw.boards.build import ABC9_RETRY
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    scripts = []
+
+    def run(tool, files, script):
+        scripts.append(script)
+        if ABC9_RETRY not in script:
+            raise fit.FitError("resource model: Yosys failed: no output")
+        return {"LUT4": 10}
+
+    monkeypatch.setattr(fit, "_run_yosys", run)
+    assert fit._yosys({"a.v": "module a; endmodule"}, "synth_ecp5 -top a") == {"LUT4": 10}
+    assert scripts == ["synth_ecp5 -top a", f"synth_ecp5 {ABC9_RETRY} -top a"]
+    scripts.clear()
+    with pytest.raises(fit.FitError):  # iCE40 has no such retry
+        fit._yosys({"a.v": "module a; endmodule"}, "synth_ice40 -top a")
+    assert len(scripts) == 1
