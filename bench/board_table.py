@@ -5,7 +5,8 @@ modelled time to validation Pearson 0.97 on det4 (records the fixed-point
 reference needs at that K, divided by records/s).
 
     python bench/board_table.py ulx3s-85f icebreaker [--addends K] [--seeds 2]
-    python bench/board_table.py ulx3s-85f --addends 64 --lanes 4 --addends-per-block 8
+    python bench/board_table.py ulx3s-85f --addends 64 --lanes 4 --addends-per-block 8 \
+        --router router2
 
 Each build is a real Yosys + nextpnr run (a large ECP5 takes tens of
 minutes); folders go to build/table/BOARD.
@@ -63,6 +64,7 @@ def main() -> None:
     ap.add_argument("--addends", type=int, help="skip the search; build this K")
     ap.add_argument("--addends-per-block", type=int, default=1)
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--router", default="router1", help="nextpnr router (router2 for the 85F)")
     args = ap.parse_args()
     rows = []
     for name in args.boards:
@@ -80,7 +82,8 @@ def main() -> None:
         print(f"{board.name}: building K={K}, lanes {args.lanes} ...", file=sys.stderr,
               flush=True)
         r = subprocess.run([sys.executable, "-m", "kanhw", "build", "--board", board.name,
-                            "--config", str(cfg), "-o", str(out), "--json"],
+                            "--config", str(cfg), "-o", str(out), "--json",
+                            "--router", args.router],
                            capture_output=True, text=True, check=False)
         if r.returncode not in (0, 1):
             print(f"{board.name}: {r.stderr.strip().splitlines()[-1]}", flush=True)

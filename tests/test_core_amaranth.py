@@ -59,3 +59,6 @@ def test_addends_per_block_must_divide_and_leave_steps():
     with pytest.raises(ConfigError, match="two steps per lane"):
         design_from_dict({"arch": {"inputs": 4, "addends": 4},
                           "hardware": {"lanes": 4, "addends_per_block": 2}})
+    with pytest.raises(ConfigError, match="lane_stages must be one of 3, 4"):
+        design_from_dict({"arch": {"inputs": 4, "addends": 4},
+                          "hardware": {"lanes": 1, "lane_stages": 5}})
