@@ -165,7 +165,7 @@ class PerAddend:
     tables do (the host loads both after one)."""
 
     def __init__(self, m: Module, name: str, shape, share: int, init: int = 0) -> None:
-        self.m, self.name, self.share = m, name, share
+        self.m, self.share = m, share
         if share == 1:
             self.reg = Signal(shape, name=name, init=init)
             return
@@ -307,7 +307,7 @@ class ProcessingBlock(wiring.Component):
             """``values`` as the multiply stage sees them: as they are (three
             lane stages), or registered once more (four: the table data and
             its difference get a cycle of their own before the multiplier)."""
-            if geo.design.lane_stages == 3:
+            if not geo.extra_lane_stages:
                 return values
             regs = [Signal.like(v, name=f"r_{name}{i}") for i, v in enumerate(values)]
             m.d.sync += [r.eq(v) for r, v in zip(regs, values)]

@@ -42,7 +42,7 @@ def resource_estimate(geo: Geometry) -> dict:
     mem_bits = K * (inner_words + outer_words) * V
     # pipeline and state registers per block, first order
     # (a fourth lane stage registers the pair, its difference and the offset)
-    extra = geo.design.lane_stages - 3
+    extra = geo.extra_lane_stages
     ff_block = (L * (3 * V + MB + F + 16 + V + 4 + ceil_log2(geo.steps + 1)
                      + extra * (2 * V + MB + F + 4))
                 + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64)

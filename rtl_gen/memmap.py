@@ -189,7 +189,8 @@ class Geometry:
         return tree_stages(self.blocks, self.design.tree_levels_per_cycle)
 
     @property
-    def _extra_lane_stages(self) -> int:
+    def extra_lane_stages(self) -> int:
+        """Lane stages beyond the three of the base pipeline (A, B, C)."""
         return self.design.lane_stages - 3
 
     @property
@@ -200,13 +201,13 @@ class Geometry:
     def cycles_per_record(self) -> int:
         """Training mode, records back to back, no stretch."""
         return 2 * self.steps + 12 + self.lane_tree_stages + self.barrier_tree_stages \
-            + self._shared_forward + (self.share - 1) * self.steps + 2 * self._extra_lane_stages
+            + self._shared_forward + (self.share - 1) * self.steps + 2 * self.extra_lane_stages
 
     @property
     def cycles_per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
         return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages \
-            + self._shared_forward + self._extra_lane_stages
+            + self._shared_forward + self.extra_lane_stages
 
     @property
     def stretch_service_cycles(self) -> int:

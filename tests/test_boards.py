@@ -148,3 +148,26 @@ def test_resource_model_retries_when_abc9_aborts(monkeypatch, tmp_path):
     with pytest.raises(fit.FitError):  # iCE40 has no such retry
         fit._yosys({"a.v": "module a; endmodule"}, "synth_ice40 -top a")
     assert len(scripts) == 1
+
+
+def test_build_follows_the_tool_logs_and_spots_an_abc9_abort(tmp_path):
+    """Progress lines come from the running tool's own log; an ABC9 abort is
+    recognised from Yosys' log (and not once nextpnr's input exists)."""
+    import subprocess as sp
+
+    from kanhw.boards import build as bb
+    script = "echo 'Info: placing' > kanhw.tim; sleep 0.6; echo 'Info: routing' >> kanhw.tim; sleep 0.6"
+    proc = sp.Popen(["sh", "-c", script], cwd=tmp_path, start_new_session=True)
+    seen = []
+    bb._follow(proc, tmp_path, seen.append, every=0.25)
+    assert proc.returncode == 0
+    assert any("nextpnr: Info: placing" in s for s in seen)
+    assert any("nextpnr: Info: routing" in s for s in seen)
+    assert len(seen) == len({s.split(" ", 1)[1] for s in seen})  # only changes
+    (tmp_path / "kanhw.rpt").write_text("3.46. Executing ABC9 pass.\nRunning ABC command\n")
+    assert bb._abc9_aborted(tmp_path)
+    (tmp_path / "kanhw.rpt").write_text("3.46. Executing ABC9 pass.\nEnd of script.\n")
+    assert not bb._abc9_aborted(tmp_path)
+    (tmp_path / "kanhw.rpt").write_text("3.46. Executing ABC9 pass.\n")
+    (tmp_path / "kanhw.json").write_text("{}")
+    assert not bb._abc9_aborted(tmp_path)
