@@ -171,3 +171,12 @@ def test_build_follows_the_tool_logs_and_spots_an_abc9_abort(tmp_path):
     (tmp_path / "kanhw.rpt").write_text("3.46. Executing ABC9 pass.\n")
     (tmp_path / "kanhw.json").write_text("{}")
     assert not bb._abc9_aborted(tmp_path)
+
+
+def test_unknown_router_is_one_line(tmp_path):
+    cfg = tmp_path / "d.toml"
+    cfg.write_text("[arch]\ninputs = 2\naddends = 1\n[hardware]\nlanes = 1\n")
+    r = kanhw("build", "--board", "ulx3s", "--config", str(cfg), "--router", "r3", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].endswith("--router must be one of router1, "
+                                                       "router2, got 'r3'")

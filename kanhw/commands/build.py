@@ -25,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="build folder (default build/BOARD)")
     p.add_argument("--clock", type=float, metavar="MHZ", help="design clock (default: the "
                                                                "board's)")
-    p.add_argument("--router", choices=("router1", "router2"), default="router1",
-                   help="nextpnr router (router2 converges on congested designs, such as "
-                        "a large core on the ECP5-85F)")
+    p.add_argument("--router", default="router1", metavar="ROUTER",
+                   help="nextpnr router: router1 (default) or router2, which converges on "
+                        "congested designs such as a large core on the ECP5-85F")
     p.add_argument("--seed", type=int, help="nextpnr placement seed")
     p.add_argument("--fit", action="store_true",
                    help="only report the resource model's estimate (seconds, no place and "
@@ -47,8 +47,11 @@ def _print_estimate(est) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..boards import get_board
-    from ..boards.build import BuildFailed, build
+    from ..boards.build import ROUTERS, BuildFailed, build
     from ..boards.fit import estimate, propose
+
+    if args.router not in ROUTERS:
+        raise ConfigError(f"--router must be one of {', '.join(ROUTERS)}, got {args.router!r}")
 
     board = get_board(args.board)
     design = load_design(args.config)
