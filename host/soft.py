@@ -112,13 +112,13 @@ class SoftDevice:
             stretched = np.zeros(n, np.int64)
             nkx.train_records(U, Y, np.arange(n), *g, m.values, m.lo, m.hi, m.rcp, cv,
                               m.counts, pred, resid, stretched)
-            # records come from the link one at a time, so each also pays the
-            # cycle a back-to-back stream overlaps with the next record
-            self.regs["cycles"] += n * (geo.cycles_per_record + 1) + \
+            # records come from the link one at a time: none overlaps the
+            # previous record's update
+            self.regs["cycles"] += geo.stream_cycles(n, True, back_to_back=False) + \
                 geo.stretch_stalls(int(np.count_nonzero(stretched)), int(stretched.sum()))
         else:
             nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
-            self.regs["cycles"] += n * (geo.cycles_per_record_frozen + 1)
+            self.regs["cycles"] += geo.stream_cycles(n, False, back_to_back=False)
         self.regs["records"] += n
         mask = (1 << V) - 1
         out = bytearray()

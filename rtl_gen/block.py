@@ -7,18 +7,25 @@ split into even and odd banks so that the two nodes of a segment (``j`` and
 ``j + 1``, always of opposite parity) are read, and written, in one cycle
 through one port per bank.
 
-Lane pipeline (shared by the forward pass and the update):
+Lane pipelines. Forward (record t + 1):
 
-* A: drive the bank addresses of step ``s`` (input ``s * lanes + lane``);
-* B: bank data arrive; one multiplier forms ``f * (v1 - v0)`` (forward) or
-  ``f * e_k`` (update);
-* C: forward: accumulate ``v0 + round(product)``; update: write back
-  ``v0 + e_k - up`` and ``v1 + up``.
+* A: drive the forward port's bank addresses of step ``s`` (input
+  ``s * lanes + lane``);
+* B: bank data arrive; the lane's first multiplier forms ``f * (v1 - v0)``;
+* C: accumulate ``v0 + round(product)``.
 
-With ``lane_stages = 4`` stage B is split: the pair and its saturated
-difference are registered, and the multiply takes the next cycle (the path
-from block RAM through the subtraction into the multiplier was the
-longest in one-addend builds).
+Update (record t, at the same time): A drives the update port (a second
+read port: a second block RAM copy) with record t's addresses (``u_upd``);
+B forms ``f * e_k`` on the lane's second multiplier; C writes back
+``v0 + e_k - up`` and ``v1 + up``. The forward pass of record t + 1 starts
+``UPDATE_LEAD`` cycles after the update of record t, so it reads each slot
+the cycle after the update wrote it: the arithmetic is that of sequential
+NK, record after record, but the update costs no time of its own.
+
+With ``lane_stages = 4`` the forward stage B is split: the pair and its
+saturated difference are registered, and the multiply takes the next cycle
+(the path from block RAM through the subtraction into the multiplier was
+the longest in one-addend builds).
 
 After the lanes: adder tree, saturation, ``d = s - lo``, the map multiply
 ``d * rcp``, the outer coordinate and read, the outer value and slope. An
@@ -30,13 +37,15 @@ offset. ``done`` holds until ``update``, which applies ``e`` to the outer
 nodes and ``e * slope`` to every inner function (training) or only releases
 the block (frozen).
 
-The five outer products (map, value, slope, inner step, outer update) take
-turns on one multiplier: they fall in different cycles of a record, and a
-det4-sized design has DSP blocks for two multipliers per addend, not six.
+The three forward products of the outer path (map, value, slope) take
+turns on one multiplier, the two update products (inner step ``e *
+slope``, outer step ``e * t_f``) on another: the two passes overlap (see
+above), and within a pass the products fall in different cycles.
 
 A block serving M addends (``Geometry.share``) keeps their inner tables in
 the same RAMs (slot = addend, then step) and runs the lanes over the M
-addends back to back, forward and then update. The outer path becomes an
+addends back to back, forward and (beside the next record's forward)
+update. The outer path becomes an
 engine that takes one addend at a time, a new one every four cycles (its
 three multiplications need the shared multiplier in cycles 1, 3 and 4);
 hidden sums that arrive while it is busy (fewer than four steps per
@@ -45,7 +54,7 @@ coordinates and slopes are kept per addend, in small LUT RAMs
 (:class:`PerAddend`); the block's value is the sum
 of its addends' values. The update loads each addend's ``e_k`` as its
 first step issues (stage C keeps the ``e_k`` stage B used) and re-reads the
-addend's outer pair for its write. Fewer, larger blocks: the outer path,
+addend's outer pair for its write through the outer table's update port. Fewer, larger blocks: the outer path,
 about two thirds of a one-addend det4 block, is paid once per M addends.
 """
 
@@ -76,6 +85,7 @@ from .memmap import (
     REGION_DOMAIN,
     REGION_INNER,
     REGION_OUTER,
+    UPDATE_LEAD,
     Geometry,
     ceil_log2,
 )
@@ -100,7 +110,8 @@ class Banks:
     nodes), one read and one write port each."""
 
     def __init__(self, m: Module, name: str, width: int, points: int, slots: int,
-                 init: list[list[int]] | None = None, attrs: dict | None = None) -> None:
+                 init: list[list[int]] | None = None, attrs: dict | None = None,
+                 update_port: bool = False) -> None:
         self.ne = 1 << ceil_log2((points + 1) // 2)
         self.no = 1 << ceil_log2(points // 2)
         self.slot_bits = ceil_log2(slots)
@@ -118,6 +129,10 @@ class Banks:
         m.submodules[f"{name}_odd"] = mem_o = Memory(shape=shape, depth=len(odd), init=odd,
                                                      attrs=attrs)
         self.rd_even, self.rd_odd = mem_e.read_port(), mem_o.read_port()
+        if update_port:
+            # the update's own read port: it re-reads record t's pairs while
+            # the forward port serves record t + 1 (a second block RAM copy)
+            self.up_even, self.up_odd = mem_e.read_port(), mem_o.read_port()
         self.wr_even, self.wr_odd = mem_e.write_port(), mem_o.write_port()
 
     def _addr(self, slot, node_half, depth: int):
@@ -197,17 +212,26 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "start": In(1),
             "update": In(1),
             "train": In(1),
+            # the forward pass's record, and the record being updated (the
+            # core keeps the previous ``u`` while the next record goes forward)
             "u": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
+            "u_upd": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
             "e": In(signed(c.step_bits)),
             "val": Out(signed(c.value_bits + 2 + geo.addend_bits)),
             "done": Out(1),
             "idle": Out(1),
+            # no update pass in flight (its last write has landed)
+            "uidle": Out(1),
+            # saturation in the forward pass / in the update pass
             "sat": Out(1),
+            "usat": Out(1),
             # clamped arguments and stretched domains of this record, of up to
             # ``share`` addends
             "clamp": Out(range(geo.share + 1)),
             "stretch": Out(range(geo.share + 1)),
+            # clear the forward flags (sat, clamp, stretch) / the update's usat
             "clear": In(1),
+            "uclear": In(1),
             "ctl": In(control_signature(geo)),
             # stretch requests, served by the core's stretch unit
             "st_req": Out(1),
@@ -269,8 +293,14 @@ class ProcessingBlock(wiring.Component):
         TB, AB = geo.step_bits, geo.addend_bits
 
         def flag_sat(cond):
+            """A saturation in the forward pass."""
             with m.If(cond):
                 m.d.sync += self.sat.eq(1)
+
+        def flag_usat(cond):
+            """A saturation in the update pass (another record's, by then)."""
+            with m.If(cond):
+                m.d.sync += self.usat.eq(1)
 
         def slot_of(step, j):
             """Inner table slot: the addend within the block, then the step."""
@@ -282,9 +312,10 @@ class ProcessingBlock(wiring.Component):
 
         # -- state ---------------------------------------------------------------
         ram = RAM_STYLE[geo.design.table_ram]
-        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, (1 << TB) << AB, attrs=ram)
-                 for l in range(L)]
-        outer = Banks(m, "outer", V, P1, M)
+        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, (1 << TB) << AB, attrs=ram,
+                       update_port=True) for l in range(L)]
+        # one-addend blocks keep their outer pair in registers for the update
+        outer = Banks(m, "outer", V, P1, M, update_port=M > 1)
         lo = per_addend(signed(V), "lo")
         hi = per_addend(signed(V), "hi")
         rcp = per_addend(unsigned(c.rcp_bits), "rcp", init=1)
@@ -292,15 +323,12 @@ class ProcessingBlock(wiring.Component):
         tf_arr = per_addend(F, "tf")
         slope_arr = per_addend(signed(c.slope_bits), "slope")
 
-        # -- lane pipeline -----------------------------------------------------------
-        fwd_issue = Signal()                 # stage A flags
-        upd_issue = Signal()
+        # -- forward lane pipeline (record t + 1) ------------------------------------
+        fwd_issue = Signal()                 # stage A flag
         step = Signal(range(max(S, 2)))
         aj = Signal(range(max(M, 2)))        # addend whose functions are issued
-        a_fwd, a_upd, a_first, a_last, a_final = (Signal(name=n) for n in (
-            "a_fwd", "a_upd", "a_first", "a_last", "a_final"))
-        b_fwd, b_upd, b_first, b_last, b_final = (Signal(name=n) for n in (
-            "b_fwd", "b_upd", "b_first", "b_last", "b_final"))
+        a_fwd, a_first, a_last = (Signal(name=n) for n in ("a_fwd", "a_first", "a_last"))
+        b_fwd, b_first, b_last = (Signal(name=n) for n in ("b_fwd", "b_first", "b_last"))
         c_last = Signal()
 
         def to_multiply(name, *values):
@@ -313,65 +341,90 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
             return regs
 
-        ek = Signal(signed(c.step_bits))     # step of the issued addend's inner functions
-        m.d.sync += [a_fwd.eq(fwd_issue), a_upd.eq(upd_issue),
-                     a_first.eq(step == 0), a_last.eq(step == S - 1),
-                     a_final.eq((step == S - 1) & (aj == M - 1))]
-        # e_k as the multiply stage sees it: it loads for the next addend while
-        # the pipeline still holds this one's last steps
-        m_fwd, m_upd, m_first, m_last, m_final, m_ek = to_multiply(
-            "flags", a_fwd, a_upd, a_first, a_last, a_final, ek)
-        b_ek = Signal(signed(c.step_bits))   # ... and as stage C sees it
-        m.d.sync += [b_fwd.eq(m_fwd), b_upd.eq(m_upd), b_first.eq(m_first),
-                     b_last.eq(m_last), b_final.eq(m_final), c_last.eq(b_fwd & b_last),
-                     b_ek.eq(m_ek)]
+        m.d.sync += [a_fwd.eq(fwd_issue), a_first.eq(step == 0), a_last.eq(step == S - 1)]
+        m_fwd, m_first, m_last = to_multiply("flags", a_fwd, a_first, a_last)
+        m.d.sync += [b_fwd.eq(m_fwd), b_first.eq(m_first), b_last.eq(m_last),
+                     c_last.eq(b_fwd & b_last)]
+
+        # -- update lane pipeline (record t, beside record t + 1's forward pass) ------
+        upd_issue = Signal()                 # stage A flag
+        ustep = Signal(range(max(S, 2)))
+        uaj = Signal(range(max(M, 2)))
+        ua_upd, ua_final, ub_upd, ub_final = (Signal(name=n) for n in (
+            "ua_upd", "ua_final", "ub_upd", "ub_final"))
+        ek = Signal(signed(EB))              # step of the issued addend's inner functions
+        ub_ek = Signal(signed(EB))           # ... as stage C sees it
+        m.d.sync += [ua_upd.eq(upd_issue), ua_final.eq((ustep == S - 1) & (uaj == M - 1)),
+                     ub_upd.eq(ua_upd), ub_final.eq(ua_final), ub_ek.eq(ek)]
+
         lane_sums = []
-        slot = slot_of(step, aj)
+        slot_f, slot_u = slot_of(step, aj), slot_of(ustep, uaj)
+        pad = Const(0, geo.coord_width)
         for l, bank in enumerate(lanes):
             inputs = [s * L + l for s in range(S)]
-            u_sel = Array([self.u[i] if i < geo.n else Const(0, geo.coord_width)
-                           for i in inputs])[step]
-            real = Array([Const(int(i < geo.n), 1) for i in inputs])[step]
-            j = u_sel[F:]
-            addr_e, addr_o = bank.seg_addrs(slot, j)
+            real = Array([Const(int(i < geo.n), 1) for i in inputs])
+
+            def pick(u, st, inputs=inputs):
+                return Array([u[i] if i < geo.n else pad for i in inputs])[st]
+
+            # forward, stage A: drive the forward port
+            u_f = pick(self.u, step)
+            j = u_f[F:]
+            addr_e, addr_o = bank.seg_addrs(slot_f, j)
             m.d.comb += [bank.rd_even.addr.eq(addr_e), bank.rd_odd.addr.eq(addr_o)]
-            # stage A -> B registers
             a_f = Signal(F, name=f"a_f{l}")
             a_odd = Signal(name=f"a_odd{l}")
             a_real = Signal(name=f"a_real{l}")
-            a_ae = Signal.like(bank.rd_even.addr, name=f"a_ae{l}")
-            a_ao = Signal.like(bank.rd_odd.addr, name=f"a_ao{l}")
-            m.d.sync += [a_f.eq(u_sel[:F]), a_odd.eq(j[0]), a_real.eq(real),
-                         a_ae.eq(addr_e), a_ao.eq(addr_o)]
-            # stage B: the pair and its difference; one multiplier, forward or
-            # update operand (a stage of its own with lane_stages = 4)
+            m.d.sync += [a_f.eq(u_f[:F]), a_odd.eq(j[0]), a_real.eq(real[step])]
+            # stage B: the pair, its difference, f * (v1 - v0) (the multiply a
+            # stage of its own with lane_stages = 4)
             v0, v1 = Banks.pair(a_odd, bank.rd_even.data, bank.rd_odd.data)
             dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
             flag_sat(a_fwd & a_real & dv_over)
-            x_f, x_v0, x_v1, x_dv, x_odd, x_real, x_ae, x_ao = to_multiply(
-                f"lane{l}_", a_f, v0, v1, dv, a_odd, a_real, a_ae, a_ao)
-            b_p = Signal(signed(MB + F + 2), name=f"b_p{l}")
+            x_f, x_v0, x_dv, x_real = to_multiply(f"lane{l}_", a_f, v0, dv, a_real)
+            prod = x_f * x_dv
+            b_p = Signal(prod.shape(), name=f"b_p{l}")
             b_v0 = Signal(signed(V), name=f"b_v0_{l}")
-            b_v1 = Signal(signed(V), name=f"b_v1_{l}")
-            b_odd = Signal(name=f"b_odd{l}")
             b_real = Signal(name=f"b_real{l}")
-            b_ae = Signal.like(a_ae, name=f"b_ae{l}")
-            b_ao = Signal.like(a_ao, name=f"b_ao{l}")
-            operand = Mux(m_upd, m_ek, x_dv)
-            m.d.sync += [b_p.eq(x_f * operand), b_v0.eq(x_v0), b_v1.eq(x_v1), b_odd.eq(x_odd),
-                         b_real.eq(x_real), b_ae.eq(x_ae), b_ao.eq(x_ao)]
-            # stage C, forward: accumulate this lane's values
+            m.d.sync += [b_p.eq(prod), b_v0.eq(x_v0), b_real.eq(x_real)]
+            # stage C: accumulate this lane's values
             acc = Signal(signed(V + 3 + ceil_log2(S + 1)), name=f"acc{l}")
             val = Mux(b_real, b_v0 + round_shift(b_p, F - G), 0)
             with m.If(b_fwd):
                 m.d.sync += acc.eq(Mux(b_first, 0, acc) + val)
             lane_sums.append(acc)
-            # stage C, update: write the pair back
-            up = round_shift(b_p, F)
-            n0, o0 = saturate(b_v0 + (b_ek - up), V)
-            n1, o1 = saturate(b_v1 + up, V)
-            bank.write_pair(m, b_upd & b_real, b_ae, b_ao, b_odd, n0, n1)
-            flag_sat(b_upd & b_real & (o0 | o1))
+
+            # update, stage A: record t's pair through the update port
+            u_u = pick(self.u_upd, ustep)
+            uj = u_u[F:]
+            uae, uao = bank.seg_addrs(slot_u, uj)
+            m.d.comb += [bank.up_even.addr.eq(uae), bank.up_odd.addr.eq(uao)]
+            ua_f = Signal(F, name=f"ua_f{l}")
+            ua_odd = Signal(name=f"ua_odd{l}")
+            ua_real = Signal(name=f"ua_real{l}")
+            ua_ae = Signal.like(uae, name=f"ua_ae{l}")
+            ua_ao = Signal.like(uao, name=f"ua_ao{l}")
+            m.d.sync += [ua_f.eq(u_u[:F]), ua_odd.eq(uj[0]), ua_real.eq(real[ustep]),
+                         ua_ae.eq(uae), ua_ao.eq(uao)]
+            # stage B: f * e_k on the lane's second multiplier (the first is
+            # busy with the next record)
+            uprod = ua_f * ek
+            ub_p = Signal(uprod.shape(), name=f"ub_p{l}")
+            ub_v0 = Signal(signed(V), name=f"ub_v0_{l}")
+            ub_v1 = Signal(signed(V), name=f"ub_v1_{l}")
+            ub_odd = Signal(name=f"ub_odd{l}")
+            ub_real = Signal(name=f"ub_real{l}")
+            ub_ae = Signal.like(ua_ae, name=f"ub_ae{l}")
+            ub_ao = Signal.like(ua_ao, name=f"ub_ao{l}")
+            uv0, uv1 = Banks.pair(ua_odd, bank.up_even.data, bank.up_odd.data)
+            m.d.sync += [ub_p.eq(uprod), ub_v0.eq(uv0), ub_v1.eq(uv1), ub_odd.eq(ua_odd),
+                         ub_real.eq(ua_real), ub_ae.eq(ua_ae), ub_ao.eq(ua_ao)]
+            # stage C: write the pair back
+            up = round_shift(ub_p, F)
+            n0, o0 = saturate(ub_v0 + (ub_ek - up), V)
+            n1, o1 = saturate(ub_v1 + up, V)
+            bank.write_pair(m, ub_upd & ub_real, ub_ae, ub_ao, ub_odd, n0, n1)
+            flag_usat(ub_upd & ub_real & (o0 | o1))
 
         # -- lane reduction and saturation: one hidden sum per addend -------------------
         acc_width = lane_sums[0].shape().width
@@ -415,9 +468,9 @@ class ProcessingBlock(wiring.Component):
 
         # -- the outer multiplier, shared in turn ---------------------------------
         # map d*rcp (d_valid/redo), value t_f*dv (o_valid), slope dv*rcp
-        # (h_valid); while updating: inner step e*slope, outer step e*t_f
-        mul_a = Signal(signed(max(MB, EB)))
-        mul_b = Signal(signed(max(c.rcp_bits + 1, F + 1, c.slope_bits)))
+        # (h_valid); the update has its own (it overlaps the next record)
+        mul_a = Signal(signed(MB))
+        mul_b = Signal(signed(max(c.rcp_bits + 1, F + 1)))
         pq = Signal(signed(len(mul_a) + len(mul_b)))
         m.d.sync += pq.eq(mul_a * mul_b)
 
@@ -481,87 +534,105 @@ class ProcessingBlock(wiring.Component):
         m.d.sync += redo.eq(self.st_grant)
 
         # -- sequencing ------------------------------------------------------------
-        e = self.e
-        e_reg = Signal(signed(EB))
-        aj_next = Mux(aj == M - 1, 0, aj + 1)
-        with m.If(fwd_issue | upd_issue):
+        with m.If(fwd_issue):
             m.d.sync += step.eq(Mux(step == S - 1, 0, step + 1))
             with m.If(step == S - 1):
-                m.d.sync += aj.eq(aj_next)
+                m.d.sync += aj.eq(Mux(aj == M - 1, 0, aj + 1))
                 with m.If(aj == M - 1):
-                    m.d.sync += [fwd_issue.eq(0), upd_issue.eq(0)]
-        last_write = b_upd & b_final         # stage C of the last update step
+                    m.d.sync += fwd_issue.eq(0)
+        uaj_next = Mux(uaj == M - 1, 0, uaj + 1)
+        with m.If(upd_issue):
+            m.d.sync += ustep.eq(Mux(ustep == S - 1, 0, ustep + 1))
+            with m.If(ustep == S - 1):
+                m.d.sync += uaj.eq(uaj_next)
+                with m.If(uaj == M - 1):
+                    m.d.sync += upd_issue.eq(0)
 
-        def begin_record():
-            m.d.sync += [step.eq(0), aj.eq(0), fwd_issue.eq(1), produced.eq(0), taken.eq(0)]
-            m.next = "FORWARD"
+        # Record t + 1's forward pass may start with record t's update (the
+        # core raises ``start`` and ``update`` together). Its reads trail the
+        # update's writes by UPDATE_LEAD cycles: issue, multiply, write, then
+        # the forward port reads that slot; both sides issue a slot per cycle,
+        # so every later read trails its slot's write too.
+        training_update = self.update & self.train
+        hold = Signal(range(UPDATE_LEAD + 1))   # cycles until a forward pass may begin
+        pending = Signal()                   # started, waiting for the lead
+        fbusy = Signal()                     # from start until this record's update
+        with m.If(hold != 0):
+            m.d.sync += hold.eq(hold - 1)
+        may_begin = (hold <= 1) & ~training_update
+        with m.If(self.start | pending):
+            with m.If(may_begin):
+                m.d.sync += [step.eq(0), aj.eq(0), fwd_issue.eq(1), produced.eq(0),
+                             taken.eq(0), pending.eq(0)]
+            with m.Else():
+                m.d.sync += pending.eq(1)
+        with m.If(self.start):
+            m.d.sync += fbusy.eq(1)
+        with m.Elif(self.update):
+            m.d.sync += fbusy.eq(0)
+        with m.If(self.update):
+            m.d.sync += self.done.eq(0)
 
+        # -- update: e_k and the outer step on the block's update multiplier --------
+        e_reg = Signal(signed(EB))
+        umul_a = Signal(signed(EB))
+        umul_b = Signal(signed(max(c.slope_bits, F + 1)))
+        upq = Signal(signed(len(umul_a) + len(umul_b)))
+        m.d.sync += upq.eq(umul_a * umul_b)
+        with m.If(training_update):
+            # e * slope of the first addend, ready as its first step issues
+            m.d.comb += [umul_a.eq(self.e), umul_b.eq(slope_arr.read(0))]
+            m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(self.e), ustep.eq(0), uaj.eq(0),
+                         upd_issue.eq(1)]
+        # the outer pair of the addend whose update starts: read now (M > 1:
+        # through the outer table's update port), written next cycle
+        outer_write = Signal()
+        ow_odd = Signal()
+        ow_e = Signal.like(outer.wr_even.addr)
+        ow_o = Signal.like(outer.wr_odd.addr)
+        m.d.sync += outer_write.eq(0)
+        tj_u = tj_arr.read(uaj)
+        u_addr = outer.seg_addrs(uaj, tj_u)
+        if M > 1:
+            m.d.comb += [outer.up_even.addr.eq(u_addr[0]), outer.up_odd.addr.eq(u_addr[1])]
+        with m.If(upd_issue & (ustep == 0)):
+            # an addend's first step: its e_k from e*slope, and e*t_f for its
+            # outer pair
+            m.d.comb += [umul_a.eq(e_reg), umul_b.eq(tf_arr.read(uaj))]
+            ek_sat, ek_over = saturate(round_shift(upq, c.slope_frac), EB)
+            m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_u[0]),
+                         ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1])]
+            flag_usat(ek_over)
+        if M > 1:
+            # the next addend's e*slope, in its last step (steps >= 2 when M > 1)
+            with m.If(upd_issue & (ustep == S - 1) & (uaj != M - 1)):
+                m.d.comb += [umul_a.eq(e_reg), umul_b.eq(slope_arr.read(uaj_next))]
+        up_o = round_shift(upq, F)
+        uv0, uv1 = Banks.pair(ow_odd, outer.up_even.data, outer.up_odd.data) if M > 1 \
+            else (o_v0, o_v1)
+        n0, o0 = saturate(uv0 + (e_reg - up_o), V)
+        n1, o1 = saturate(uv1 + up_o, V)
+        outer.write_pair(m, outer_write, ow_e, ow_o, ow_odd, n0, n1)
+        flag_usat(outer_write & (o0 | o1))
+
+        # the forward engine's multiplier operands
         with m.If(d_valid | redo):
             m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp_cur)]
         with m.Elif(o_valid):
             m.d.comb += [mul_a.eq(odv), mul_b.eq(t_f)]
         with m.Elif(h_valid):
             m.d.comb += [mul_a.eq(o_dv), mul_b.eq(rcp_cur)]
+        m.d.comb += [outer.rd_even.addr.eq(o_addr[0]), outer.rd_odd.addr.eq(o_addr[1])]
 
-        # the outer pair of the addend whose update starts (re-read for its write
-        # when the block serves several addends)
-        outer_write = Signal()
-        ow_odd = Signal()
-        ow_e = Signal.like(outer.wr_even.addr)
-        ow_o = Signal.like(outer.wr_odd.addr)
-        m.d.sync += outer_write.eq(0)
-        tj_aj = tj_arr.read(aj)
-        u_addr = outer.seg_addrs(aj, tj_aj)
-        reading_outer = Signal()
-        with m.FSM(name="control"):
-            with m.State("IDLE"):
-                m.d.comb += self.idle.eq(1)
-                with m.If(self.start):
-                    begin_record()
-            with m.State("FORWARD"):
-                with m.If(self.done & self.update):
-                    m.d.sync += self.done.eq(0)
-                    with m.If(self.train):
-                        m.d.comb += [mul_a.eq(e), mul_b.eq(slope_arr.read(0))]
-                        m.d.sync += [e_reg.eq(e), step.eq(0), aj.eq(0), upd_issue.eq(1)]
-                        m.next = "UPDATE"
-                    with m.Else():
-                        m.next = "IDLE"
-            with m.State("UPDATE"):
-                with m.If(upd_issue & (step == 0)):
-                    # an addend's first step: its e_k from e*slope, and e*t_f for
-                    # its outer pair, read now and written next cycle
-                    m.d.comb += [mul_a.eq(e_reg), mul_b.eq(tf_arr.read(aj)), reading_outer.eq(M > 1)]
-                    ek_sat, ek_over = saturate(round_shift(pq, c.slope_frac), EB)
-                    m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_aj[0]), ow_e.eq(u_addr[0]),
-                                 ow_o.eq(u_addr[1])]
-                    flag_sat(ek_over)
-                if M > 1:
-                    with m.If(upd_issue & (step == S - 1) & (aj != M - 1)):
-                        m.d.comb += [mul_a.eq(e_reg), mul_b.eq(slope_arr.read(aj_next))]
-                # Idle from the cycle of the last write on: a record started now
-                # issues its first reads next cycle, after that write landed.
-                with m.If(last_write):
-                    m.d.comb += self.idle.eq(1)
-                    with m.If(self.start):
-                        begin_record()
-                    with m.Else():
-                        m.next = "IDLE"
-        with m.If(reading_outer):
-            m.d.comb += [outer.rd_even.addr.eq(u_addr[0]), outer.rd_odd.addr.eq(u_addr[1])]
-        with m.Else():
-            m.d.comb += [outer.rd_even.addr.eq(o_addr[0]), outer.rd_odd.addr.eq(o_addr[1])]
-        # the outer pair, one cycle after the addend's first update step
-        up_o = round_shift(pq, F)
-        uv0, uv1 = Banks.pair(ow_odd, outer.rd_even.data, outer.rd_odd.data) if M > 1 \
-            else (o_v0, o_v1)
-        n0, o0 = saturate(uv0 + (e_reg - up_o), V)
-        n1, o1 = saturate(uv1 + up_o, V)
-        outer.write_pair(m, outer_write, ow_e, ow_o, ow_odd, n0, n1)
-        flag_sat(outer_write & (o0 | o1))
+        # the update pass is over once its last write has landed
+        upd_busy = upd_issue | ua_upd | ub_upd
+        m.d.comb += [self.uidle.eq(~upd_busy),
+                     self.idle.eq(~fbusy & ~pending & ~upd_busy)]
         # Record flags stay readable until the core has counted them.
         with m.If(self.clear):
             m.d.sync += [self.sat.eq(0), self.clamp.eq(0), self.stretch.eq(0)]
+        with m.If(self.uclear):
+            m.d.sync += self.usat.eq(0)
 
         # -- control access (idle only) ----------------------------------------------
         ctl = self.ctl

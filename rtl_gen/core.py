@@ -13,7 +13,10 @@ Per record: accept, broadcast ``u`` and ``start``; wait until every block's
 ``done`` (the barrier: a wired AND); reduce the block values in a pipelined
 adder tree; ``y_hat = sat(sum)``, ``r = sat(y - y_hat)``,
 ``e = sat(round(r * step_mult / 2^step_shift))``; emit the result; broadcast
-``e`` and ``update``; wait until every block is idle again; count.
+``e`` and ``update``, and in the same cycle accept the next record: its
+forward pass runs beside this record's update (the blocks keep the two
+apart, see :mod:`kanhw.rtl_gen.block`). A record is counted once every
+block's update pass is over; control requests wait for that.
 """
 
 from __future__ import annotations
@@ -86,13 +89,15 @@ class TrainingCore(wiring.Component):
             blocks.append(blk)
 
         u = Signal(data.ArrayLayout(unsigned(geo.coord_width), geo.n))
+        u_upd = Signal.like(u)      # the record being updated
         y = Signal(signed(V))
         train = Signal(init=1)
         start = Signal()
         update = Signal()
         e = Signal(signed(c.step_bits))
         for blk in blocks:
-            m.d.comb += [blk.u.eq(u), blk.train.eq(train), blk.start.eq(start),
+            m.d.comb += [blk.u.eq(u), blk.u_upd.eq(u_upd), blk.train.eq(train),
+                         blk.start.eq(start),
                          blk.update.eq(update), blk.e.eq(e)]
 
         # -- one stretch unit serves every block's rare domain stretches ------------------
@@ -106,12 +111,14 @@ class TrainingCore(wiring.Component):
 
         # -- the barrier: AND of done, adder tree, residual, step --------------------
         all_done = Const(1, 1)
-        all_idle = Const(1, 1)
+        all_uidle = Const(1, 1)
         any_sat = Const(0, 1)
+        any_usat = Const(0, 1)
         for blk in blocks:
             all_done = all_done & blk.done
-            all_idle = all_idle & blk.idle
+            all_uidle = all_uidle & blk.uidle
             any_sat = any_sat | blk.sat
+            any_usat = any_usat | blk.usat
         m.submodules.barrier_tree = tree = AdderTree(geo.blocks, V + 2 + geo.addend_bits,
                                                      geo.design.tree_levels_per_cycle)
         for k, blk in enumerate(blocks):
@@ -148,23 +155,37 @@ class TrainingCore(wiring.Component):
         counters = {g["records"]: n_records, g["saturations"]: n_sat, g["clamps"]: n_clamp,
                     g["stretches"]: n_stretch, g["cycles"]: n_cycles}  # a write clears
 
-        ending = Signal()       # one cycle after a record's last update
-        end_core_sat = Signal()
+        # A record's forward flags are taken (and the blocks' cleared) as its
+        # update starts; it is counted once the update pass is over.
+        upd_pending = Signal()
+        rec_sat = Signal()
+        rec_clamps = Signal.like(clamps)
+        rec_stretches = Signal.like(stretches)
+        ending = Signal()
+        m.d.comb += ending.eq(upd_pending & all_uidle)
         for blk in blocks:
-            m.d.comb += blk.clear.eq(ending)
-        m.d.sync += ending.eq(0)
+            m.d.comb += [blk.clear.eq(update), blk.uclear.eq(ending)]
+        with m.If(update):
+            m.d.sync += [upd_pending.eq(1), u_upd.eq(u), rec_sat.eq(any_sat | core_sat),
+                         rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
         with m.If(ending):
-            m.d.sync += [n_records.eq(n_records + 1), n_clamp.eq(n_clamp + clamps),
-                         n_stretch.eq(n_stretch + stretches)]
-            with m.If(any_sat | end_core_sat):
+            m.d.sync += [upd_pending.eq(0), n_records.eq(n_records + 1),
+                         n_clamp.eq(n_clamp + rec_clamps),
+                         n_stretch.eq(n_stretch + rec_stretches)]
+            with m.If(rec_sat | any_usat):
                 m.d.sync += n_sat.eq(n_sat + 1)
 
-        def accept():
-            """Serve a control request or take the next record (ready states)."""
-            with m.If(self.ctrl_req.valid):
-                m.d.comb += self.ctrl_req.ready.eq(1)
-                m.d.sync += req.eq(self.ctrl_req.payload)
-                m.next = "CTRL"
+        def accept(control: bool = True):
+            """Serve a control request (once the last update is over) or take
+            the next record; ``control=False`` as an update starts."""
+            ctrl = self.ctrl_req.valid if control else Const(0, 1)
+            with m.If(ctrl):
+                with m.If(~upd_pending):
+                    m.d.comb += self.ctrl_req.ready.eq(1)
+                    m.d.sync += req.eq(self.ctrl_req.payload)
+                    m.next = "CTRL"
+                with m.Else():
+                    m.next = "IDLE"
             with m.Elif(self.records.valid):
                 m.d.comb += [self.records.ready.eq(1), start.eq(1)]
                 m.d.sync += [u.eq(self.records.payload.u), y.eq(self.records.payload.y),
@@ -200,11 +221,7 @@ class TrainingCore(wiring.Component):
                              self.results.payload.resid.eq(resid)]
                 with m.If(self.results.ready):
                     m.d.comb += update.eq(1)
-                    m.next = "UPDATE"
-            with m.State("UPDATE"):
-                with m.If(all_idle):
-                    m.d.sync += [ending.eq(1), end_core_sat.eq(core_sat)]
-                    accept()
+                    accept(control=False)
             with m.State("CTRL"):
                 with m.If(space):
                     for k, blk in enumerate(blocks):
@@ -238,7 +255,7 @@ class TrainingCore(wiring.Component):
 
         in_record = ~fsm.ongoing("IDLE") & ~fsm.ongoing("CTRL") & \
             ~fsm.ongoing("CTRL_READ") & ~fsm.ongoing("CTRL_RESPOND")
-        with m.If(in_record | start):
+        with m.If(in_record | start | upd_pending):
             m.d.sync += n_cycles.eq(n_cycles + 1)
-        m.d.comb += self.busy.eq(in_record)
+        m.d.comb += self.busy.eq(in_record | upd_pending)
         return m

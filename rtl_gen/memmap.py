@@ -171,15 +171,16 @@ class Geometry:
 
     # -- cycle model ----------------------------------------------------------------
     # Derived from the pipeline in block.py and core.py (and checked against
-    # simulation by the tests): per record, S lane steps forward and S back,
+    # simulation by the tests): a record's forward pass takes S lane steps,
     # the lane tree (T stages) and the barrier tree (TK stages), plus fixed
     # stages: accept, A/B/C lanes, saturate+subtract, map, coordinate, outer
-    # read, value; barrier, residual, step, result; outer update. A block
-    # serving M addends issues M * S steps each way; its outer engine starts
-    # an addend every max(S, 4) cycles, so the last value is ready
-    # (M - 1) * max(S, 4) cycles after a one-addend block's. A fourth lane
-    # stage (table data registered before the multiplier) adds a cycle to
-    # each pass.
+    # read, value; barrier, residual, step, result. A block serving M
+    # addends issues M * S forward steps; its outer engine starts an addend
+    # every max(S, 4) cycles, so the last value is ready (M - 1) * max(S, 4)
+    # cycles after a one-addend block's. A fourth lane stage adds a cycle.
+    # Training: the next record's forward pass runs beside this record's
+    # update and trails it by UPDATE_LEAD cycles; the update's M * S steps
+    # never hold up a stream, only its end (issue, multiply, write, idle).
     @property
     def lane_tree_stages(self) -> int:
         return tree_stages(self.lanes, self.design.tree_levels_per_cycle)
@@ -200,14 +201,25 @@ class Geometry:
     @property
     def cycles_per_record(self) -> int:
         """Training mode, records back to back, no stretch."""
-        return 2 * self.steps + 12 + self.lane_tree_stages + self.barrier_tree_stages \
-            + self._shared_forward + (self.share - 1) * self.steps + 2 * self.extra_lane_stages
+        return self.cycles_per_record_frozen + UPDATE_LEAD
 
     @property
     def cycles_per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
-        return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages \
+        return self.steps + 10 + self.lane_tree_stages + self.barrier_tree_stages \
             + self._shared_forward + self.extra_lane_stages
+
+    def stream_cycles(self, records: int, train: bool, back_to_back: bool = True) -> int:
+        """Cycles the core's counter adds for ``records`` records without
+        stretches: back to back (the next record waits as each update
+        starts), or one at a time (each arriving after the last was counted,
+        as over a serial link)."""
+        first = self.cycles_per_record_frozen + 1    # start to result, nothing to trail
+        drain = self.share * self.steps + UPDATE_LEAD if train else 1
+        if not back_to_back:
+            return records * (first + drain)
+        per = self.cycles_per_record if train else self.cycles_per_record_frozen
+        return first + (records - 1) * per + drain if records > 0 else 0
 
     @property
     def stretch_service_cycles(self) -> int:
@@ -244,6 +256,12 @@ class Geometry:
         if self.share == 1:
             return exact, exact
         return 0, exact + 4 * stretches
+
+
+#: Cycles by which a record's update pass leads the next record's forward
+#: pass through the same table slots: issue, multiply, write; the forward
+#: port then reads the slot written.
+UPDATE_LEAD = 3
 
 
 def tree_stages(count: int, levels_per_cycle: int) -> int:

@@ -84,8 +84,7 @@ def expected_cycles(vec: Vectors) -> tuple[int, int]:
     """The cycle model's (fewest, most) cycles for the whole stream,
     stretches included; one number (fewest == most) with one addend per block."""
     geo = Geometry(vec.design)
-    N = vec.U.shape[0]
-    per = geo.cycles_per_record if vec.train else geo.cycles_per_record_frozen
+    base = geo.stream_cycles(vec.U.shape[0], vec.train)
     # the shared stretch unit serves a record's stretching blocks in turn
     lo, hi = geo.stretch_stall_range(vec.stretch_records, int(vec.counts[2]))
-    return N * per + lo + 1, N * per + hi + 1
+    return base + lo, base + hi
