@@ -467,8 +467,8 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += busy.eq(0)
 
         # -- the outer multiplier, shared in turn ---------------------------------
-        # map d*rcp (d_valid/redo), value t_f*dv (o_valid), slope dv*rcp
-        # (h_valid); the update has its own (it overlaps the next record)
+        # map d*rcp (d_valid/redo), value t_f*dv (h_valid), slope dv*rcp
+        # (sl_valid); the update has its own (it overlaps the next record)
         mul_a = Signal(signed(MB))
         mul_b = Signal(signed(max(c.rcp_bits + 1, F + 1)))
         pq = Signal(signed(len(mul_a) + len(mul_b)))
@@ -496,29 +496,36 @@ class ProcessingBlock(wiring.Component):
             tf_arr.write(m, cur, t_use[:F])
             with m.If((below | above) & ~self.train):
                 m.d.sync += self.clamp.eq(self.clamp + 1 if M > 1 else 1)
+        # The outer pair's difference is registered before it reaches the
+        # multiplier (block RAM, pair multiplexer, subtraction, rounding and
+        # saturation filled a cycle): value t_f*dv two cycles after the read,
+        # slope dv*rcp two after that, so the multiplier still serves a new
+        # addend every four cycles (map in cycle 1, value 4, slope 6).
         o_v0 = Signal(signed(V))
         o_v1 = Signal(signed(V))
         o_dv = Signal(signed(MB))
-        s_valid = Signal()
-        s_cur = Signal.like(cur)             # the addend whose slope is in pq
+        o_rcp = Signal(unsigned(c.rcp_bits))
+        o_cur = Signal.like(cur)             # the addend whose value and slope follow
+        v_valid, sl_valid, s_valid = Signal(), Signal(), Signal()
         ov0, ov1 = Banks.pair(t_j[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
-        m.d.sync += [h_valid.eq(o_valid), s_valid.eq(h_valid), s_cur.eq(cur)]
+        m.d.sync += [h_valid.eq(o_valid), v_valid.eq(h_valid), sl_valid.eq(v_valid),
+                     s_valid.eq(sl_valid)]
         with m.If(o_valid):
-            m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv)]
+            m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv), o_rcp.eq(rcp_cur), o_cur.eq(cur)]
             if M == 1:  # one addend: its pair is still here when it updates
                 m.d.sync += o_v1.eq(ov1)
         flag_sat(o_valid & odv_over)
         value = o_v0 + round_shift(pq, F - G)
-        with m.If(h_valid):
-            m.d.sync += self.val.eq(Mux(cur == 0, 0, self.val) + value if M > 1 else value)
-            with m.If(cur == M - 1):
+        with m.If(v_valid):
+            m.d.sync += self.val.eq(Mux(o_cur == 0, 0, self.val) + value if M > 1 else value)
+            with m.If(o_cur == M - 1):
                 m.d.sync += self.done.eq(1)
-        # the last slope lands a cycle after done; the barrier, residual and
-        # step take longer than that before ``update`` can use it
+        # the last slope lands two cycles after done; the barrier, residual
+        # and step take longer than that before ``update`` can use it
         slope_sat, slope_over = saturate(round_shift(pq, sshift), c.slope_bits)
         with m.If(s_valid):
-            slope_arr.write(m, s_cur, slope_sat)
+            slope_arr.write(m, o_cur, slope_sat)
         flag_sat(s_valid & slope_over)
 
         # -- stretch: request the shared unit, take back domain, rcp and offset --------
@@ -618,10 +625,10 @@ class ProcessingBlock(wiring.Component):
         # the forward engine's multiplier operands
         with m.If(d_valid | redo):
             m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp_cur)]
-        with m.Elif(o_valid):
-            m.d.comb += [mul_a.eq(odv), mul_b.eq(t_f)]
         with m.Elif(h_valid):
-            m.d.comb += [mul_a.eq(o_dv), mul_b.eq(rcp_cur)]
+            m.d.comb += [mul_a.eq(o_dv), mul_b.eq(t_f)]
+        with m.Elif(sl_valid):
+            m.d.comb += [mul_a.eq(o_dv), mul_b.eq(o_rcp)]
         m.d.comb += [outer.rd_even.addr.eq(o_addr[0]), outer.rd_odd.addr.eq(o_addr[1])]
 
         # the update pass is over once its last write has landed
