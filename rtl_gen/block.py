@@ -14,10 +14,13 @@ Lane pipelines. Forward (record t + 1):
 * B: bank data arrive; the lane's first multiplier forms ``f * (v1 - v0)``;
 * C: accumulate ``v0 + round(product)``.
 
-Update (record t, at the same time): A drives the update port (a second
-read port: a second block RAM copy) with record t's addresses (``u_upd``);
-B forms ``f * e_k`` on the lane's second multiplier; C writes back
-``v0 + e_k - up`` and ``v1 + up``. The forward pass of record t + 1 starts
+The forward pass keeps each slot's coordinate and pair in a small cache
+(a word per addend and step; LUT RAM on ECP5), since the update of the
+same record needs them again while the tables' read port already serves
+the next record. Update (record t, at the same time): A reads the cache;
+B forms ``f * e_k`` on the lane's second multiplier and the write
+addresses; C writes back ``v0 + e_k - up`` and ``v1 + up`` through the
+tables' write port. The forward pass of record t + 1 starts
 ``UPDATE_LEAD`` cycles after the update of record t, so it reads each slot
 the cycle after the update wrote it: the arithmetic is that of sequential
 NK, record after record, but the update costs no time of its own.
@@ -53,8 +56,8 @@ addend, or a stretch) wait in ``held``. Domains, reciprocals, outer
 coordinates and slopes are kept per addend, in small LUT RAMs
 (:class:`PerAddend`); the block's value is the sum
 of its addends' values. The update loads each addend's ``e_k`` as its
-first step issues (stage C keeps the ``e_k`` stage B used) and re-reads the
-addend's outer pair for its write through the outer table's update port. Fewer, larger blocks: the outer path,
+first step issues (stage C keeps the ``e_k`` stage B used) and takes the
+addend's outer pair, as its forward pass read it, for its write. Fewer, larger blocks: the outer path,
 about two thirds of a one-addend det4 block, is paid once per M addends.
 """
 
@@ -110,8 +113,7 @@ class Banks:
     nodes), one read and one write port each."""
 
     def __init__(self, m: Module, name: str, width: int, points: int, slots: int,
-                 init: list[list[int]] | None = None, attrs: dict | None = None,
-                 update_port: bool = False) -> None:
+                 init: list[list[int]] | None = None, attrs: dict | None = None) -> None:
         self.ne = 1 << ceil_log2((points + 1) // 2)
         self.no = 1 << ceil_log2(points // 2)
         self.slot_bits = ceil_log2(slots)
@@ -129,10 +131,6 @@ class Banks:
         m.submodules[f"{name}_odd"] = mem_o = Memory(shape=shape, depth=len(odd), init=odd,
                                                      attrs=attrs)
         self.rd_even, self.rd_odd = mem_e.read_port(), mem_o.read_port()
-        if update_port:
-            # the update's own read port: it re-reads record t's pairs while
-            # the forward port serves record t + 1 (a second block RAM copy)
-            self.up_even, self.up_odd = mem_e.read_port(), mem_o.read_port()
         self.wr_even, self.wr_odd = mem_e.write_port(), mem_o.write_port()
 
     def _addr(self, slot, node_half, depth: int):
@@ -212,10 +210,7 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "start": In(1),
             "update": In(1),
             "train": In(1),
-            # the forward pass's record, and the record being updated (the
-            # core keeps the previous ``u`` while the next record goes forward)
             "u": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
-            "u_upd": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
             "e": In(signed(c.step_bits)),
             "val": Out(signed(c.value_bits + 2 + geo.addend_bits)),
             "done": Out(1),
@@ -312,16 +307,17 @@ class ProcessingBlock(wiring.Component):
 
         # -- state ---------------------------------------------------------------
         ram = RAM_STYLE[geo.design.table_ram]
-        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, (1 << TB) << AB, attrs=ram,
-                       update_port=True) for l in range(L)]
-        # one-addend blocks keep their outer pair in registers for the update
-        outer = Banks(m, "outer", V, P1, M, update_port=M > 1)
+        lanes = [Banks(m, f"inner{l}", V, geo.p_inner, (1 << TB) << AB, attrs=ram)
+                 for l in range(L)]
+        outer = Banks(m, "outer", V, P1, M)
         lo = per_addend(signed(V), "lo")
         hi = per_addend(signed(V), "hi")
         rcp = per_addend(unsigned(c.rcp_bits), "rcp", init=1)
         tj_arr = per_addend(range(P1), "tj")      # outer coordinate, forward -> update
         tf_arr = per_addend(F, "tf")
         slope_arr = per_addend(signed(c.slope_bits), "slope")
+        ov0_arr = per_addend(signed(V), "ov0")    # outer pair as read, forward -> update
+        ov1_arr = per_addend(signed(V), "ov1")
 
         # -- forward lane pipeline (record t + 1) ------------------------------------
         fwd_issue = Signal()                 # stage A flag
@@ -364,21 +360,32 @@ class ProcessingBlock(wiring.Component):
             inputs = [s * L + l for s in range(S)]
             real = Array([Const(int(i < geo.n), 1) for i in inputs])
 
-            def pick(u, st, inputs=inputs):
-                return Array([u[i] if i < geo.n else pad for i in inputs])[st]
-
-            # forward, stage A: drive the forward port
-            u_f = pick(self.u, step)
+            # forward, stage A: drive the read ports
+            u_f = Array([self.u[i] if i < geo.n else pad for i in inputs])[step]
             j = u_f[F:]
             addr_e, addr_o = bank.seg_addrs(slot_f, j)
             m.d.comb += [bank.rd_even.addr.eq(addr_e), bank.rd_odd.addr.eq(addr_o)]
-            a_f = Signal(F, name=f"a_f{l}")
-            a_odd = Signal(name=f"a_odd{l}")
+            a_u = Signal.like(u_f, name=f"a_u{l}")
+            a_slot = Signal.like(slot_f, name=f"a_slot{l}")
             a_real = Signal(name=f"a_real{l}")
-            m.d.sync += [a_f.eq(u_f[:F]), a_odd.eq(j[0]), a_real.eq(real[step])]
+            m.d.sync += [a_u.eq(u_f), a_slot.eq(slot_f), a_real.eq(real[step])]
+            a_f, a_odd = a_u[:F], a_u[F]
             # stage B: the pair, its difference, f * (v1 - v0) (the multiply a
             # stage of its own with lane_stages = 4)
             v0, v1 = Banks.pair(a_odd, bank.rd_even.data, bank.rd_odd.data)
+            # The update of this record needs the coordinate and the pair
+            # again, while the tables' read port serves the next record: keep
+            # them per slot (a word per addend and step, LUT RAM on ECP5).
+            cache_layout = data.StructLayout({"u": unsigned(geo.coord_width),
+                                              "v0": signed(V), "v1": signed(V)})
+            m.submodules[f"cache{l}"] = cache = Memory(shape=cache_layout,
+                                                       depth=max(2, (1 << TB) << AB),
+                                                       init=[])
+            cw_port = cache.write_port()
+            cr_port = cache.read_port()
+            m.d.comb += [cw_port.addr.eq(a_slot), cw_port.en.eq(a_fwd),
+                         cw_port.data.u.eq(a_u), cw_port.data.v0.eq(v0),
+                         cw_port.data.v1.eq(v1)]
             dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
             flag_sat(a_fwd & a_real & dv_over)
             x_f, x_v0, x_dv, x_real = to_multiply(f"lane{l}_", a_f, v0, dv, a_real)
@@ -394,31 +401,26 @@ class ProcessingBlock(wiring.Component):
                 m.d.sync += acc.eq(Mux(b_first, 0, acc) + val)
             lane_sums.append(acc)
 
-            # update, stage A: record t's pair through the update port
-            u_u = pick(self.u_upd, ustep)
-            uj = u_u[F:]
-            uae, uao = bank.seg_addrs(slot_u, uj)
-            m.d.comb += [bank.up_even.addr.eq(uae), bank.up_odd.addr.eq(uao)]
-            ua_f = Signal(F, name=f"ua_f{l}")
-            ua_odd = Signal(name=f"ua_odd{l}")
+            # update, stage A: read record t's coordinate and pair from the cache
+            m.d.comb += cr_port.addr.eq(slot_u)
+            ua_slot = Signal.like(slot_u, name=f"ua_slot{l}")
             ua_real = Signal(name=f"ua_real{l}")
-            ua_ae = Signal.like(uae, name=f"ua_ae{l}")
-            ua_ao = Signal.like(uao, name=f"ua_ao{l}")
-            m.d.sync += [ua_f.eq(u_u[:F]), ua_odd.eq(uj[0]), ua_real.eq(real[ustep]),
-                         ua_ae.eq(uae), ua_ao.eq(uao)]
+            m.d.sync += [ua_slot.eq(slot_u), ua_real.eq(real[ustep])]
             # stage B: f * e_k on the lane's second multiplier (the first is
-            # busy with the next record)
-            uprod = ua_f * ek
+            # busy with the next record), the write addresses
+            cu = cr_port.data
+            uprod = cu.u[:F] * ek
+            uae, uao = bank.seg_addrs(ua_slot, cu.u[F:])
             ub_p = Signal(uprod.shape(), name=f"ub_p{l}")
             ub_v0 = Signal(signed(V), name=f"ub_v0_{l}")
             ub_v1 = Signal(signed(V), name=f"ub_v1_{l}")
             ub_odd = Signal(name=f"ub_odd{l}")
             ub_real = Signal(name=f"ub_real{l}")
-            ub_ae = Signal.like(ua_ae, name=f"ub_ae{l}")
-            ub_ao = Signal.like(ua_ao, name=f"ub_ao{l}")
-            uv0, uv1 = Banks.pair(ua_odd, bank.up_even.data, bank.up_odd.data)
-            m.d.sync += [ub_p.eq(uprod), ub_v0.eq(uv0), ub_v1.eq(uv1), ub_odd.eq(ua_odd),
-                         ub_real.eq(ua_real), ub_ae.eq(ua_ae), ub_ao.eq(ua_ao)]
+            ub_ae = Signal.like(uae, name=f"ub_ae{l}")
+            ub_ao = Signal.like(uao, name=f"ub_ao{l}")
+            m.d.sync += [ub_p.eq(uprod), ub_v0.eq(cu.v0), ub_v1.eq(cu.v1),
+                         ub_odd.eq(cu.u[F]), ub_real.eq(ua_real), ub_ae.eq(uae),
+                         ub_ao.eq(uao)]
             # stage C: write the pair back
             up = round_shift(ub_p, F)
             n0, o0 = saturate(ub_v0 + (ub_ek - up), V)
@@ -502,7 +504,6 @@ class ProcessingBlock(wiring.Component):
         # slope dv*rcp two after that, so the multiplier still serves a new
         # addend every four cycles (map in cycle 1, value 4, slope 6).
         o_v0 = Signal(signed(V))
-        o_v1 = Signal(signed(V))
         o_dv = Signal(signed(MB))
         o_rcp = Signal(unsigned(c.rcp_bits))
         o_cur = Signal.like(cur)             # the addend whose value and slope follow
@@ -513,8 +514,8 @@ class ProcessingBlock(wiring.Component):
                      s_valid.eq(sl_valid)]
         with m.If(o_valid):
             m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv), o_rcp.eq(rcp_cur), o_cur.eq(cur)]
-            if M == 1:  # one addend: its pair is still here when it updates
-                m.d.sync += o_v1.eq(ov1)
+            ov0_arr.write(m, cur, ov0)
+            ov1_arr.write(m, cur, ov1)
         flag_sat(o_valid & odv_over)
         value = o_v0 + round_shift(pq, F - G)
         with m.If(v_valid):
@@ -591,32 +592,31 @@ class ProcessingBlock(wiring.Component):
             m.d.comb += [umul_a.eq(self.e), umul_b.eq(slope_arr.read(0))]
             m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(self.e), ustep.eq(0), uaj.eq(0),
                          upd_issue.eq(1)]
-        # the outer pair of the addend whose update starts: read now (M > 1:
-        # through the outer table's update port), written next cycle
+        # the outer pair of the addend whose update starts, as its forward
+        # pass read it: taken now, written next cycle
         outer_write = Signal()
         ow_odd = Signal()
         ow_e = Signal.like(outer.wr_even.addr)
         ow_o = Signal.like(outer.wr_odd.addr)
+        uv0 = Signal(signed(V))
+        uv1 = Signal(signed(V))
         m.d.sync += outer_write.eq(0)
         tj_u = tj_arr.read(uaj)
         u_addr = outer.seg_addrs(uaj, tj_u)
-        if M > 1:
-            m.d.comb += [outer.up_even.addr.eq(u_addr[0]), outer.up_odd.addr.eq(u_addr[1])]
         with m.If(upd_issue & (ustep == 0)):
             # an addend's first step: its e_k from e*slope, and e*t_f for its
             # outer pair
             m.d.comb += [umul_a.eq(e_reg), umul_b.eq(tf_arr.read(uaj))]
             ek_sat, ek_over = saturate(round_shift(upq, c.slope_frac), EB)
             m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_u[0]),
-                         ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1])]
+                         ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1]), uv0.eq(ov0_arr.read(uaj)),
+                         uv1.eq(ov1_arr.read(uaj))]
             flag_usat(ek_over)
         if M > 1:
             # the next addend's e*slope, in its last step (steps >= 2 when M > 1)
             with m.If(upd_issue & (ustep == S - 1) & (uaj != M - 1)):
                 m.d.comb += [umul_a.eq(e_reg), umul_b.eq(slope_arr.read(uaj_next))]
         up_o = round_shift(upq, F)
-        uv0, uv1 = Banks.pair(ow_odd, outer.up_even.data, outer.up_odd.data) if M > 1 \
-            else (o_v0, o_v1)
         n0, o0 = saturate(uv0 + (e_reg - up_o), V)
         n1, o1 = saturate(uv1 + up_o, V)
         outer.write_pair(m, outer_write, ow_e, ow_o, ow_odd, n0, n1)

@@ -89,15 +89,13 @@ class TrainingCore(wiring.Component):
             blocks.append(blk)
 
         u = Signal(data.ArrayLayout(unsigned(geo.coord_width), geo.n))
-        u_upd = Signal.like(u)      # the record being updated
         y = Signal(signed(V))
         train = Signal(init=1)
         start = Signal()
         update = Signal()
         e = Signal(signed(c.step_bits))
         for blk in blocks:
-            m.d.comb += [blk.u.eq(u), blk.u_upd.eq(u_upd), blk.train.eq(train),
-                         blk.start.eq(start),
+            m.d.comb += [blk.u.eq(u), blk.train.eq(train), blk.start.eq(start),
                          blk.update.eq(update), blk.e.eq(e)]
 
         # -- one stretch unit serves every block's rare domain stretches ------------------
@@ -166,7 +164,7 @@ class TrainingCore(wiring.Component):
         for blk in blocks:
             m.d.comb += [blk.clear.eq(update), blk.uclear.eq(ending)]
         with m.If(update):
-            m.d.sync += [upd_pending.eq(1), u_upd.eq(u), rec_sat.eq(any_sat | core_sat),
+            m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
                          rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
         with m.If(ending):
             m.d.sync += [upd_pending.eq(0), n_records.eq(n_records + 1),
