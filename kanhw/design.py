@@ -35,9 +35,9 @@ lanes = 16           # inner functions each block evaluates per cycle (1..inputs
 tree_levels_per_cycle = 3   # adder-tree levels between pipeline registers
 table_ram = "auto"   # inner tables in "block" RAM, "lut" RAM, or the tool's choice
 addends_per_block = 1  # addends one block serves in turn (a divisor of addends, <= 16):
-                     # fewer, larger blocks; 2 * addends_per_block * steps cycles of lane work
+                     # fewer, larger blocks; addends_per_block * steps cycles of lane work
 lane_stages = 3      # 4 registers the table data before the lane multiplier:
-                     # a shorter clock path for one more cycle each way per record
+                     # a shorter clock path for one more cycle per record
 
 [training]
 alpha = 0.2          # constant step mu = alpha / addends, realised as
