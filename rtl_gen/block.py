@@ -346,12 +346,10 @@ class ProcessingBlock(wiring.Component):
         upd_issue = Signal()                 # stage A flag
         ustep = Signal(range(max(S, 2)))
         uaj = Signal(range(max(M, 2)))
-        ua_upd, ua_final, ub_upd, ub_final = (Signal(name=n) for n in (
-            "ua_upd", "ua_final", "ub_upd", "ub_final"))
+        ua_upd, ub_upd = Signal(name="ua_upd"), Signal(name="ub_upd")
         ek = Signal(signed(EB))              # step of the issued addend's inner functions
         ub_ek = Signal(signed(EB))           # ... as stage C sees it
-        m.d.sync += [ua_upd.eq(upd_issue), ua_final.eq((ustep == S - 1) & (uaj == M - 1)),
-                     ub_upd.eq(ua_upd), ub_final.eq(ua_final), ub_ek.eq(ek)]
+        m.d.sync += [ua_upd.eq(upd_issue), ub_upd.eq(ua_upd), ub_ek.eq(ek)]
 
         lane_sums = []
         slot_f, slot_u = slot_of(step, aj), slot_of(ustep, uaj)
