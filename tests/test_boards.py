@@ -89,7 +89,9 @@ def test_design_that_does_not_fit_is_one_line(tmp_path):
     assert r.returncode == 0, r.stderr
     est = json.loads(r.stdout.strip().splitlines()[-1])
     assert est["fits"] and est["max_addends"] > 3
-    assert est["per_block"]["dsp"] == 2 + 1  # one per lane, one shared by the outer products
+    # two per lane (forward, update), one the forward outer products share,
+    # one the update's two outer products share
+    assert est["per_block"]["dsp"] == 2 * 2 + 2
 
 
 def test_proposal_offers_shared_blocks(monkeypatch):
