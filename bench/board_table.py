@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument("--addends-per-block", type=int, default=1)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--router", default="router1", help="nextpnr router (router2 for the 85F)")
+    ap.add_argument("--placer", default="heap", help="nextpnr placer (static for the 85F)")
     args = ap.parse_args()
     rows = []
     for name in args.boards:
@@ -83,7 +84,7 @@ def main() -> None:
               flush=True)
         r = subprocess.run([sys.executable, "-m", "kanhw", "build", "--board", board.name,
                             "--config", str(cfg), "-o", str(out), "--json",
-                            "--router", args.router],
+                            "--router", args.router, "--placer", args.placer],
                            capture_output=True, text=True, check=False)
         if r.returncode not in (0, 1):
             print(f"{board.name}: {r.stderr.strip().splitlines()[-1]}", flush=True)

@@ -119,14 +119,22 @@ def parse_report(path: Path, family: str) -> tuple[float, dict]:
 #: nextpnr's routers: router1 (its default) and router2, which converges on
 #: congested designs (a large ECP5-85F core) where router1 can run for hours.
 ROUTERS = ("router1", "router2")
+#: nextpnr's placers: heap (its default, analytic) and static (electrostatic),
+#: which spreads a dense design more evenly: the det4 core on the ECP5-85F
+#: left router2 with a few overused wires after a static placement and
+#: thousands after a heap placement.
+PLACERS = ("heap", "static")
 
 
 def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = None,
-          log=None, router: str = "router1", seed: int | None = None) -> BuildReport:
+          log=None, router: str = "router1", seed: int | None = None,
+          placer: str = "heap") -> BuildReport:
     """Synthesise, place and route ``design`` for ``board``; returns the report
     (raises :class:`BuildFailed` if the design does not fit)."""
     if router not in ROUTERS:
         raise ValueError(f"router must be one of {ROUTERS}, got {router!r}")
+    if placer not in PLACERS:
+        raise ValueError(f"placer must be one of {PLACERS}, got {placer!r}")
     geo = Geometry(design)
     target = clock_hz or board.default_hz
     platform = board.platform()
@@ -139,7 +147,7 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    pnr = f"--report report.json --timing-allow-fail --router {router}"
+    pnr = f"--report report.json --timing-allow-fail --router {router} --placer {placer}"
     if seed is not None:
         pnr += f" --seed {seed}"
     opts = {"nextpnr_opts": pnr}

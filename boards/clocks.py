@@ -111,5 +111,9 @@ def sync_domain(m: Module, family: str, clk_in, f_in: float, f_out: float,
     rst = (por != delay)
     if reset_in is not None:
         rst = rst | reset_in
-    m.d.comb += ResetSignal("sync").eq(rst)
+    # registered: the reset leaves a flip-flop, not a LUT (the core fans it
+    # out further, a register per block)
+    rst_q = Signal(init=1)
+    m.d.por += rst_q.eq(rst)
+    m.d.comb += ResetSignal("sync").eq(rst_q)
     return f, sync

@@ -21,7 +21,18 @@ block's update pass is over; control requests wait for that.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
+from amaranth.hdl import (
+    Array,
+    ClockDomain,
+    ClockSignal,
+    Const,
+    DomainRenamer,
+    Module,
+    ResetSignal,
+    Signal,
+    signed,
+    unsigned,
+)
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -85,7 +96,19 @@ class TrainingCore(wiring.Component):
         blocks = []
         for k in range(geo.blocks):
             blk = BlockInstance(geo) if self.shared_blocks else ProcessingBlock(geo)
-            m.submodules[f"block{k}"] = blk
+            # Each block takes its reset from a register of its own, one cycle
+            # after the core's: one net from one driver to every flip-flop
+            # of the device was the longest path of the ECP5-85F build (16 ns
+            # of routing). The register is not reset-less, so a reset
+            # inserted around the core (the link's reset command) reaches the
+            # blocks too.
+            dom = f"block{k}"
+            cd = ClockDomain(dom, local=True)
+            m.domains += cd
+            rst = Signal(init=1, name=f"block{k}_rst")
+            m.d.sync += rst.eq(ResetSignal())
+            m.d.comb += [cd.clk.eq(ClockSignal()), cd.rst.eq(rst)]
+            m.submodules[f"block{k}"] = DomainRenamer(dom)(blk)
             blocks.append(blk)
 
         u = Signal(data.ArrayLayout(unsigned(geo.coord_width), geo.n))

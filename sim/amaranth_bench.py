@@ -4,8 +4,10 @@ bench, driven in-process (fast for small designs, no compiler needed)."""
 from __future__ import annotations
 
 import numpy as np
+from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
+from kanhw.errors import KanhwError
 from kanhw.rtl_gen.memmap import Geometry
 
 from .compare import Outcome
@@ -14,7 +16,12 @@ from .packing import JOB_CTRL, JOB_RECORDS, pack_ctrl, pack_records, unpack_resu
 from .vectors import Vectors
 
 
-def run_amaranth(vec: Vectors, geo: Geometry, job: dict) -> Outcome:
+def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
+                 reset_after: int | None = None) -> Outcome:
+    """Load the tables, stream the records, read back. With ``reset_after``,
+    the records job is first started and the domain reset pulsed that many
+    cycles in (in the middle of the first record's forward pass); the tables
+    are then loaded again and the job runs again from the first record."""
     from .runner import _outcome
 
     load = pack_ctrl(geo.addr_width, job["load_addr"], np.ones(len(job["load_addr"])),
@@ -50,10 +57,28 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict) -> Outcome:
             out.append(ctx.get(dut.rd_data))
         return out
 
+    top = Module()
+    top.domains.sync = sync = ClockDomain("sync")
+    top.submodules.harness = dut
+
     async def bench(ctx):
         await write(ctx, JOB_CTRL, load)
         await run(ctx, JOB_CTRL, len(load))
         await write(ctx, JOB_RECORDS, records)
+        if reset_after is not None:
+            ctx.set(dut.job, JOB_RECORDS)
+            ctx.set(dut.count, len(records))
+            ctx.set(dut.go, 1)
+            await ctx.tick()
+            ctx.set(dut.go, 0)
+            await ctx.tick().repeat(reset_after)
+            ctx.set(sync.rst, 1)
+            await ctx.tick()
+            ctx.set(sync.rst, 0)
+            # a reset clears the domains kept in registers: load again, as
+            # the host does after one
+            await write(ctx, JOB_CTRL, load)
+            await run(ctx, JOB_CTRL, len(load))
         await run(ctx, JOB_RECORDS, len(records))
         got["pred"], got["resid"] = unpack_results(
             await read(ctx, JOB_RECORDS, len(records)), vec.design.contract.value_bits)
@@ -61,8 +86,12 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict) -> Outcome:
         await run(ctx, JOB_CTRL, len(reads))
         got["read"] = await read(ctx, JOB_CTRL, len(reads))
 
-    sim = Simulator(dut)
+    sim = Simulator(top)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
-    sim.run()
+    # a bound, so that a core that never finishes fails instead of hanging
+    budget = 8 * (len(load) + len(reads)) + len(records) * 4 * (geo.cycles_per_record + 100)
+    sim.run_until((budget + 10_000) * 1e-8)
+    if "read" not in got:
+        raise KanhwError(f"the simulated core did not finish in {budget + 10_000:,d} cycles")
     return _outcome(vec, geo, got["pred"], got["resid"], got["read"])

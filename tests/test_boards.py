@@ -47,13 +47,15 @@ def test_real_build_reports_sane_numbers(tmp_path, board):
     lines = ["[arch]", "inputs = 2", "addends = 1", "points = [5, 22]", "[hardware]",
              "lanes = 1", "[contract]"] + [f"{k} = {v}" for k, v in NARROW.items()]
     cfg.write_text("\n".join(lines) + "\n")
-    # the ECP5 build routes with router2 (the one large 85F designs need)
-    router = ["--router", "router2", "--seed", "3"] if board == "ulx3s" else []
+    # the ECP5 build places with the static placer and routes with router2
+    # (what large 85F designs need)
+    router = ["--router", "router2", "--placer", "static", "--seed", "3"] \
+        if board == "ulx3s" else []
     r = kanhw("build", "--board", board, "--config", str(cfg), "-o", str(tmp_path / "b"),
               "--clock", "20", "--json", *router, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     script = (tmp_path / "b" / "build_kanhw.sh").read_text()
-    assert ("--router router2 --seed 3" in script) == bool(router)
+    assert ("--router router2 --placer static --seed 3" in script) == bool(router)
     rep = json.loads(r.stdout.strip().splitlines()[-1])
     assert 20 <= rep["fmax_mhz"] <= 500
     lut = rep["resources"]["lut"]
@@ -175,10 +177,12 @@ def test_build_follows_the_tool_logs_and_spots_an_abc9_abort(tmp_path):
     assert not bb._abc9_aborted(tmp_path)
 
 
-def test_unknown_router_is_one_line(tmp_path):
+@pytest.mark.parametrize("option, message", [
+    ("--router", "--router must be one of router1, router2, got 'r3'"),
+    ("--placer", "--placer must be one of heap, static, got 'r3'")])
+def test_unknown_router_or_placer_is_one_line(tmp_path, option, message):
     cfg = tmp_path / "d.toml"
     cfg.write_text("[arch]\ninputs = 2\naddends = 1\n[hardware]\nlanes = 1\n")
-    r = kanhw("build", "--board", "ulx3s", "--config", str(cfg), "--router", "r3", cwd=tmp_path)
+    r = kanhw("build", "--board", "ulx3s", "--config", str(cfg), option, "r3", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip().splitlines()[-1].endswith("--router must be one of router1, "
-                                                       "router2, got 'r3'")
+    assert r.stderr.strip().splitlines()[-1].endswith(message)

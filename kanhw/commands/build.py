@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--router", default="router1", metavar="ROUTER",
                    help="nextpnr router: router1 (default) or router2, which converges on "
                         "congested designs such as a large core on the ECP5-85F")
+    p.add_argument("--placer", default="heap", metavar="PLACER",
+                   help="nextpnr placer: heap (default) or static, which spreads a dense "
+                        "design more evenly (the det4 core on the ECP5-85F routes with "
+                        "static and router2)")
     p.add_argument("--seed", type=int, help="nextpnr placement seed")
     p.add_argument("--fit", action="store_true",
                    help="only report the resource model's estimate (seconds, no place and "
@@ -47,11 +51,13 @@ def _print_estimate(est) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..boards import get_board
-    from ..boards.build import ROUTERS, BuildFailed, build
+    from ..boards.build import PLACERS, ROUTERS, BuildFailed, build
     from ..boards.fit import estimate, propose
 
     if args.router not in ROUTERS:
         raise ConfigError(f"--router must be one of {', '.join(ROUTERS)}, got {args.router!r}")
+    if args.placer not in PLACERS:
+        raise ConfigError(f"--placer must be one of {', '.join(PLACERS)}, got {args.placer!r}")
 
     board = get_board(args.board)
     design = load_design(args.config)
@@ -78,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             "(--force builds anyway)")
     rep = build(board, design, out, args.clock * 1e6 if args.clock else None,
                 log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True),
-                router=args.router, seed=args.seed)
+                router=args.router, seed=args.seed, placer=args.placer)
     rep.extra["modelled"] = est.to_dict()
     for kind, r in rep.resources.items():
         print(f"{kind:5s} {r['used']:>7,d} / {r['available']:>7,d} "
