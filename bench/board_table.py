@@ -6,7 +6,7 @@ reference needs at that K, divided by records/s).
 
     python bench/board_table.py ulx3s-85f icebreaker [--addends K] [--seeds 2]
     python bench/board_table.py ulx3s-85f --addends 64 --lanes 4 --addends-per-block 8 \
-        --router router2
+        --router router2 --placer static
 
 Each build is a real Yosys + nextpnr run (a large ECP5 takes tens of
 minutes); folders go to build/table/BOARD.
