@@ -89,9 +89,13 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
     sim = Simulator(top)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
-    # a bound, so that a core that never finishes fails instead of hanging
+    # a bound, so that a core that never finishes fails instead of hanging;
+    # run_until runs to its deadline, so advance in slices of 1,000 cycles
     budget = 8 * (len(load) + len(reads)) + len(records) * 4 * (geo.cycles_per_record + 100)
-    sim.run_until((budget + 10_000) * 1e-8)
+    t = 0
+    while "read" not in got and t < budget + 10_000:
+        t += 1000
+        sim.run_until(t * 1e-8)
     if "read" not in got:
         raise KanhwError(f"the simulated core did not finish in {budget + 10_000:,d} cycles")
     return _outcome(vec, geo, got["pred"], got["resid"], got["read"])
