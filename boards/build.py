@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kanhw.design import Design
-from kanhw.errors import KanhwError
+from kanhw.errors import ConfigError, KanhwError
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
@@ -126,15 +126,21 @@ ROUTERS = ("router1", "router2")
 PLACERS = ("heap", "static")
 
 
+def check_pnr_options(router: str, placer: str) -> None:
+    """One-line errors for a router or placer nextpnr does not have (the CLI
+    calls this before the minutes-long resource model, ``build`` again)."""
+    if router not in ROUTERS:
+        raise ConfigError(f"--router must be one of {', '.join(ROUTERS)}, got {router!r}")
+    if placer not in PLACERS:
+        raise ConfigError(f"--placer must be one of {', '.join(PLACERS)}, got {placer!r}")
+
+
 def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = None,
           log=None, router: str = "router1", seed: int | None = None,
           placer: str = "heap") -> BuildReport:
     """Synthesise, place and route ``design`` for ``board``; returns the report
     (raises :class:`BuildFailed` if the design does not fit)."""
-    if router not in ROUTERS:
-        raise ValueError(f"router must be one of {ROUTERS}, got {router!r}")
-    if placer not in PLACERS:
-        raise ValueError(f"placer must be one of {PLACERS}, got {placer!r}")
+    check_pnr_options(router, placer)
     geo = Geometry(design)
     target = clock_hz or board.default_hz
     platform = board.platform()

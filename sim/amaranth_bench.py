@@ -41,12 +41,15 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
             await ctx.tick()
         ctx.set(dut.wr_en, 0)
 
-    async def run(ctx, job_kind, count):
+    async def start(ctx, job_kind, count):
         ctx.set(dut.job, job_kind)
         ctx.set(dut.count, count)
         ctx.set(dut.go, 1)
         await ctx.tick()
         ctx.set(dut.go, 0)
+
+    async def run(ctx, job_kind, count):
+        await start(ctx, job_kind, count)
         await ctx.tick().until(dut.done)
 
     async def read(ctx, sel, count):
@@ -66,11 +69,7 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
         await run(ctx, JOB_CTRL, len(load))
         await write(ctx, JOB_RECORDS, records)
         if reset_after is not None:
-            ctx.set(dut.job, JOB_RECORDS)
-            ctx.set(dut.count, len(records))
-            ctx.set(dut.go, 1)
-            await ctx.tick()
-            ctx.set(dut.go, 0)
+            await start(ctx, JOB_RECORDS, len(records))
             await ctx.tick().repeat(reset_after)
             ctx.set(sync.rst, 1)
             await ctx.tick()

@@ -51,13 +51,10 @@ def _print_estimate(est) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..boards import get_board
-    from ..boards.build import PLACERS, ROUTERS, BuildFailed, build
+    from ..boards.build import BuildFailed, build, check_pnr_options
     from ..boards.fit import estimate, propose
 
-    if args.router not in ROUTERS:
-        raise ConfigError(f"--router must be one of {', '.join(ROUTERS)}, got {args.router!r}")
-    if args.placer not in PLACERS:
-        raise ConfigError(f"--placer must be one of {', '.join(PLACERS)}, got {args.placer!r}")
+    check_pnr_options(args.router, args.placer)
 
     board = get_board(args.board)
     design = load_design(args.config)
