@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
-from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
+from kanhw.rtl_gen.block import BLOCK_MODULE, EDGE_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board, BoardTop
@@ -143,13 +143,18 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     check_pnr_options(router, placer)
     geo = Geometry(design)
     target = clock_hz or board.default_hz
-    platform = board.platform()
-    top = BoardTop(board, geo, target)
     # One block module, instantiated K times (elaborating K copies in
     # Python would dominate the build for large designs).
     from amaranth.back import verilog
-    platform.add_file(f"{BLOCK_MODULE}.v",
-                      verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False))
+    block_v = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
+
+    def attempt(opts: dict):
+        """One run of the build script (an Amaranth platform prepares once)."""
+        platform = board.platform()
+        platform.add_file(f"{BLOCK_MODULE}.v", block_v)
+        top = BoardTop(board, geo, target)
+        return top, _run_script(platform, top, opts, out, log)
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -157,18 +162,27 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     if seed is not None:
         pnr += f" --seed {seed}"
     opts = {"nextpnr_opts": pnr}
+    if geo.blocks > 1:
+        # Each block registers the core's broadcast and its reset at its
+        # edge (BlockEdge); flattened before synthesis, Yosys would merge
+        # those identical registers of different blocks into one driver for
+        # the whole device again. Flattened after it (no merging pass runs
+        # then), since nextpnr's own flattening joined nets of different
+        # blocks in a first attempt ("multiply driven").
+        opts["script_after_read"] = f"setattr -mod -set keep_hierarchy 1 {EDGE_MODULE}"
+        opts["script_after_synth"] = "flatten; clean"
     if board.family == "ice40":
         opts["synth_opts"] = "-dsp"  # map multipliers to SB_MAC16 (off by default)
     if log:
         log(f"running Yosys and nextpnr in {out} (first use of the YoWASP tools compiles "
             "them, about 2 minutes)")
-    proc = _run_script(platform, top, opts, out, log)
+    top, proc = attempt(opts)
     if proc.returncode != 0 and _abc9_aborted(out) and board.family == "ecp5":
         # see ABC9_RETRY
         if log:
             log(f"Yosys' ABC9 aborted; synthesising again with synth_ecp5 {ABC9_RETRY}")
         opts["synth_opts"] = ABC9_RETRY
-        proc = _run_script(platform, top, opts, out, log)
+        top, proc = attempt(opts)
     text = (out / "build.log").read_text()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:

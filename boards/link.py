@@ -99,6 +99,7 @@ class LinkEngine(wiring.Component):
         seq = Signal(8)
         cmd = Signal(8)
         length = Signal(16)
+        expect = Signal(range(2 + 0xFFFF * max(RB, 8) + 1))   # the length the count implies
         crc = Signal(16)
         crc_rx = Signal(16)
         status = Signal(8)
@@ -239,12 +240,21 @@ class LinkEngine(wiring.Component):
                 m.d.sync += [word.eq(Cat(word[8:16], rx_r.data)), ptr.eq(ptr + 1),
                              k.eq(k - 1)]
                 with m.If(k == 1):
-                    m.next = "CHECK"
+                    m.next = "SIZE"
                 with m.Else():
                     m.next = "COUNT_ADDR"
+            with m.State("SIZE"):
+                # the length the entries imply, a cycle of its own: formed in
+                # CHECK (a multiplier, then the comparison) it was the
+                # longest path of a small ECP5 build
+                entries = word[:16]
+                m.d.sync += expect.eq(2 + Mux(cmd == P.CMD_READ, entries * 4,
+                                              Mux(cmd == P.CMD_STREAM, entries * RB,
+                                                  entries * 8)))
+                m.next = "CHECK"
             with m.State("CHECK"):
                 entries = word[:16]
-                ok = (length == 2 + entries * entry_bytes) & \
+                ok = (length == expect) & \
                     ((cmd != P.CMD_STREAM) | (entries <= sz["max_records"]))
                 m.d.sync += [n.eq(entries), k.eq(entry_bytes), word.eq(0), rec.eq(0)]
                 with m.If(~ok):

@@ -7,6 +7,10 @@ split into even and odd banks so that the two nodes of a segment (``j`` and
 ``j + 1``, always of opposite parity) are read, and written, in one cycle
 through one port per bank.
 
+What the core broadcasts to every block (``start``, ``update``, the step
+``e``, the coordinates, the mode) and the reset reach the datapath through
+registers of the block's own (:class:`BlockEdge`), a cycle later.
+
 Lane pipelines. Forward (record t + 1):
 
 * A: drive the forward port's bank addresses of step ``s`` (input
@@ -66,8 +70,11 @@ from __future__ import annotations
 from amaranth.hdl import (
     Array,
     Cat,
+    ClockDomain,
     ClockSignal,
     Const,
+    DomainRenamer,
+    Elaboratable,
     Instance,
     Module,
     Mux,
@@ -247,6 +254,10 @@ def block_signature(geo: Geometry) -> wiring.Signature:
 RAM_STYLE = {"auto": None, "block": {"ram_style": "block"},
              "lut": {"ram_style": "distributed"}}
 
+#: Module name of a block's edge registers (:class:`BlockEdge`) in emitted
+#: Verilog, for the build to keep whole.
+EDGE_MODULE = "kanhw_block.edge"
+
 #: Module name of the shared block in emitted Verilog.
 BLOCK_MODULE = "kanhw_block"
 
@@ -269,6 +280,44 @@ class BlockInstance(wiring.Component):
         return m
 
 
+class BlockEdge(Elaboratable):
+    """The block's edge: the reset and every signal the core broadcasts to
+    all blocks pass a register of this block's own. One driver per block
+    instead of one for the device: the broadcast of the step into every
+    block's update multiplier, and the reset into every flip-flop, were the
+    ECP5-85F build's longest paths (17.6 of 23.3 ns of routing). The build
+    keeps this module whole (``keep_hierarchy``, see :data:`EDGE_MODULE`):
+    flattened, synthesis would merge the blocks' identical registers back
+    into one.
+
+    The reset register is in the block's domain, the others in the
+    datapath's (``local``, reset by that register): Amaranth's simulator
+    lets a domain whose clock is assigned from another's sample that
+    domain's registers after they changed (a race the Verilog, which clocks
+    both from one net, and the hardware do not have), so a register must
+    sit in the domain of the logic that reads it for the two to agree."""
+
+    def __init__(self, blk: ProcessingBlock) -> None:
+        self.blk = blk
+        self.rst = Signal(init=1)            # the datapath's reset
+        self.start, self.update, self.clear, self.uclear = (
+            Signal(name=n) for n in ("start", "update", "clear", "uclear"))
+        self.train = Signal(init=1)
+        # data: meaningless until a start or an update, so no reset
+        self.u = Signal.like(blk.u, name="u", reset_less=True)
+        self.e = Signal.like(blk.e, name="e", reset_less=True)
+
+    def elaborate(self, platform):
+        m = Module()
+        b = self.blk
+        m.d.sync += self.rst.eq(ResetSignal())
+        m.d.local += [self.start.eq(b.start),
+                      self.update.eq(b.update), self.clear.eq(b.clear),
+                      self.uclear.eq(b.uclear), self.train.eq(b.train), self.u.eq(b.u),
+                      self.e.eq(b.e)]
+        return m
+
+
 class ProcessingBlock(wiring.Component):
     """The datapath of ``share`` addends. See the module docstring for the protocol."""
 
@@ -277,9 +326,26 @@ class ProcessingBlock(wiring.Component):
         super().__init__(block_signature(geo))
 
     def elaborate(self, platform):
+        top = Module()
+        top.submodules.edge = edge = BlockEdge(self)
+        top.domains.local = cd = ClockDomain("local", local=True)
+        top.d.comb += [cd.clk.eq(ClockSignal()), cd.rst.eq(edge.rst)]
+        top.submodules.datapath = DomainRenamer("local")(self._datapath(edge))
+        return top
+
+    def _datapath(self, edge: BlockEdge) -> Module:
         m = Module()
         geo = self.geo
         c = geo.design.contract
+        # the core's broadcast as this block sees it, a cycle later
+        # (memmap.BROADCAST_STAGES)
+        start, update, clear, uclear = edge.start, edge.update, edge.clear, edge.uclear
+        train, u, e = edge.train, edge.u, edge.e
+        # ``done`` and ``uidle`` answer for the broadcast still in the edge
+        # register: the core looks at the barrier the cycle after it raised
+        # ``update``, before the block has seen it.
+        done = Signal()
+        m.d.comb += self.done.eq(done & ~update)
         V, F, L, S, M = c.value_bits, c.frac_bits, geo.lanes, geo.steps, geo.share
         MB, EB, G = c.mul_bits, c.step_bits, c.guard_bits
         P1 = geo.p_outer
@@ -359,7 +425,7 @@ class ProcessingBlock(wiring.Component):
             real = Array([Const(int(i < geo.n), 1) for i in inputs])
 
             # forward, stage A: drive the read ports
-            u_f = Array([self.u[i] if i < geo.n else pad for i in inputs])[step]
+            u_f = Array([u[i] if i < geo.n else pad for i in inputs])[step]
             j = u_f[F:]
             addr_e, addr_o = bank.seg_addrs(slot_f, j)
             m.d.comb += [bank.rd_even.addr.eq(addr_e), bank.rd_odd.addr.eq(addr_o)]
@@ -481,7 +547,7 @@ class ProcessingBlock(wiring.Component):
         t_full = round_shift(pq, c.rcp_shift)
         below, above = t_full < 0, t_full > top1
         t_use = Mux(below, 0, Mux(above, top1, t_full))[:geo.outer_coord_width]
-        need_stretch = p_valid & (below | above) & self.train & ~stretched
+        need_stretch = p_valid & (below | above) & train & ~stretched
         # the engine's own copy of the coordinate: the value multiplier reads it
         # without going through the per-addend multiplexer (identical
         # registers merge when the block serves one addend)
@@ -494,7 +560,7 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [t_j.eq(t_use[F:]), t_f.eq(t_use[:F])]
             tj_arr.write(m, cur, t_use[F:])
             tf_arr.write(m, cur, t_use[:F])
-            with m.If((below | above) & ~self.train):
+            with m.If((below | above) & ~train):
                 m.d.sync += self.clamp.eq(self.clamp + 1 if M > 1 else 1)
         # The outer pair's difference is registered before it reaches the
         # multiplier (block RAM, pair multiplexer, subtraction, rounding and
@@ -519,7 +585,7 @@ class ProcessingBlock(wiring.Component):
         with m.If(v_valid):
             m.d.sync += self.val.eq(Mux(o_cur == 0, 0, self.val) + value if M > 1 else value)
             with m.If(o_cur == M - 1):
-                m.d.sync += self.done.eq(1)
+                m.d.sync += done.eq(1)
         # the last slope lands two cycles after done; the barrier, residual
         # and step take longer than that before ``update`` can use it
         slope_sat, slope_over = saturate(round_shift(pq, sshift), c.slope_bits)
@@ -559,25 +625,25 @@ class ProcessingBlock(wiring.Component):
         # update's writes by UPDATE_LEAD cycles: issue, multiply, write, then
         # the forward port reads that slot; both sides issue a slot per cycle,
         # so every later read trails its slot's write too.
-        training_update = self.update & self.train
+        training_update = update & train
         hold = Signal(range(UPDATE_LEAD + 1))   # cycles until a forward pass may begin
         pending = Signal()                   # started, waiting for the lead
         fbusy = Signal()                     # from start until this record's update
         with m.If(hold != 0):
             m.d.sync += hold.eq(hold - 1)
         may_begin = (hold <= 1) & ~training_update
-        with m.If(self.start | pending):
+        with m.If(start | pending):
             with m.If(may_begin):
                 m.d.sync += [step.eq(0), aj.eq(0), fwd_issue.eq(1), produced.eq(0),
                              taken.eq(0), pending.eq(0)]
             with m.Else():
                 m.d.sync += pending.eq(1)
-        with m.If(self.start):
+        with m.If(start):
             m.d.sync += fbusy.eq(1)
-        with m.Elif(self.update):
+        with m.Elif(update):
             m.d.sync += fbusy.eq(0)
-        with m.If(self.update):
-            m.d.sync += self.done.eq(0)
+        with m.If(update):
+            m.d.sync += done.eq(0)
 
         # -- update: e_k and the outer step on the block's update multiplier --------
         e_reg = Signal(signed(EB))
@@ -587,8 +653,8 @@ class ProcessingBlock(wiring.Component):
         m.d.sync += upq.eq(umul_a * umul_b)
         with m.If(training_update):
             # e * slope of the first addend, ready as its first step issues
-            m.d.comb += [umul_a.eq(self.e), umul_b.eq(slope_arr.read(0))]
-            m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(self.e), ustep.eq(0), uaj.eq(0),
+            m.d.comb += [umul_a.eq(e), umul_b.eq(slope_arr.read(0))]
+            m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(e), ustep.eq(0), uaj.eq(0),
                          upd_issue.eq(1)]
         # the outer pair of the addend whose update starts, as its forward
         # pass read it: taken now, written next cycle
@@ -631,12 +697,12 @@ class ProcessingBlock(wiring.Component):
 
         # the update pass is over once its last write has landed
         upd_busy = upd_issue | ua_upd | ub_upd
-        m.d.comb += [self.uidle.eq(~upd_busy),
-                     self.idle.eq(~fbusy & ~pending & ~upd_busy)]
+        m.d.comb += [self.uidle.eq(~upd_busy & ~training_update),
+                     self.idle.eq(~fbusy & ~pending & ~upd_busy & ~start & ~update)]
         # Record flags stay readable until the core has counted them.
-        with m.If(self.clear):
+        with m.If(clear):
             m.d.sync += [self.sat.eq(0), self.clamp.eq(0), self.stretch.eq(0)]
-        with m.If(self.uclear):
+        with m.If(uclear):
             m.d.sync += self.usat.eq(0)
 
         # -- control access (idle only) ----------------------------------------------

@@ -174,7 +174,8 @@ class Geometry:
     # simulation by the tests): a record's forward pass takes S lane steps,
     # the lane tree (T stages) and the barrier tree (TK stages), plus fixed
     # stages: accept, A/B/C lanes, saturate+subtract, map, coordinate, outer
-    # read, difference, value; barrier, residual, step, result. A block serving M
+    # read, difference, value; barrier, residual, step, result; and the
+    # block's input register (BROADCAST_STAGES). A block serving M
     # addends issues M * S forward steps; its outer engine starts an addend
     # every max(S, 4) cycles, so the last value is ready (M - 1) * max(S, 4)
     # cycles after a one-addend block's. A fourth lane stage adds a cycle.
@@ -206,8 +207,8 @@ class Geometry:
     @property
     def cycles_per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
-        return self.steps + 11 + self.lane_tree_stages + self.barrier_tree_stages \
-            + self._shared_forward + self.extra_lane_stages
+        return self.steps + 11 + BROADCAST_STAGES + self.lane_tree_stages \
+            + self.barrier_tree_stages + self._shared_forward + self.extra_lane_stages
 
     def stream_cycles(self, records: int, train: bool, back_to_back: bool = True) -> int:
         """Cycles the core's counter adds for ``records`` records without
@@ -215,7 +216,7 @@ class Geometry:
         starts), or one at a time (each arriving after the last was counted,
         as over a serial link)."""
         first = self.cycles_per_record_frozen + 1    # start to result, nothing to trail
-        drain = self.share * self.steps + UPDATE_LEAD if train else 1
+        drain = self.share * self.steps + UPDATE_LEAD + BROADCAST_STAGES if train else 1
         if not back_to_back:
             return records * (first + drain)
         per = self.cycles_per_record if train else self.cycles_per_record_frozen
@@ -257,6 +258,11 @@ class Geometry:
             return exact, exact
         return 0, exact + 4 * stretches
 
+
+#: Registers between the core and each block: ``start``, ``update``, the
+#: step and the coordinates reach a block a cycle after the core forms them
+#: (see :class:`kanhw.rtl_gen.block.ProcessingBlock`).
+BROADCAST_STAGES = 1
 
 #: Cycles by which a record's update pass leads the next record's forward
 #: pass through the same table slots: issue, multiply, write; the forward

@@ -17,11 +17,15 @@ from .vectors import Vectors
 
 
 def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
-                 reset_after: int | None = None) -> Outcome:
+                 reset_after: int | None = None, reset: str = "domain") -> Outcome:
     """Load the tables, stream the records, read back. With ``reset_after``,
-    the records job is first started and the domain reset pulsed that many
-    cycles in (in the middle of the first record's forward pass); the tables
-    are then loaded again and the job runs again from the first record."""
+    the records job is first started and a reset pulsed that many cycles in
+    (in the middle of the first record's forward pass): the clock domain's
+    (``reset="domain"``, the board's power-on reset) or one inserted around
+    the core (``"core"``, the link's reset command); the tables are then
+    loaded again and the job runs again from the first record."""
+    if reset not in ("domain", "core"):
+        raise ValueError(f"reset must be 'domain' or 'core', got {reset!r}")
     from .runner import _outcome
 
     load = pack_ctrl(geo.addr_width, job["load_addr"], np.ones(len(job["load_addr"])),
@@ -29,7 +33,8 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
     reads = pack_ctrl(geo.addr_width, job["read_addr"], np.zeros(len(job["read_addr"])),
                       np.zeros(len(job["read_addr"])))
     records = pack_records(vec.U, vec.Yq, geo.coord_width, vec.design.contract.value_bits)
-    dut = SimHarness(geo, len(records), max(len(load), len(reads)))
+    dut = SimHarness(geo, len(records), max(len(load), len(reads)),
+                     core_reset=reset_after is not None and reset == "core")
     got: dict = {}
 
     async def write(ctx, sel, words):
@@ -71,9 +76,10 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
         if reset_after is not None:
             await start(ctx, JOB_RECORDS, len(records))
             await ctx.tick().repeat(reset_after)
-            ctx.set(sync.rst, 1)
+            pulse = sync.rst if reset == "domain" else dut.core_reset
+            ctx.set(pulse, 1)
             await ctx.tick()
-            ctx.set(sync.rst, 0)
+            ctx.set(pulse, 0)
             # a reset clears the domains kept in registers: load again, as
             # the host does after one
             await write(ctx, JOB_CTRL, load)

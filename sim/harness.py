@@ -7,11 +7,16 @@ results captured, control responses captured. A bench writes the inputs
 through ``wr_*``, starts a job (``go`` with ``job`` = records or control and
 ``count``), waits for ``done``, then reads the outputs through ``rd_*``
 (asynchronous read). ``cycles`` counts clock cycles of the last job.
+
+With ``core_reset``, the harness has a ``core_reset`` input wired as the
+board's link wires its reset command: a reset inserted around the core
+(:class:`~amaranth.hdl.ResetInserter`), which also stops the job under way.
+Off by default, so the HDL benches have no extra input to drive.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -24,9 +29,10 @@ from .packing import JOB_CTRL, JOB_RECORDS
 
 class SimHarness(wiring.Component):
     def __init__(self, geo: Geometry, max_records: int, max_ctrl: int,
-                 shared_blocks: bool = False) -> None:
+                 shared_blocks: bool = False, core_reset: bool = False) -> None:
         self.geo = geo
         self.shared_blocks = shared_blocks
+        self.has_core_reset = core_reset
         self.rec_w = record_layout(geo).size
         self.res_w = result_layout(geo).size
         self.ctrl_w = ctrl_layout(geo).size
@@ -34,17 +40,21 @@ class SimHarness(wiring.Component):
         self.ctrl_depth = 1 << ceil_log2(max(max_ctrl, 2))
         aw = max(ceil_log2(self.rec_depth), ceil_log2(self.ctrl_depth))
         self.addr_width = aw
-        super().__init__({
+        members = {
             "wr_sel": In(1), "wr_addr": In(aw), "wr_data": In(max(self.rec_w, self.ctrl_w)),
             "wr_en": In(1),
             "rd_sel": In(1), "rd_addr": In(aw), "rd_data": Out(max(self.res_w, 32)),
             "go": In(1), "job": In(1), "count": In(aw + 1),
             "done": Out(1), "cycles": Out(32),
-        })
+        }
+        if core_reset:
+            members["core_reset"] = In(1)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = TrainingCore(self.geo, shared_blocks=self.shared_blocks)
+        core = TrainingCore(self.geo, shared_blocks=self.shared_blocks)
+        m.submodules.core = ResetInserter(self.core_reset)(core) if self.has_core_reset else core
         m.submodules.rec_mem = rec_mem = Memory(shape=self.rec_w, depth=self.rec_depth, init=[])
         m.submodules.res_mem = res_mem = Memory(shape=self.res_w, depth=self.rec_depth, init=[])
         m.submodules.req_mem = req_mem = Memory(shape=self.ctrl_w, depth=self.ctrl_depth,
@@ -97,4 +107,7 @@ class SimHarness(wiring.Component):
         with m.Elif(self.go):
             m.d.sync += [running.eq(1), job.eq(self.job), count.eq(self.count), n_in.eq(0),
                          n_out.eq(0), self.cycles.eq(0)]
+        if self.has_core_reset:
+            with m.If(self.core_reset):
+                m.d.sync += running.eq(0)
         return m

@@ -4,6 +4,7 @@ YoWASP toolchain (one iCE40 and one ECP5 board), checked for sane reports."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,6 +153,44 @@ def test_resource_model_retries_when_abc9_aborts(monkeypatch, tmp_path):
     with pytest.raises(fit.FitError):  # iCE40 has no such retry
         fit._yosys({"a.v": "module a; endmodule"}, "synth_ice40 -top a")
     assert len(scripts) == 1
+
+
+def test_build_runs_again_after_an_abc9_abort(monkeypatch, tmp_path):
+    """An ABC9 abort in the board build: the script is prepared again (an
+    Amaranth platform prepares only once) with the retry option, and its
+    own failure is reported in one line."""
+    from kanhw.boards import build as bb
+    runs = []
+    real = bb.subprocess.Popen
+
+    class FakeRun:
+        def __new__(cls, args, **kw):   # only the build script is faked
+            return super().__new__(cls) if args == ["sh", "build_kanhw.sh"] \
+                else real(args, **kw)
+
+        def __init__(self, args, **kw):
+            out = Path(kw["cwd"])
+            script = (out / "kanhw.ys").read_text()
+            runs.append(script)
+            first = len(runs) == 1
+            (out / "kanhw.rpt").write_text(
+                "3.46. Executing ABC9 pass.\nRunning ABC command\n" if first
+                else "ERROR: second attempt failed too\n")
+            kw["stdout"].write("ERROR: second attempt failed too\n" if not first else "")
+            self.returncode, self.pid = 1, 0
+
+        def wait(self, timeout=None):
+            return self.returncode
+
+    monkeypatch.setattr(bb.subprocess, "Popen", FakeRun)
+    d = design_from_dict({"arch": {"inputs": 3, "addends": 4, "points": [4, 6]},
+                          "hardware": {"addends_per_block": 2, "lanes": 1}})
+    with pytest.raises(bb.BuildFailed, match="second attempt failed too"):
+        bb.build(get_board("ulx3s-25f"), d, str(tmp_path / "out"))
+    assert len(runs) == 2
+    assert bb.ABC9_RETRY not in runs[0] and f"synth_ecp5 {bb.ABC9_RETRY}" in runs[1]
+    # several blocks: their edge registers are kept apart, the netlist flattened after
+    assert all(bb.EDGE_MODULE in r and "flatten" in r for r in runs)
 
 
 def test_build_follows_the_tool_logs_and_spots_an_abc9_abort(tmp_path):

@@ -24,15 +24,17 @@ def test_training_stream_is_bit_exact(name):
         assert out.counts[0] > 0  # saturations counted like the reference
 
 
-def test_reset_in_the_middle_of_a_record_clears_every_block():
-    """The link's reset command (a reset inserted around the core) while the
-    blocks are in a record's forward pass: each block takes the reset from a
-    register of its own, and the stream run again afterwards is bit exact."""
+@pytest.mark.parametrize("reset", ["domain", "core"])
+def test_reset_in_the_middle_of_a_record_clears_every_block(reset):
+    """The power-on reset (the clock domain's) or the link's reset command (a
+    reset inserted around the core) while the blocks are in a record's
+    forward pass: each block takes the reset through registers of its own,
+    and the stream run again afterwards is bit exact."""
     from kanhw.rtl_gen.memmap import Geometry
     from kanhw.sim.amaranth_bench import run_amaranth
     vec = make_vectors(design("n5_k3_lanes2"), 20, seed=3)
     geo = Geometry(vec.design)
-    out = run_amaranth(vec, geo, runner._job(vec, geo), reset_after=8)
+    out = run_amaranth(vec, geo, runner._job(vec, geo), reset_after=8, reset=reset)
     assert compare(vec, out) == []
 
 
