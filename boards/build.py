@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
-from kanhw.rtl_gen.block import BLOCK_MODULE, EDGE_MODULE, ProcessingBlock
+from kanhw.rtl_gen.block import BLOCK_MODULE, EDGE_CELLS, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board, BoardTop
@@ -146,7 +146,12 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     # One block module, instantiated K times (elaborating K copies in
     # Python would dominate the build for large designs).
     from amaranth.back import verilog
-    block_v = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
+    # Each block registers the core's broadcast and its reset at its edge,
+    # in flip-flop primitives where the family has them: Yosys would merge
+    # the blocks' identical registers into one driver for the device.
+    cells = board.family if board.family in EDGE_CELLS else None
+    block_v = verilog.convert(ProcessingBlock(geo, edge_cells=cells), name=BLOCK_MODULE,
+                              emit_src=False)
 
     def attempt(opts: dict):
         """One run of the build script (an Amaranth platform prepares once)."""
@@ -162,15 +167,6 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     if seed is not None:
         pnr += f" --seed {seed}"
     opts = {"nextpnr_opts": pnr}
-    if geo.blocks > 1:
-        # Each block registers the core's broadcast and its reset at its
-        # edge (BlockEdge); flattened before synthesis, Yosys would merge
-        # those identical registers of different blocks into one driver for
-        # the whole device again. Flattened after it (no merging pass runs
-        # then), since nextpnr's own flattening joined nets of different
-        # blocks in a first attempt ("multiply driven").
-        opts["script_after_read"] = f"setattr -mod -set keep_hierarchy 1 {EDGE_MODULE}"
-        opts["script_after_synth"] = "flatten; clean"
     if board.family == "ice40":
         opts["synth_opts"] = "-dsp"  # map multipliers to SB_MAC16 (off by default)
     if log:

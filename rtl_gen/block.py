@@ -80,6 +80,7 @@ from amaranth.hdl import (
     Mux,
     ResetSignal,
     Signal,
+    Value,
     signed,
     unsigned,
 )
@@ -254,10 +255,6 @@ def block_signature(geo: Geometry) -> wiring.Signature:
 RAM_STYLE = {"auto": None, "block": {"ram_style": "block"},
              "lut": {"ram_style": "distributed"}}
 
-#: Module name of a block's edge registers (:class:`BlockEdge`) in emitted
-#: Verilog, for the build to keep whole.
-EDGE_MODULE = "kanhw_block.edge"
-
 #: Module name of the shared block in emitted Verilog.
 BLOCK_MODULE = "kanhw_block"
 
@@ -280,15 +277,23 @@ class BlockInstance(wiring.Component):
         return m
 
 
+#: Flip-flop primitives per ``edge_cells`` family: no reset, synchronous
+#: clear, synchronous preset (Lattice's names; Yosys maps them to the ECP5's
+#: flip-flops after its merging passes, which leave primitives alone).
+EDGE_CELLS = {"ecp5": ("FD1S3AX", ("FD1S3IX", "CD"), ("FD1S3JX", "PD"))}
+
+
 class BlockEdge(Elaboratable):
     """The block's edge: the reset and every signal the core broadcasts to
     all blocks pass a register of this block's own. One driver per block
     instead of one for the device: the broadcast of the step into every
     block's update multiplier, and the reset into every flip-flop, were the
-    ECP5-85F build's longest paths (17.6 of 23.3 ns of routing). The build
-    keeps this module whole (``keep_hierarchy``, see :data:`EDGE_MODULE`):
-    flattened, synthesis would merge the blocks' identical registers back
-    into one.
+    ECP5-85F build's longest paths (17.6 of 23.3 ns of routing).
+
+    Synthesis merges registers with the same input, so that the blocks'
+    identical registers would become one driver for the device again. The
+    board build therefore asks for flip-flop primitives (``cells``, a key
+    of :data:`EDGE_CELLS`); simulation gets plain registers.
 
     The reset register is in the block's domain, the others in the
     datapath's (``local``, reset by that register): Amaranth's simulator
@@ -297,8 +302,11 @@ class BlockEdge(Elaboratable):
     both from one net, and the hardware do not have), so a register must
     sit in the domain of the logic that reads it for the two to agree."""
 
-    def __init__(self, blk: ProcessingBlock) -> None:
+    def __init__(self, blk: ProcessingBlock, cells: str | None = None) -> None:
+        if cells is not None and cells not in EDGE_CELLS:
+            raise ValueError(f"no edge flip-flops for {cells!r}")
         self.blk = blk
+        self.cells = cells
         self.rst = Signal(init=1)            # the datapath's reset
         self.start, self.update, self.clear, self.uclear = (
             Signal(name=n) for n in ("start", "update", "clear", "uclear"))
@@ -310,24 +318,46 @@ class BlockEdge(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         b = self.blk
-        m.d.sync += self.rst.eq(ResetSignal())
-        m.d.local += [self.start.eq(b.start),
-                      self.update.eq(b.update), self.clear.eq(b.clear),
-                      self.uclear.eq(b.uclear), self.train.eq(b.train), self.u.eq(b.u),
-                      self.e.eq(b.e)]
+        regs = [("sync", self.rst, ResetSignal()),
+                *(("local", q, d) for q, d in (
+                    (self.start, b.start), (self.update, b.update), (self.clear, b.clear),
+                    (self.uclear, b.uclear), (self.train, b.train), (self.u, b.u),
+                    (self.e, b.e)))]
+        if self.cells is None:
+            for domain, q, d in regs:
+                m.d[domain] += q.eq(d)
+            return m
+        plain, clear, preset = EDGE_CELLS[self.cells]
+        for domain, q, d in regs:
+            q, d = Value.cast(q), Value.cast(d)
+            sig = q if isinstance(q, Signal) else None
+            reset_less = sig is None or sig.reset_less
+            init = sig.init if sig is not None else 0
+            for i in range(len(q)):
+                ports = {"i_CK": ClockSignal(domain), "i_D": d[i], "o_Q": q[i]}
+                if reset_less:
+                    kind = plain
+                else:
+                    kind, pin = preset if (init >> i) & 1 else clear
+                    ports[f"i_{pin}"] = ResetSignal(domain)
+                m.submodules[f"{q.name if sig is not None else 'q'}_{i}"] = Instance(
+                    kind, **ports)
         return m
 
 
 class ProcessingBlock(wiring.Component):
     """The datapath of ``share`` addends. See the module docstring for the protocol."""
 
-    def __init__(self, geo: Geometry) -> None:
+    def __init__(self, geo: Geometry, edge_cells: str | None = None) -> None:
+        """``edge_cells``: build the edge registers from this family's
+        flip-flop primitives (see :class:`BlockEdge`)."""
         self.geo = geo
+        self.edge_cells = edge_cells
         super().__init__(block_signature(geo))
 
     def elaborate(self, platform):
         top = Module()
-        top.submodules.edge = edge = BlockEdge(self)
+        top.submodules.edge = edge = BlockEdge(self, self.edge_cells)
         top.domains.local = cd = ClockDomain("local", local=True)
         top.d.comb += [cd.clk.eq(ClockSignal()), cd.rst.eq(edge.rst)]
         top.submodules.datapath = DomainRenamer("local")(self._datapath(edge))
