@@ -67,6 +67,8 @@ about two thirds of a one-addend det4 block, is paid once per M addends.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import (
     Array,
     Cat,
@@ -105,7 +107,8 @@ from .tree import AdderTree
 
 def control_signature(geo: Geometry) -> wiring.Signature:
     """Block-local control port: table and domain access while idle. Read
-    data is valid the cycle after the request."""
+    data is valid :data:`~.memmap.CONTROL_READ_LATENCY` cycles after the
+    request."""
     return wiring.Signature({
         "sel": Out(1),
         "we": Out(1),
@@ -285,10 +288,12 @@ EDGE_CELLS = {"ecp5": ("FD1S3AX", ("FD1S3IX", "CD"), ("FD1S3JX", "PD"))}
 
 class BlockEdge(Elaboratable):
     """The block's edge: the reset and every signal the core broadcasts to
-    all blocks pass a register of this block's own. One driver per block
-    instead of one for the device: the broadcast of the step into every
-    block's update multiplier, and the reset into every flip-flop, were the
-    ECP5-85F build's longest paths (17.6 of 23.3 ns of routing).
+    all blocks (record, step, control requests) pass a register of this
+    block's own. One driver per block instead of one for the device: the
+    broadcast of the step into every block's update multiplier, the reset
+    into every flip-flop, and the control port's write data into every
+    table were in turn the ECP5-85F build's longest paths (17.6 of 23.3 ns,
+    then 20.2 of 21.1 ns, of routing).
 
     Synthesis merges registers with the same input, so that the blocks'
     identical registers would become one driver for the device again. The
@@ -314,6 +319,11 @@ class BlockEdge(Elaboratable):
         # data: meaningless until a start or an update, so no reset
         self.u = Signal.like(blk.u, name="u", reset_less=True)
         self.e = Signal.like(blk.e, name="e", reset_less=True)
+        # the control port's requests (its read data leaves by the datapath's
+        # own register); the rest means nothing without ``sel``
+        self.ctl = SimpleNamespace(sel=Signal(name="ctl_sel"), **{
+            n: Signal.like(getattr(blk.ctl, n), name=f"ctl_{n}", reset_less=True)
+            for n in ("we", "region", "offset", "wdata")})
 
     def elaborate(self, platform):
         m = Module()
@@ -322,7 +332,8 @@ class BlockEdge(Elaboratable):
                 *(("local", q, d) for q, d in (
                     (self.start, b.start), (self.update, b.update), (self.clear, b.clear),
                     (self.uclear, b.uclear), (self.train, b.train), (self.u, b.u),
-                    (self.e, b.e)))]
+                    (self.e, b.e),
+                    *((v, getattr(b.ctl, n)) for n, v in vars(self.ctl).items())))]
         if self.cells is None:
             for domain, q, d in regs:
                 m.d[domain] += q.eq(d)
@@ -736,7 +747,7 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += self.usat.eq(0)
 
         # -- control access (idle only) ----------------------------------------------
-        ctl = self.ctl
+        ctl = edge.ctl                      # the requests, a cycle late
         off = ctl.offset
         nb0, sb, lb, nb1 = geo.node_bits_inner, geo.slot_bits, geo.lane_bits, geo.node_bits_outer
         c_node = off[:nb0]
@@ -773,18 +784,30 @@ class ProcessingBlock(wiring.Component):
                                 hi.write(m, d_slot, ctl.wdata)
                             with m.Case(DOMAIN_RCP):
                                 rcp.write(m, d_slot, ctl.wdata)
+        # The read data leaves through a register: the multiplexer from the
+        # tables into it, and the core's choice among the blocks after it,
+        # were one path across the device (the 85F build's longest).
+        rdata = Signal(32)
         lane_data = Array([Mux(r_odd, b.rd_odd.data, b.rd_even.data) for b in lanes])[r_lane]
         with m.Switch(r_region):
             with m.Case(REGION_INNER):
-                m.d.comb += ctl.rdata.eq(lane_data)
+                m.d.comb += rdata.eq(lane_data)
             with m.Case(REGION_OUTER):
-                m.d.comb += ctl.rdata.eq(Mux(r_odd, outer.rd_odd.data, outer.rd_even.data))
+                m.d.comb += rdata.eq(Mux(r_odd, outer.rd_odd.data, outer.rd_even.data))
             with m.Default():
                 with m.Switch(r_which):
                     with m.Case(DOMAIN_LO):
-                        m.d.comb += ctl.rdata.eq(lo.read(r_dslot))
+                        m.d.comb += rdata.eq(lo.read(r_dslot))
                     with m.Case(DOMAIN_HI):
-                        m.d.comb += ctl.rdata.eq(hi.read(r_dslot))
+                        m.d.comb += rdata.eq(hi.read(r_dslot))
                     with m.Case(DOMAIN_RCP):
-                        m.d.comb += ctl.rdata.eq(rcp.read(r_dslot))
+                        m.d.comb += rdata.eq(rcp.read(r_dslot))
+        # Held until the next read, so that the core may take it any cycle
+        # from CONTROL_READ_LATENCY on: in Amaranth's simulator the request
+        # can pass the edge register a cycle early (the derived-clock race,
+        # see BlockEdge), in Verilog and hardware it does not.
+        r_read = Signal()                   # the table's read data is out
+        m.d.sync += r_read.eq(active)
+        with m.If(r_read):
+            m.d.sync += self.ctl.rdata.eq(rdata)
         return m

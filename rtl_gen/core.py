@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from amaranth.hdl import (
     Array,
+    Cat,
     ClockDomain,
     ClockSignal,
     Const,
@@ -38,7 +39,7 @@ from amaranth.lib.wiring import In, Out
 
 from .arith import round_shift, saturate, times_const
 from .block import BlockInstance, ProcessingBlock
-from .memmap import CORE_ID, GLOBAL_REGS, Geometry
+from .memmap import CONTROL_READ_LATENCY, CORE_ID, GLOBAL_REGS, Geometry
 from .stretch import StretchUnit
 from .tree import AdderTree
 
@@ -169,6 +170,7 @@ class TrainingCore(wiring.Component):
                          blk.ctl.offset.eq(req.addr[:geo.offset_bits]),
                          blk.ctl.wdata.eq(req.data), blk.ctl.we.eq(req.write)]
         r_blk = Signal.like(blk_idx)
+        ctl_wait = Signal(range(CONTROL_READ_LATENCY))   # cycles until the read data
         block_rdata = Array([blk.ctl.rdata for blk in blocks])[r_blk]
         g = GLOBAL_REGS
         readable = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(geo.shape_word, 32),
@@ -247,7 +249,7 @@ class TrainingCore(wiring.Component):
                 with m.If(space):
                     for k, blk in enumerate(blocks):
                         m.d.comb += blk.ctl.sel.eq(blk_idx == k)
-                    m.d.sync += r_blk.eq(blk_idx)
+                    m.d.sync += [r_blk.eq(blk_idx), ctl_wait.eq(CONTROL_READ_LATENCY - 1)]
                     m.next = "CTRL_READ"
                 with m.Else():
                     # a write answers with the data written; a read with the register
@@ -265,17 +267,19 @@ class TrainingCore(wiring.Component):
                                         m.d.sync += sig.eq(0)
                     m.next = "CTRL_RESPOND"
             with m.State("CTRL_READ"):
-                m.d.sync += rsp.eq(block_rdata)
-                with m.If(req.write):
-                    m.d.sync += rsp.eq(req.data)
-                m.next = "CTRL_RESPOND"
+                m.d.sync += ctl_wait.eq(ctl_wait - 1)
+                with m.If(ctl_wait == 0):
+                    m.d.sync += rsp.eq(block_rdata)
+                    with m.If(req.write):
+                        m.d.sync += rsp.eq(req.data)
+                    m.next = "CTRL_RESPOND"
             with m.State("CTRL_RESPOND"):
                 m.d.comb += [self.ctrl_rsp.valid.eq(1), self.ctrl_rsp.payload.eq(rsp)]
                 with m.If(self.ctrl_rsp.ready):
                     m.next = "IDLE"
 
-        in_record = ~fsm.ongoing("IDLE") & ~fsm.ongoing("CTRL") & \
-            ~fsm.ongoing("CTRL_READ") & ~fsm.ongoing("CTRL_RESPOND")
+        in_record = ~Cat(fsm.ongoing(s) for s in
+                         ("IDLE", "CTRL", "CTRL_READ", "CTRL_RESPOND")).any()
         with m.If(in_record | start | upd_pending):
             m.d.sync += n_cycles.eq(n_cycles + 1)
         m.d.comb += self.busy.eq(in_record | upd_pending)

@@ -269,6 +269,11 @@ BROADCAST_STAGES = 1
 #: port then reads the slot written.
 UPDATE_LEAD = 3
 
+#: Cycles from a control request to the block's read data: the block's edge
+#: register (BROADCAST_STAGES), the table's read, the register the data
+#: leaves the block through.
+CONTROL_READ_LATENCY = BROADCAST_STAGES + 2
+
 
 def tree_stages(count: int, levels_per_cycle: int) -> int:
     """Pipeline registers of an adder tree over ``count`` inputs (0 for one)."""

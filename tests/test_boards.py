@@ -245,10 +245,12 @@ def test_edge_registers_of_blocks_stay_apart_through_synthesis(cells, monkeypatc
     for k, (edge, out) in enumerate(zip(edges, outs)):
         m.submodules[f"edge{k}"] = DomainRenamer({"local": "sync"})(edge)
         bits = [Value.cast(s) for s in (edge.rst, edge.start, edge.update, edge.clear,
-                                        edge.uclear, edge.train, edge.u, edge.e)]
+                                        edge.uclear, edge.train, edge.u, edge.e,
+                                        *vars(edge.ctl).values())]
         m.d.comb += out.eq(sum((b.xor() for b in bits[1:]), bits[0]) & 1)
     ins = [Value.cast(s) for s in (blk.start, blk.update, blk.clear, blk.uclear, blk.train,
-                                   blk.u, blk.e)]
+                                   blk.u, blk.e, *(getattr(blk.ctl, n) for n in vars(
+                                       edges[0].ctl)))]
     width = 1 + sum(len(v) for v in ins)
     v = verilog.convert(m, name="top", ports=[*outs, *ins], emit_src=False)
     cells_by_type = fit._yosys({"top.v": v}, "read_verilog top.v; synth_ecp5 -top top")
