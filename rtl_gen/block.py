@@ -492,7 +492,12 @@ class ProcessingBlock(wiring.Component):
                          cw_port.data.u.eq(a_u), cw_port.data.v0.eq(v0),
                          cw_port.data.v1.eq(v1)]
             dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
-            flag_sat(a_fwd & a_real & dv_over)
+            # flagged a cycle late: the flag is one register for the block,
+            # and the lane's carry chain into it was the 85F build's longest
+            # path (the record's update, which reads it, is many cycles away)
+            b_dvo = Signal(name=f"b_dvo{l}")
+            m.d.sync += b_dvo.eq(a_fwd & a_real & dv_over)
+            flag_sat(b_dvo)
             x_f, x_v0, x_dv, x_real = to_multiply(f"lane{l}_", a_f, v0, dv, a_real)
             prod = x_f * x_dv
             b_p = Signal(prod.shape(), name=f"b_p{l}")
@@ -647,26 +652,32 @@ class ProcessingBlock(wiring.Component):
         m.d.sync += redo.eq(self.st_grant)
 
         # -- sequencing ------------------------------------------------------------
+        training_update = update & train
         with m.If(fwd_issue):
             m.d.sync += step.eq(Mux(step == S - 1, 0, step + 1))
             with m.If(step == S - 1):
                 m.d.sync += aj.eq(Mux(aj == M - 1, 0, aj + 1))
                 with m.If(aj == M - 1):
                     m.d.sync += fwd_issue.eq(0)
-        uaj_next = Mux(uaj == M - 1, 0, uaj + 1)
-        with m.If(upd_issue):
-            m.d.sync += ustep.eq(Mux(ustep == S - 1, 0, ustep + 1))
+        # the update's issue state next cycle (``training_update`` below
+        # starts it), so that its multiplier operand can be read a cycle early
+        n_issue, n_ustep, n_uaj = Signal(), Signal.like(ustep), Signal.like(uaj)
+        m.d.comb += [n_issue.eq(upd_issue), n_ustep.eq(ustep), n_uaj.eq(uaj)]
+        with m.If(training_update):
+            m.d.comb += [n_issue.eq(1), n_ustep.eq(0), n_uaj.eq(0)]
+        with m.Elif(upd_issue):
+            m.d.comb += n_ustep.eq(Mux(ustep == S - 1, 0, ustep + 1))
             with m.If(ustep == S - 1):
-                m.d.sync += uaj.eq(uaj_next)
+                m.d.comb += n_uaj.eq(Mux(uaj == M - 1, 0, uaj + 1))
                 with m.If(uaj == M - 1):
-                    m.d.sync += upd_issue.eq(0)
+                    m.d.comb += n_issue.eq(0)
+        m.d.sync += [upd_issue.eq(n_issue), ustep.eq(n_ustep), uaj.eq(n_uaj)]
 
         # Record t + 1's forward pass may start with record t's update (the
         # core raises ``start`` and ``update`` together). Its reads trail the
         # update's writes by UPDATE_LEAD cycles: issue, multiply, write, then
         # the forward port reads that slot; both sides issue a slot per cycle,
         # so every later read trails its slot's write too.
-        training_update = update & train
         hold = Signal(range(UPDATE_LEAD + 1))   # cycles until a forward pass may begin
         pending = Signal()                   # started, waiting for the lead
         fbusy = Signal()                     # from start until this record's update
@@ -692,11 +703,23 @@ class ProcessingBlock(wiring.Component):
         umul_b = Signal(signed(max(c.slope_bits, F + 1)))
         upq = Signal(signed(len(umul_a) + len(umul_b)))
         m.d.sync += upq.eq(umul_a * umul_b)
+        # The operands come from registers, read from the per-addend LUT RAMs
+        # the cycle before (the RAM's address logic, the read and the
+        # multiplier in one cycle were the OrangeCrab build's longest path).
+        # Reading early is safe: the next record's forward pass writes an
+        # addend's slope and t_f only after this update has read them.
+        slope0 = Signal.like(umul_b)         # the first addend's slope
+        ub_issue = Signal.like(umul_b)       # the operand of an issuing step
+        m.d.sync += slope0.eq(slope_arr.read(0))
+        with m.If(n_ustep == 0):
+            m.d.sync += ub_issue.eq(tf_arr.read(n_uaj))
+        if M > 1:
+            with m.If(n_ustep == S - 1):
+                m.d.sync += ub_issue.eq(slope_arr.read(Mux(n_uaj == M - 1, 0, n_uaj + 1)))
         with m.If(training_update):
             # e * slope of the first addend, ready as its first step issues
-            m.d.comb += [umul_a.eq(e), umul_b.eq(slope_arr.read(0))]
-            m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(e), ustep.eq(0), uaj.eq(0),
-                         upd_issue.eq(1)]
+            m.d.comb += [umul_a.eq(e), umul_b.eq(slope0)]
+            m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(e)]
         # the outer pair of the addend whose update starts, as its forward
         # pass read it: taken now, written next cycle
         outer_write = Signal()
@@ -711,7 +734,7 @@ class ProcessingBlock(wiring.Component):
         with m.If(upd_issue & (ustep == 0)):
             # an addend's first step: its e_k from e*slope, and e*t_f for its
             # outer pair
-            m.d.comb += [umul_a.eq(e_reg), umul_b.eq(tf_arr.read(uaj))]
+            m.d.comb += [umul_a.eq(e_reg), umul_b.eq(ub_issue)]
             ek_sat, ek_over = saturate(round_shift(upq, c.slope_frac), EB)
             m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_u[0]),
                          ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1]), uv0.eq(ov0_arr.read(uaj)),
@@ -720,7 +743,7 @@ class ProcessingBlock(wiring.Component):
         if M > 1:
             # the next addend's e*slope, in its last step (steps >= 2 when M > 1)
             with m.If(upd_issue & (ustep == S - 1) & (uaj != M - 1)):
-                m.d.comb += [umul_a.eq(e_reg), umul_b.eq(slope_arr.read(uaj_next))]
+                m.d.comb += [umul_a.eq(e_reg), umul_b.eq(ub_issue)]
         up_o = round_shift(upq, F)
         n0, o0 = saturate(uv0 + (e_reg - up_o), V)
         n1, o1 = saturate(uv1 + up_o, V)
