@@ -76,3 +76,28 @@ def test_addends_per_block_must_divide_and_leave_steps():
     with pytest.raises(ConfigError, match="lane_stages must be one of 3, 4"):
         design_from_dict({"arch": {"inputs": 4, "addends": 4},
                           "hardware": {"lanes": 1, "lane_stages": 5}})
+
+
+def test_a_lane_difference_alone_counts_a_saturated_record():
+    """Inner tables whose neighbouring nodes differ by more than a multiplier
+    operand holds, in frozen mode: the lanes' difference test is the only
+    saturation there is, and the records it hits are counted as the
+    reference counts them (the flag passes a register in the lane)."""
+    import numpy as np
+
+    from kanhw.fixed_model import FixedBackend
+
+    vec = make_vectors(design("n3_k2_tight"), 40, seed=2, train=False)
+    model = vec.initial.copy()
+    c, arch = model.contract, model.arch
+    inner = slice(int(arch.node_base[0]), int(arch.node_base[1]))
+    span = 1 << (c.mul_bits - 1)               # the operand's range, not the value's
+    model.values[inner] = np.resize([span // 2 + 8, -span // 2 - 8], inner.stop - inner.start)
+    vec.initial = model.copy()
+    model.counts[:] = 0
+    pred, resid = FixedBackend(model).predict_mapped(vec.U, vec.Yq[:, None])
+    vec.pred, vec.resid, vec.final = pred[:, 0], resid[:, 0], model
+    vec.counts = model.counts[:len(vec.counts)].copy()
+    assert vec.counts[0] > 0                    # the reference saw lane saturations
+    out = runner.run(vec, "amaranth")
+    assert compare(vec, out) == []
