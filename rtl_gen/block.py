@@ -54,7 +54,8 @@ the same RAMs (slot = addend, then step) and runs the lanes over the M
 addends back to back, forward and (beside the next record's forward)
 update. The outer path becomes an
 engine that takes one addend at a time, a new one every four cycles (its
-three multiplications need the shared multiplier in cycles 1, 3 and 4);
+three multiplications need the shared multiplier in cycles 2, 5 and 7 after
+the take, distinct modulo four);
 hidden sums that arrive while it is busy (fewer than four steps per
 addend, or a stretch) wait in ``held``. Domains, reciprocals, outer
 coordinates and slopes are kept per addend, in small LUT RAMs
@@ -568,18 +569,25 @@ class ProcessingBlock(wiring.Component):
         cur = Signal(range(max(M, 2)))       # ... its index
         s_reg = Signal(signed(V))            # its hidden sum, kept for a stretch
         d_reg = Signal(signed(MB))           # a - lo, clipped to a multiplier operand
+        k_valid = Signal()                   # an addend taken: d_reg next
         d_valid = Signal()
-        h_valid = Signal()
-        take = avail & (~busy | h_valid)
+        o_valid = Signal()
+        # The engine takes the next addend as the current one leaves the
+        # stretch test (o_valid): a new addend every four cycles.
+        take = avail & (~busy | o_valid)
         lo_cur, hi_cur, rcp_cur = lo.read(cur), hi.read(cur), rcp.read(cur)
-        m.d.sync += d_valid.eq(take)
+        m.d.sync += [k_valid.eq(take), d_valid.eq(k_valid)]
         stretched = Signal()                 # this addend stretched once already
         with m.If(take):
             m.d.sync += [taken.eq(taken + 1), busy.eq(1), cur.eq(taken), stretched.eq(0),
-                         s_reg.eq(next_sum),
-                         d_reg.eq(saturate(round_shift(next_sum - lo.read(taken), G), MB)[0])]
-        with m.Elif(h_valid):
+                         s_reg.eq(next_sum)]
+        with m.Elif(o_valid):
             m.d.sync += busy.eq(0)
+        # d = a - lo a cycle after the take, from registers: the choice of the
+        # sum (held or the tree's), the domain's read at the new index and the
+        # subtraction in one cycle were the 85F build's longest path (17.3 ns)
+        with m.If(k_valid):
+            m.d.sync += d_reg.eq(saturate(round_shift(s_reg - lo_cur, G), MB)[0])
 
         # -- the outer multiplier, shared in turn ---------------------------------
         # map d*rcp (d_valid/redo), value t_f*dv (h_valid), slope dv*rcp
@@ -602,7 +610,6 @@ class ProcessingBlock(wiring.Component):
         # registers merge when the block serves one addend)
         t_f = Signal(F)
         t_j = Signal(range(P1))
-        o_valid = Signal()
         m.d.sync += o_valid.eq(p_valid & ~need_stretch)
         o_addr = outer.seg_addrs(cur, t_use[F:])
         with m.If(p_valid & ~need_stretch):
@@ -615,12 +622,13 @@ class ProcessingBlock(wiring.Component):
         # multiplier (block RAM, pair multiplexer, subtraction, rounding and
         # saturation filled a cycle): value t_f*dv two cycles after the read,
         # slope dv*rcp two after that, so the multiplier still serves a new
-        # addend every four cycles (map in cycle 1, value 4, slope 6).
+        # addend every four cycles (after the take: d in cycle 1, map 2,
+        # value 5, slope 7).
         o_v0 = Signal(signed(V))
         o_dv = Signal(signed(MB))
         o_rcp = Signal(unsigned(c.rcp_bits))
         o_cur = Signal.like(cur)             # the addend whose value and slope follow
-        v_valid, sl_valid, s_valid = Signal(), Signal(), Signal()
+        h_valid, v_valid, sl_valid, s_valid = Signal(), Signal(), Signal(), Signal()
         ov0, ov1 = Banks.pair(t_j[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
         m.d.sync += [h_valid.eq(o_valid), v_valid.eq(h_valid), sl_valid.eq(v_valid),

@@ -173,8 +173,8 @@ class Geometry:
     # Derived from the pipeline in block.py and core.py (and checked against
     # simulation by the tests): a record's forward pass takes S lane steps,
     # the lane tree (T stages) and the barrier tree (TK stages), plus fixed
-    # stages: accept, A/B/C lanes, saturate+subtract, map, coordinate, outer
-    # read, difference, value; barrier, residual, step, result; and the
+    # stages: accept, A/B/C lanes, saturate, take, subtract, map, coordinate,
+    # outer read, difference, value; barrier, residual, step, result; and the
     # block's input register (BROADCAST_STAGES). A block serving M
     # addends issues M * S forward steps; its outer engine starts an addend
     # every max(S, 4) cycles, so the last value is ready (M - 1) * max(S, 4)
@@ -207,7 +207,7 @@ class Geometry:
     @property
     def cycles_per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
-        return self.steps + 11 + BROADCAST_STAGES + self.lane_tree_stages \
+        return self.steps + 12 + BROADCAST_STAGES + self.lane_tree_stages \
             + self.barrier_tree_stages + self._shared_forward + self.extra_lane_stages
 
     def stream_cycles(self, records: int, train: bool, back_to_back: bool = True) -> int:
