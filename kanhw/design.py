@@ -36,8 +36,9 @@ tree_levels_per_cycle = 3   # adder-tree levels between pipeline registers
 table_ram = "auto"   # inner tables in "block" RAM, "lut" RAM, or the tool's choice
 addends_per_block = 1  # addends one block serves in turn (a divisor of addends, <= 16):
                      # fewer, larger blocks; addends_per_block * steps cycles of lane work
-lane_stages = 3      # 4 registers the table data before the lane multiplier:
-                     # a shorter clock path for one more cycle per record
+lane_stages = 3      # 4 registers the table data before the lane multiplier,
+                     # 5 also as they leave the RAM: shorter clock paths for
+                     # one (two) more cycles per record
 
 [training]
 alpha = 0.2          # constant step mu = alpha / addends, realised as
@@ -64,9 +65,10 @@ _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: or LUT RAM.
 TABLE_RAMS = ("auto", "block", "lut")
 
-#: Lane pipeline depths: address, data + multiply, accumulate/write (3), or
-#: with the table data registered before the multiplier (4).
-LANE_STAGES = (3, 4)
+#: Lane pipeline depths: address, data + multiply, accumulate/write (3);
+#: with the table data and their difference registered before the
+#: multiplier (4); and with the data registered at the RAM's output too (5).
+LANE_STAGES = (3, 4, 5)
 
 #: The core's shape register holds ``addends_per_block - 1`` in four bits.
 MAX_ADDENDS_PER_BLOCK = 16

@@ -32,7 +32,8 @@ NK, record after record, but the update costs no time of its own.
 With ``lane_stages = 4`` the forward stage B is split: the pair and its
 saturated difference are registered, and the multiply takes the next cycle
 (the path from block RAM through the subtraction into the multiplier was
-the longest in one-addend builds).
+the longest in one-addend builds). ``lane_stages = 5`` also registers the
+table data as they leave the block RAM, before the pair and difference.
 
 After the lanes: adder tree, saturation, ``d = s - lo``, the map multiply
 ``d * rcp``, the outer coordinate and read, the outer value and slope. An
@@ -443,18 +444,31 @@ class ProcessingBlock(wiring.Component):
         b_fwd, b_first, b_last = (Signal(name=n) for n in ("b_fwd", "b_first", "b_last"))
         c_last = Signal()
 
-        def to_multiply(name, *values):
-            """``values`` as the multiply stage sees them: as they are (three
-            lane stages), or registered once more (four: the table data and
-            its difference get a cycle of their own before the multiplier)."""
-            if not geo.extra_lane_stages:
+        def stage(name, on, values):
+            """``values`` registered once more when ``on``, else as they are."""
+            if not on:
                 return values
-            regs = [Signal.like(v, name=f"r_{name}{i}") for i, v in enumerate(values)]
+            regs = [Signal.like(v, name=f"{name}{i}") for i, v in enumerate(values)]
             m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
             return regs
 
+        def from_ram(name, *values):
+            """``values`` as the pair stage sees them: as they are (three or
+            four lane stages), or registered at the block RAM's output (five:
+            its 5.6 ns clock-to-output then leaves the pair, difference and
+            saturation a cycle of their own)."""
+            return stage(f"q_{name}", geo.extra_lane_stages >= 2, values)
+
+        def to_multiply(name, *values):
+            """``values`` as the multiply stage sees them: as they are (three
+            lane stages), or registered once more (four or five: the table
+            data and its difference get a cycle of their own before the
+            multiplier)."""
+            return stage(f"r_{name}", geo.extra_lane_stages >= 1, values)
+
         m.d.sync += [a_fwd.eq(fwd_issue), a_first.eq(step == 0), a_last.eq(step == S - 1)]
-        m_fwd, m_first, m_last = to_multiply("flags", a_fwd, a_first, a_last)
+        q_fwd, q_first, q_last = from_ram("flags", a_fwd, a_first, a_last)
+        m_fwd, m_first, m_last = to_multiply("flags", q_fwd, q_first, q_last)
         m.d.sync += [b_fwd.eq(m_fwd), b_first.eq(m_first), b_last.eq(m_last),
                      c_last.eq(b_fwd & b_last)]
 
@@ -483,10 +497,13 @@ class ProcessingBlock(wiring.Component):
             a_slot = Signal.like(slot_f, name=f"a_slot{l}")
             a_real = Signal(name=f"a_real{l}")
             m.d.sync += [a_u.eq(u_f), a_slot.eq(slot_f), a_real.eq(real[step])]
-            a_f, a_odd = a_u[:F], a_u[F]
+            q_even, q_odd, q_u, q_slot, q_real = from_ram(
+                f"lane{l}_", bank.rd_even.data, bank.rd_odd.data, a_u, a_slot, a_real)
+            q_f, q_odd_first = q_u[:F], q_u[F]
             # stage B: the pair, its difference, f * (v1 - v0) (the multiply a
-            # stage of its own with lane_stages = 4)
-            v0, v1 = Banks.pair(a_odd, bank.rd_even.data, bank.rd_odd.data)
+            # stage of its own with lane_stages = 4 or 5, the table data
+            # registered first with 5)
+            v0, v1 = Banks.pair(q_odd_first, q_even, q_odd)
             # The update of this record needs the coordinate and the pair
             # again, while the tables' read port serves the next record: keep
             # them per slot (a word per addend and step, LUT RAM on ECP5).
@@ -497,12 +514,12 @@ class ProcessingBlock(wiring.Component):
                                                        init=[])
             cw_port = cache.write_port()
             cr_port = cache.read_port()
-            m.d.comb += [cw_port.addr.eq(a_slot), cw_port.en.eq(a_fwd),
-                         cw_port.data.u.eq(a_u), cw_port.data.v0.eq(v0),
+            m.d.comb += [cw_port.addr.eq(q_slot), cw_port.en.eq(q_fwd),
+                         cw_port.data.u.eq(q_u), cw_port.data.v0.eq(v0),
                          cw_port.data.v1.eq(v1)]
             dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
-            flag_sat(a_fwd & a_real & dv_over)
-            x_f, x_v0, x_dv, x_real = to_multiply(f"lane{l}_", a_f, v0, dv, a_real)
+            flag_sat(q_fwd & q_real & dv_over)
+            x_f, x_v0, x_dv, x_real = to_multiply(f"lane{l}_", q_f, v0, dv, q_real)
             prod = x_f * x_dv
             b_p = Signal(prod.shape(), name=f"b_p{l}")
             b_v0 = Signal(signed(V), name=f"b_v0_{l}")

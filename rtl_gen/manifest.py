@@ -41,10 +41,12 @@ def resource_estimate(geo: Geometry) -> dict:
     outer_words = M * (ne1 + no1)
     mem_bits = K * (inner_words + outer_words) * V
     # pipeline and state registers per block, first order
-    # (a fourth lane stage registers the pair, its difference and the offset)
+    # (a fourth lane stage registers the pair, its difference and the offset;
+    # a fifth the table data, coordinate and slot at the RAM's output)
     extra = geo.extra_lane_stages
     ff_block = (L * (3 * V + MB + F + 16 + V + 4 + ceil_log2(geo.steps + 1)
-                     + extra * (2 * V + MB + F + 4))
+                     + min(extra, 1) * (2 * V + MB + F + 4)
+                     + max(extra - 1, 0) * (2 * V + geo.coord_width + geo.slot_bits + 4))
                 + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64)
     # per-addend state of a shared block: LUT RAM (domain, reciprocal,
     # coordinate, slope, held sum), M words
