@@ -225,8 +225,9 @@ class Geometry:
     @property
     def stretch_service_cycles(self) -> int:
         """Cycles the shared stretch unit spends on one block's stretch: pick,
-        load, gap, bounds, divider start, the divider (rcp_bits + 1), grant."""
-        return self.design.contract.rcp_bits + 7
+        load, select, gap, bounds, divider start, the divider (rcp_bits + 1),
+        grant."""
+        return self.design.contract.rcp_bits + 8
 
     #: Extra cycles of a record that stretches, beyond the unit's services.
     STRETCH_BASE_CYCLES = 2

@@ -86,10 +86,15 @@ class StretchUnit(wiring.Component):
                     m.d.sync += [idx.eq(pick), onehot.eq(lowest), sat.eq(0)]
                     m.next = "LOAD"
             with m.State("LOAD"):
+                # the block's sum and domain first pass registers: the choice
+                # among the blocks, the domain's read in the block and the
+                # comparisons in one cycle were the 85F build's longest path
+                m.d.sync += [s_r.eq(sv), st_lo.eq(lov), st_hi.eq(hiv)]
+                m.next = "SELECT"
+            with m.State("SELECT"):
                 # the sum below lo moves lo; otherwise (at or above hi) it moves hi
-                m.d.sync += [s_r.eq(sv),
-                             st_lo.eq(Mux(sv < lov, sv, lov)),
-                             st_hi.eq(Mux((sv >= lov) & (sv >= hiv), sv, hiv))]
+                m.d.sync += [st_lo.eq(Mux(s_r < st_lo, s_r, st_lo)),
+                             st_hi.eq(Mux((s_r >= st_lo) & (s_r >= st_hi), s_r, st_hi))]
                 m.next = "GAP"
             with m.State("GAP"):
                 g = round_shift(times_const(st_hi - st_lo, c.margin_mult), c.margin_shift)
