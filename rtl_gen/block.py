@@ -733,20 +733,27 @@ class ProcessingBlock(wiring.Component):
         m.d.sync += upq.eq(umul_a * umul_b)
         # The operands come from registers, read from the per-addend LUT RAMs
         # the cycle before (the RAM's address logic, the read and the
-        # multiplier in one cycle were the OrangeCrab build's longest path).
-        # Reading early is safe: the next record's forward pass writes an
-        # addend's slope and t_f only after this update has read them.
-        slope0 = Signal.like(umul_b)         # the first addend's slope
-        ub_issue = Signal.like(umul_b)       # the operand of an issuing step
-        m.d.sync += slope0.eq(slope_arr.read(0))
-        with m.If(n_ustep == 0):
+        # multiplier in one cycle were the OrangeCrab build's longest path),
+        # and the multiplier takes them every cycle: only the products of the
+        # cycles below are used (choosing the operands by the update's step
+        # was the ULX3S-85F build's longest path, 16.7 ns). Reading early is
+        # safe: the next record's forward pass writes an addend's slope and
+        # t_f only after this update has read them.
+        #   - before the pass (idle): the first addend's slope, for e * slope
+        #     as the update starts;
+        #   - an addend's first step: its t_f, for e * t_f;
+        #   - its last step: the next addend's slope, for e * slope.
+        ub_issue = Signal.like(umul_b)
+        with m.If(~n_issue):
+            m.d.sync += ub_issue.eq(slope_arr.read(0))
+        with m.Elif(n_ustep == 0):
             m.d.sync += ub_issue.eq(tf_arr.read(n_uaj))
         if M > 1:
-            with m.If(n_ustep == S - 1):
+            with m.If(n_issue & (n_ustep == S - 1)):
                 m.d.sync += ub_issue.eq(slope_arr.read(Mux(n_uaj == M - 1, 0, n_uaj + 1)))
+        m.d.comb += [umul_a.eq(Mux(training_update, e, e_reg)), umul_b.eq(ub_issue)]
         with m.If(training_update):
             # e * slope of the first addend, ready as its first step issues
-            m.d.comb += [umul_a.eq(e), umul_b.eq(slope0)]
             m.d.sync += [hold.eq(UPDATE_LEAD), e_reg.eq(e)]
         # the outer pair of the addend whose update starts, as its forward
         # pass read it: taken now, written next cycle
@@ -762,16 +769,11 @@ class ProcessingBlock(wiring.Component):
         with m.If(upd_issue & (ustep == 0)):
             # an addend's first step: its e_k from e*slope, and e*t_f for its
             # outer pair
-            m.d.comb += [umul_a.eq(e_reg), umul_b.eq(ub_issue)]
             ek_sat, ek_over = saturate(round_shift(upq, c.slope_frac), EB)
             m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_u[0]),
                          ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1]), uv0.eq(ov0_arr.read(uaj)),
                          uv1.eq(ov1_arr.read(uaj))]
             flag_usat(ek_over)
-        if M > 1:
-            # the next addend's e*slope, in its last step (steps >= 2 when M > 1)
-            with m.If(upd_issue & (ustep == S - 1) & (uaj != M - 1)):
-                m.d.comb += [umul_a.eq(e_reg), umul_b.eq(ub_issue)]
         up_o = round_shift(upq, F)
         n0, o0 = saturate(uv0 + (e_reg - up_o), V)
         n1, o1 = saturate(uv1 + up_o, V)
