@@ -43,9 +43,15 @@ def doc(K: int, lanes: int, family: str, share: int = 1) -> dict:
 
 
 def largest_fit(board, lanes: int, share: int = 1) -> int:
-    """Largest K <= 64 the resource model lets fit."""
+    """Largest K <= 64 the resource model lets fit: the linear model's
+    bound, checked (and lowered) against the estimate at that K, which is
+    what ``kanhw build`` refuses on."""
     est = estimate(board, design_from_dict(doc(64, lanes, board.family, share)))
-    return min(64, est.max_addends())
+    K = min(64, est.max_addends())
+    while K >= share and not estimate(board, design_from_dict(
+            doc(K, lanes, board.family, share))).fits:
+        K -= share
+    return K
 
 
 def to_toml(d: dict) -> str:
