@@ -397,8 +397,10 @@ class ProcessingBlock(wiring.Component):
         TB, AB = geo.step_bits, geo.addend_bits
 
         def flag_sat(cond):
-            """A saturation in the forward pass. Each test passes a register of
-            its own before the block's one flag: the tests sit at the ends of
+            """A saturation in the forward pass; call it outside any ``m.If``
+            (the register follows ``cond`` every cycle: under an ``m.If`` it
+            would hold a hit and count later records). Each test passes a
+            register of its own before the block's one flag: the tests sit at the ends of
             carry chains all over the block, and a test and the flag's OR in
             one cycle were in turn the 85F build's longest path (a lane's
             difference, 20.4 ns; the outer engine's, 17.9 ns). The core reads
