@@ -17,6 +17,20 @@ def round_shift(x: Value, s: int) -> Value:
     return (x + Const(1 << (s - 1), signed(s + 1))) >> s
 
 
+def rounded_base(v: Value, s: int, subtract: bool = False) -> Value:
+    """A base ``b`` such that ``(b + x) >> s == v + round_shift(x, s)``, or
+    with ``subtract``, ``(b - x) >> s == v - round_shift(x, s)``, for any
+    signed ``x``: ``v * 2^s + 2^(s-1)`` (minus one to subtract, where the
+    floor of a negated quotient becomes a ceiling).
+
+    Formed a cycle before the product arrives, it turns the rounding adder
+    and the addition into one carry chain."""
+    if s <= 0:
+        return v
+    half = 1 << (s - 1)
+    return (v.as_signed() << s) + Const(half - 1 if subtract else half, signed(s + 1))
+
+
 def saturate(x: Value, bits: int) -> tuple[Value, Value]:
     """Clamp ``x`` to a signed ``bits``-bit range; returns (value, overflow flag).
 

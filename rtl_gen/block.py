@@ -92,7 +92,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .arith import round_shift, saturate
+from .arith import round_shift, rounded_base, saturate
 from .memmap import (
     DOMAIN_HI,
     DOMAIN_LO,
@@ -412,9 +412,17 @@ class ProcessingBlock(wiring.Component):
         sat_hits = []
 
         def flag_usat(cond):
-            """A saturation in the update pass (another record's, by then)."""
-            with m.If(cond):
-                m.d.sync += self.usat.eq(1)
+            """A saturation in the update pass (another record's, by then);
+            call it outside any ``m.If`` (the register follows ``cond`` every
+            cycle). Like the forward tests, each passes a register of its own before
+            the flag (an inner write-back's test into the flag was the
+            longest path of the ECP5 builds at fd02214); the pass counts as
+            busy until the last of them has landed (``uc_upd``)."""
+            hit = Signal(name=f"usat_hit{len(usat_hits)}")
+            m.d.sync += hit.eq(cond)
+            usat_hits.append(hit)
+
+        usat_hits = []
 
         def slot_of(step, j):
             """Inner table slot: the addend within the block, then the step."""
@@ -479,9 +487,9 @@ class ProcessingBlock(wiring.Component):
         ustep = Signal(range(max(S, 2)))
         uaj = Signal(range(max(M, 2)))
         ua_upd, ub_upd = Signal(name="ua_upd"), Signal(name="ub_upd")
+        uc_upd = Signal(name="uc_upd")       # the write-backs' saturation tests land
         ek = Signal(signed(EB))              # step of the issued addend's inner functions
-        ub_ek = Signal(signed(EB))           # ... as stage C sees it
-        m.d.sync += [ua_upd.eq(upd_issue), ub_upd.eq(ua_upd), ub_ek.eq(ek)]
+        m.d.sync += [ua_upd.eq(upd_issue), ub_upd.eq(ua_upd), uc_upd.eq(ub_upd)]
 
         lane_sums = []
         slot_f, slot_u = slot_of(step, aj), slot_of(ustep, uaj)
@@ -545,19 +553,24 @@ class ProcessingBlock(wiring.Component):
             uprod = cu.u[:F] * ek
             uae, uao = bank.seg_addrs(ua_slot, cu.u[F:])
             ub_p = Signal(uprod.shape(), name=f"ub_p{l}")
-            ub_v0 = Signal(signed(V), name=f"ub_v0_{l}")
-            ub_v1 = Signal(signed(V), name=f"ub_v1_{l}")
+            # the pair with e_k and the rounding folded in, so that stage C is
+            # one carry chain per node (the product's rounding, the sum and the
+            # saturation into the block RAM's data were the longest path of
+            # the ECP5 builds)
+            base0 = rounded_base(cu.v0 + ek, F, subtract=True)
+            base1 = rounded_base(cu.v1, F)
+            ub_b0 = Signal(base0.shape(), name=f"ub_b0_{l}")
+            ub_b1 = Signal(base1.shape(), name=f"ub_b1_{l}")
             ub_odd = Signal(name=f"ub_odd{l}")
             ub_real = Signal(name=f"ub_real{l}")
             ub_ae = Signal.like(uae, name=f"ub_ae{l}")
             ub_ao = Signal.like(uao, name=f"ub_ao{l}")
-            m.d.sync += [ub_p.eq(uprod), ub_v0.eq(cu.v0), ub_v1.eq(cu.v1),
+            m.d.sync += [ub_p.eq(uprod), ub_b0.eq(base0), ub_b1.eq(base1),
                          ub_odd.eq(cu.u[F]), ub_real.eq(ua_real), ub_ae.eq(uae),
                          ub_ao.eq(uao)]
             # stage C: write the pair back
-            up = round_shift(ub_p, F)
-            n0, o0 = saturate(ub_v0 + (ub_ek - up), V)
-            n1, o1 = saturate(ub_v1 + up, V)
+            n0, o0 = saturate((ub_b0 - ub_p) >> F, V)    # v0 + e_k - round(f e_k)
+            n1, o1 = saturate((ub_b1 + ub_p) >> F, V)    # v1 + round(f e_k)
             bank.write_pair(m, ub_upd & ub_real, ub_ae, ub_ao, ub_odd, n0, n1)
             flag_usat(ub_upd & ub_real & (o0 | o1))
 
@@ -605,8 +618,13 @@ class ProcessingBlock(wiring.Component):
         # d = a - lo a cycle after the take, from registers: the choice of the
         # sum (held or the tree's), the domain's read at the new index and the
         # subtraction in one cycle were the 85F build's longest path (17.3 ns)
+        # the addend's reciprocal is read in the same cycle: the map multiplier
+        # then starts from registers (the LUT RAM's read at ``cur`` into the
+        # multiplier was 17.5 ns, 6 ns of it routing on ``cur``)
+        rcp_reg = Signal(unsigned(c.rcp_bits))
         with m.If(k_valid):
-            m.d.sync += d_reg.eq(saturate(round_shift(s_reg - lo_cur, G), MB)[0])
+            m.d.sync += [d_reg.eq(saturate(round_shift(s_reg - lo_cur, G), MB)[0]),
+                         rcp_reg.eq(rcp_cur)]
 
         # -- the outer multiplier, shared in turn ---------------------------------
         # map d*rcp (d_valid/redo), value t_f*dv (h_valid), slope dv*rcp
@@ -657,7 +675,7 @@ class ProcessingBlock(wiring.Component):
         m.d.sync += [h_valid.eq(o_valid), v_valid.eq(h_valid), sl_valid.eq(v_valid),
                      s_valid.eq(sl_valid)]
         with m.If(o_valid):
-            m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv), o_rcp.eq(rcp_cur), o_cur.eq(cur)]
+            m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv), o_rcp.eq(rcp_reg), o_cur.eq(cur)]
             ov0_arr.write(m, cur, ov0)
             ov1_arr.write(m, cur, ov1)
         flag_sat(o_valid & odv_over)
@@ -679,7 +697,7 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [self.st_req.eq(1), stretched.eq(1),
                          self.stretch.eq(self.stretch + 1 if M > 1 else 1)]
         with m.If(self.st_grant):
-            m.d.sync += [self.st_req.eq(0), d_reg.eq(self.st_d)]
+            m.d.sync += [self.st_req.eq(0), d_reg.eq(self.st_d), rcp_reg.eq(self.st_rcp)]
             for arr, v in ((lo, self.st_lo), (hi, self.st_hi), (rcp, self.st_rcp)):
                 arr.write(m, cur, v)
         flag_sat(self.st_grant & self.st_sat)
@@ -767,28 +785,29 @@ class ProcessingBlock(wiring.Component):
         ow_odd = Signal()
         ow_e = Signal.like(outer.wr_even.addr)
         ow_o = Signal.like(outer.wr_odd.addr)
-        uv0 = Signal(signed(V))
-        uv1 = Signal(signed(V))
+        # the outer pair with e and the rounding folded in (as the lanes do)
+        ub0 = rounded_base(ov0_arr.read(uaj) + e_reg, F, subtract=True)
+        ub1 = rounded_base(ov1_arr.read(uaj), F)
+        uv0, uv1 = Signal(ub0.shape()), Signal(ub1.shape())
         m.d.sync += outer_write.eq(0)
         tj_u = tj_arr.read(uaj)
         u_addr = outer.seg_addrs(uaj, tj_u)
-        with m.If(upd_issue & (ustep == 0)):
+        first_step = upd_issue & (ustep == 0)
+        ek_sat, ek_over = saturate(round_shift(upq, c.slope_frac), EB)
+        with m.If(first_step):
             # an addend's first step: its e_k from e*slope, and e*t_f for its
             # outer pair
-            ek_sat, ek_over = saturate(round_shift(upq, c.slope_frac), EB)
             m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_u[0]),
-                         ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1]), uv0.eq(ov0_arr.read(uaj)),
-                         uv1.eq(ov1_arr.read(uaj))]
-            flag_usat(ek_over)
-        up_o = round_shift(upq, F)
-        n0, o0 = saturate(uv0 + (e_reg - up_o), V)
-        n1, o1 = saturate(uv1 + up_o, V)
+                         ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1]), uv0.eq(ub0), uv1.eq(ub1)]
+        flag_usat(first_step & ek_over)
+        n0, o0 = saturate((uv0 - upq) >> F, V)    # v0 + e - round(t_f e)
+        n1, o1 = saturate((uv1 + upq) >> F, V)    # v1 + round(t_f e)
         outer.write_pair(m, outer_write, ow_e, ow_o, ow_odd, n0, n1)
         flag_usat(outer_write & (o0 | o1))
 
         # the forward engine's multiplier operands
         with m.If(d_valid | redo):
-            m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp_cur)]
+            m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp_reg)]
         with m.Elif(h_valid):
             m.d.comb += [mul_a.eq(o_dv), mul_b.eq(t_f)]
         with m.Elif(sl_valid):
@@ -796,7 +815,7 @@ class ProcessingBlock(wiring.Component):
         m.d.comb += [outer.rd_even.addr.eq(o_addr[0]), outer.rd_odd.addr.eq(o_addr[1])]
 
         # the update pass is over once its last write has landed
-        upd_busy = upd_issue | ua_upd | ub_upd
+        upd_busy = upd_issue | ua_upd | ub_upd | uc_upd
         m.d.comb += [self.uidle.eq(~upd_busy & ~training_update),
                      self.idle.eq(~fbusy & ~pending & ~upd_busy & ~start & ~update)]
         with m.If(Cat(*sat_hits).any()):
@@ -804,6 +823,8 @@ class ProcessingBlock(wiring.Component):
         # Record flags stay readable until the core has counted them.
         with m.If(clear):
             m.d.sync += [self.sat.eq(0), self.clamp.eq(0), self.stretch.eq(0)]
+        with m.If(Cat(*usat_hits).any()):
+            m.d.sync += self.usat.eq(1)
         with m.If(uclear):
             m.d.sync += self.usat.eq(0)
 

@@ -216,7 +216,8 @@ class Geometry:
         starts), or one at a time (each arriving after the last was counted,
         as over a serial link)."""
         first = self.cycles_per_record_frozen + 1    # start to result, nothing to trail
-        drain = self.share * self.steps + UPDATE_LEAD + BROADCAST_STAGES if train else 1
+        # the update's last saturation test lands a cycle after its last write
+        drain = self.share * self.steps + UPDATE_LEAD + BROADCAST_STAGES + 1 if train else 1
         if not back_to_back:
             return records * (first + drain)
         per = self.cycles_per_record if train else self.cycles_per_record_frozen

@@ -101,3 +101,31 @@ def test_a_lane_difference_alone_counts_a_saturated_record():
     assert vec.counts[0] > 0                    # the reference saw lane saturations
     out = runner.run(vec, "amaranth")
     assert compare(vec, out) == []
+
+
+def test_an_outer_difference_alone_counts_a_saturated_record():
+    """Outer nodes alternating -h, +h with 2h = 2^(mul_bits + guard_bits - 1),
+    in frozen mode: a segment whose first node is even has the difference
+    2h, one past the multiplier operand's range, and saturates; one whose
+    first node is odd has -2h, the operand's lowest value, and does not.
+    The outer engine forms the difference both ways and picks one by the
+    pair's order; the records it flags are the reference's."""
+    import numpy as np
+
+    from kanhw.fixed_model import FixedBackend
+
+    vec = make_vectors(design("n3_k2_tight"), 40, seed=2, train=False)
+    model = vec.initial.copy()
+    c, arch = model.contract, model.arch
+    outer = slice(int(arch.node_base[1]), int(arch.node_base[2]))
+    h = 1 << (c.mul_bits + c.guard_bits - 2)
+    P = arch.points[1]
+    model.values[outer] = np.tile(np.resize([-h, h], P), (outer.stop - outer.start) // P)
+    vec.initial = model.copy()
+    model.counts[:] = 0
+    pred, resid = FixedBackend(model).predict_mapped(vec.U, vec.Yq[:, None])
+    vec.pred, vec.resid, vec.final = pred[:, 0], resid[:, 0], model
+    vec.counts = model.counts[:len(vec.counts)].copy()
+    assert 0 < vec.counts[0] < len(vec.U)       # some records saturate, not all
+    out = runner.run(vec, "amaranth")
+    assert compare(vec, out) == []

@@ -7,7 +7,7 @@ from amaranth.sim import Simulator
 
 from kanhw import nk_fixed as nkx
 from kanhw.contract import PRESETS
-from kanhw.rtl_gen.arith import round_shift, saturate, times_const
+from kanhw.rtl_gen.arith import round_shift, rounded_base, saturate, times_const
 from kanhw.rtl_gen.divider import Divider
 from kanhw.rtl_gen.tree import AdderTree, tree_stages
 
@@ -26,9 +26,14 @@ def test_arith_helpers_match_the_reference():
     rs = round_shift(x, 5)
     sv, so = saturate(x, 12)
     tc = times_const(x, 205)
-    outs = [Signal(signed(40)) for _ in range(3)]
+    # v +- round_shift(x, 5) as one addition to a base formed from v alone
+    w = Signal(signed(12))
+    plus = (rounded_base(w, 5) + x) >> 5
+    minus = (rounded_base(w, 5, subtract=True) - x) >> 5
+    outs = [Signal(signed(40)) for _ in range(5)]
     flag = Signal()
-    m.d.comb += [outs[0].eq(rs), outs[1].eq(sv), outs[2].eq(tc), flag.eq(so)]
+    m.d.comb += [outs[0].eq(rs), outs[1].eq(sv), outs[2].eq(tc), flag.eq(so),
+                 outs[3].eq(plus), outs[4].eq(minus)]
     rng = np.random.default_rng(0)
     values = list(rng.integers(-(1 << 23), 1 << 23, size=200)) + [-2048, 2047, -2049, 2048, -16,
                                                                    16, -17, 15, 0]
@@ -43,6 +48,10 @@ def test_arith_helpers_match_the_reference():
             assert ctx.get(outs[1]) == nkx.sat(v, 12, counts)
             assert ctx.get(flag) == int(counts[nkx.C_EVENTS] != before)
             assert ctx.get(outs[2]) == v * 205
+            for wv in (-2048, -37, -1, 0, 1, 16, 2047):
+                ctx.set(w, wv)
+                assert ctx.get(outs[3]) == wv + nkx.rshift_round(v, 5)
+                assert ctx.get(outs[4]) == wv - nkx.rshift_round(v, 5)
 
     simulate(m, bench, clocked=False)
 
