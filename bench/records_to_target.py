@@ -4,6 +4,12 @@ board table's modelled time to target (records needed / records per second).
 
     python bench/records_to_target.py det4 --seeds 5
     python bench/records_to_target.py det4 --addends 32 --alpha 0.3 --seeds 5
+    python bench/records_to_target.py det4 --addends 64 --late-update
+
+``--late-update`` measures a variant the hardware does not build: each
+record's update lands one record late (record r + 1's forward pass sees the
+tables before record r's update), which is what a second record in flight
+per block would compute; it prices that design in records.
 
 The fixed-point trainer is exactly what the generated core computes, so these
 records are the ones the device needs; the order is the same seeded shuffle
@@ -15,12 +21,50 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from numba import njit
 
 from kanhw import datasets, metrics
+from kanhw import nk_fixed as nkx
 from kanhw.arch import build_architecture
 from kanhw.contract import PRESETS
 from kanhw.design import resolve_contract
 from kanhw.fixed_model import FixedBackend, FixedKAN
+
+
+@njit(cache=True)
+def train_late(U, Yq, order, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c,
+               counts, pred_out, resid_out, stretch_out):
+    """``nk_fixed.train_records`` with each record's update applied after the
+    next record's forward pass (the last one at the end of the call)."""
+    n_funcs, n_units = fbase[fbase.size - 1], abase[abase.size - 1]
+    L = points.size
+    out0 = abase[L]
+    eb = min(c[nkx.K_VBITS], c[nkx.K_MBITS])
+    act = np.zeros(n_units, dtype=np.int64)
+    # two sets of per-record state: this record's, and the one awaiting its update
+    delta = np.zeros((2, n_units), dtype=np.int64)
+    node = np.empty((2, n_funcs), dtype=np.int64)
+    frac = np.empty((2, n_funcs), dtype=np.int64)
+    slope = np.zeros((2, n_funcs), dtype=np.int64)
+    for r in range(order.size):
+        cur, prev = r % 2, (r + 1) % 2
+        before = counts[nkx.C_STRETCH]
+        nkx.forward(U[order[r]], act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp,
+                    c, counts, node[cur], frac[cur], slope[cur], True)
+        stretch_out[r] = counts[nkx.C_STRETCH] - before
+        if r > 0:
+            nkx.backward(sizes, points, fbase, abase, values, node[prev], frac[prev],
+                         slope[prev], delta[prev], c, counts)
+        for q in range(sizes[L]):
+            res = nkx.sat(Yq[order[r], q] - act[out0 + q], c[nkx.K_VBITS], counts)
+            pred_out[r, q], resid_out[r, q] = act[out0 + q], res
+            delta[cur, out0 + q] = nkx.sat(nkx.rshift_round(res * c[nkx.K_MULT], c[nkx.K_SHIFT]),
+                                           eb, counts)
+        nkx.close_record(counts)
+    if order.size:
+        last = (order.size - 1) % 2
+        nkx.backward(sizes, points, fbase, abase, values, node[last], frac[last], slope[last],
+                     delta[last], c, counts)
 
 
 def records_to_target(dataset: str, seed: int, addends: int | None, points: list[int] | None,
@@ -67,13 +111,18 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10_000)
     ap.add_argument("--max-epochs", type=int, default=20)
     ap.add_argument("--preset", default="hw")
+    ap.add_argument("--late-update", action="store_true",
+                    help="apply each record's update after the next record's forward pass")
     args = ap.parse_args()
+    if args.late_update:
+        nkx.train_records = train_late      # FixedBackend calls it through the module
     recipe = datasets.BUILTINS[args.dataset].recipe
     alpha = args.alpha or recipe["alpha"]
     points = [int(p) for p in args.points.split(",")] if args.points else None
     print(f"{args.dataset}: K={args.addends or recipe['hidden']}, points "
           f"{points or recipe['points']}, alpha {alpha}, target {args.target}, "
-          f"validation every {args.every} records")
+          f"validation every {args.every} records"
+          + (", updates a record late" if args.late_update else ""))
     print("| seed | records to target | best validation Pearson |")
     print("|---|---|---|")
     got = []
