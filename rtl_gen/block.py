@@ -424,6 +424,21 @@ class ProcessingBlock(wiring.Component):
 
         usat_hits = []
 
+        # An update writes a pair back as v0 + step - round(f step) and
+        # v1 + round(f step) (lanes: f e_k; the outer pair: t_f e). The step
+        # and the rounding are folded into bases formed the cycle before the
+        # product p, so the write is one carry chain per node (the rounding,
+        # the sum and the saturation into the block RAM's data were the
+        # longest path of the ECP5 builds).
+        def pair_bases(v0, v1, step):
+            return rounded_base(v0 + step, F, subtract=True), rounded_base(v1, F)
+
+        def pair_written(b0, b1, p):
+            """(new v0, new v1, saturated) from the bases and the product."""
+            n0, o0 = saturate((b0 - p) >> F, V)
+            n1, o1 = saturate((b1 + p) >> F, V)
+            return n0, n1, o0 | o1
+
         def slot_of(step, j):
             """Inner table slot: the addend within the block, then the step."""
             parts = ([step[:TB]] if TB else []) + ([j[:AB]] if AB else [])
@@ -553,12 +568,7 @@ class ProcessingBlock(wiring.Component):
             uprod = cu.u[:F] * ek
             uae, uao = bank.seg_addrs(ua_slot, cu.u[F:])
             ub_p = Signal(uprod.shape(), name=f"ub_p{l}")
-            # the pair with e_k and the rounding folded in, so that stage C is
-            # one carry chain per node (the product's rounding, the sum and the
-            # saturation into the block RAM's data were the longest path of
-            # the ECP5 builds)
-            base0 = rounded_base(cu.v0 + ek, F, subtract=True)
-            base1 = rounded_base(cu.v1, F)
+            base0, base1 = pair_bases(cu.v0, cu.v1, ek)
             ub_b0 = Signal(base0.shape(), name=f"ub_b0_{l}")
             ub_b1 = Signal(base1.shape(), name=f"ub_b1_{l}")
             ub_odd = Signal(name=f"ub_odd{l}")
@@ -569,10 +579,9 @@ class ProcessingBlock(wiring.Component):
                          ub_odd.eq(cu.u[F]), ub_real.eq(ua_real), ub_ae.eq(uae),
                          ub_ao.eq(uao)]
             # stage C: write the pair back
-            n0, o0 = saturate((ub_b0 - ub_p) >> F, V)    # v0 + e_k - round(f e_k)
-            n1, o1 = saturate((ub_b1 + ub_p) >> F, V)    # v1 + round(f e_k)
+            n0, n1, over = pair_written(ub_b0, ub_b1, ub_p)
             bank.write_pair(m, ub_upd & ub_real, ub_ae, ub_ao, ub_odd, n0, n1)
-            flag_usat(ub_upd & ub_real & (o0 | o1))
+            flag_usat(ub_upd & ub_real & over)
 
         # -- lane reduction and saturation: one hidden sum per addend -------------------
         acc_width = lane_sums[0].shape().width
@@ -785,9 +794,7 @@ class ProcessingBlock(wiring.Component):
         ow_odd = Signal()
         ow_e = Signal.like(outer.wr_even.addr)
         ow_o = Signal.like(outer.wr_odd.addr)
-        # the outer pair with e and the rounding folded in (as the lanes do)
-        ub0 = rounded_base(ov0_arr.read(uaj) + e_reg, F, subtract=True)
-        ub1 = rounded_base(ov1_arr.read(uaj), F)
+        ub0, ub1 = pair_bases(ov0_arr.read(uaj), ov1_arr.read(uaj), e_reg)
         uv0, uv1 = Signal(ub0.shape()), Signal(ub1.shape())
         m.d.sync += outer_write.eq(0)
         tj_u = tj_arr.read(uaj)
@@ -800,10 +807,9 @@ class ProcessingBlock(wiring.Component):
             m.d.sync += [ek.eq(ek_sat), outer_write.eq(1), ow_odd.eq(tj_u[0]),
                          ow_e.eq(u_addr[0]), ow_o.eq(u_addr[1]), uv0.eq(ub0), uv1.eq(ub1)]
         flag_usat(first_step & ek_over)
-        n0, o0 = saturate((uv0 - upq) >> F, V)    # v0 + e - round(t_f e)
-        n1, o1 = saturate((uv1 + upq) >> F, V)    # v1 + round(t_f e)
+        n0, n1, over = pair_written(uv0, uv1, upq)
         outer.write_pair(m, outer_write, ow_e, ow_o, ow_odd, n0, n1)
-        flag_usat(outer_write & (o0 | o1))
+        flag_usat(outer_write & over)
 
         # the forward engine's multiplier operands
         with m.If(d_valid | redo):

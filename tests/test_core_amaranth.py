@@ -108,8 +108,8 @@ def test_an_outer_difference_alone_counts_a_saturated_record():
     in frozen mode: a segment whose first node is even has the difference
     2h, one past the multiplier operand's range, and saturates; one whose
     first node is odd has -2h, the operand's lowest value, and does not.
-    The outer engine forms the difference both ways and picks one by the
-    pair's order; the records it flags are the reference's."""
+    The outer engine's difference test is the only saturation there is,
+    and the records it flags are the reference's (its flag had no test)."""
     import numpy as np
 
     from kanhw.fixed_model import FixedBackend
