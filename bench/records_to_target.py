@@ -25,10 +25,11 @@ from numba import njit
 
 from kanhw import datasets, metrics
 from kanhw import nk_fixed as nkx
-from kanhw.arch import build_architecture
+from kanhw.arch import Architecture, build_architecture
 from kanhw.contract import PRESETS
 from kanhw.design import resolve_contract
 from kanhw.fixed_model import FixedBackend, FixedKAN
+from kanhw.multilevel import parse_schedule, refine_fixed
 
 
 @njit(cache=True)
@@ -69,16 +70,23 @@ def train_late(U, Yq, order, sizes, points, fbase, nbase, abase, values, lo, hi,
 
 def records_to_target(dataset: str, seed: int, addends: int | None, points: list[int] | None,
                       alpha: float, target: float, every: int, max_epochs: int,
-                      preset: str) -> tuple[int | None, float]:
+                      preset: str, schedule: str | None = None) -> tuple[int | None, float]:
     """Records until every output's validation Pearson reaches ``target``
-    (None if not within ``max_epochs``), and the best Pearson seen."""
+    (None if not within ``max_epochs``), and the best Pearson seen. With a
+    multilevel ``schedule`` the grids are refined after each level's epochs
+    (the last level then trains until ``max_epochs`` in all)."""
     recipe = datasets.BUILTINS[dataset].recipe
     data = datasets.builtin(dataset, seed=seed)
     hidden = [addends] if addends else recipe["hidden"]
     arch = build_architecture(data.X.shape[1], data.y.shape[1], None, hidden,
                               points or recipe["points"])
+    levels = parse_schedule(schedule, arch.n_layers) if schedule else []
+    if levels and levels[-1].points != arch.points:
+        raise SystemExit(f"the schedule's last level must be the grid {list(arch.points)}")
+    # one contract for every level: the finest grid's (as the device's design)
     contract = resolve_contract(PRESETS[preset], arch, alpha)
-    model = FixedKAN.initialise(arch, contract, data.X.min(0), data.X.max(0),
+    first = Architecture(arch.sizes, levels[0].points) if levels else arch
+    model = FixedKAN.initialise(first, contract, data.X.min(0), data.X.max(0),
                                 data.y.min(0), data.y.max(0), seed=seed)
     backend = FixedBackend(model)
     U, Yq = backend._inputs(data.X), model.map_targets(data.y)
@@ -86,7 +94,11 @@ def records_to_target(dataset: str, seed: int, addends: int | None, points: list
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     n = data.X.shape[0]
     done, best = 0, -1.0
-    for _ in range(max_epochs):
+    refine_at = np.cumsum([lv.epochs for lv in levels[:-1]]).tolist()
+    for epoch in range(max_epochs):
+        if epoch in refine_at:
+            model = refine_fixed(model, levels[refine_at.index(epoch) + 1].points)
+            backend = FixedBackend(model)
         order = rng.permutation(n)
         for s in range(0, n, every):
             part = order[s:s + every]
@@ -111,6 +123,8 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10_000)
     ap.add_argument("--max-epochs", type=int, default=20)
     ap.add_argument("--preset", default="hw")
+    ap.add_argument("--multilevel", metavar="SCHEDULE",
+                    help="coarse grids first, e.g. '5,8x2 5,22x18' (the last level the grid)")
     ap.add_argument("--late-update", action="store_true",
                     help="apply each record's update after the next record's forward pass")
     args = ap.parse_args()
@@ -122,13 +136,15 @@ def main() -> None:
     print(f"{args.dataset}: K={args.addends or recipe['hidden']}, points "
           f"{points or recipe['points']}, alpha {alpha}, target {args.target}, "
           f"validation every {args.every} records"
-          + (", updates a record late" if args.late_update else ""))
+          + (", updates a record late" if args.late_update else "")
+          + (f", multilevel {args.multilevel}" if args.multilevel else ""))
     print("| seed | records to target | best validation Pearson |")
     print("|---|---|---|")
     got = []
     for seed in range(args.seeds):
         r, best = records_to_target(args.dataset, seed, args.addends, points, alpha,
-                                    args.target, args.every, args.max_epochs, args.preset)
+                                    args.target, args.every, args.max_epochs, args.preset,
+                                    args.multilevel)
         got.append(r if r is not None else np.inf)
         print(f"| {seed} | {r if r is not None else 'not reached'} | {best:.4f} |", flush=True)
     print(f"median records to {args.target}: {np.median(got):.0f}")

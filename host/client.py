@@ -9,7 +9,12 @@ import numpy as np
 
 from kanhw.design import Design
 from kanhw.fixed_model import FixedKAN
-from kanhw.rtl_gen.image import table_addresses, table_writes, tables_from_words
+from kanhw.rtl_gen.image import (
+    outer_points_of,
+    table_addresses,
+    table_writes,
+    tables_from_words,
+)
 from kanhw.rtl_gen.memmap import CORE_ID, GLOBAL_REGS, Geometry
 
 from . import protocol as P
@@ -114,11 +119,15 @@ class Device:
 
     # -- tables ------------------------------------------------------------------------
     def load_model(self, model: FixedKAN) -> None:
+        """Load ``model``'s tables: the design's grids, or a coarser outer
+        grid (the core's ``outer_points`` register is set to it)."""
         addrs, words = table_writes(self.geo, model)
         self.write(addrs, words)
 
     def read_model(self, template: FixedKAN) -> FixedKAN:
-        words = self.read([a for a, _, _ in table_addresses(self.geo)])
+        """The tables read back, on ``template``'s grids."""
+        P1 = outer_points_of(self.geo, template)
+        words = self.read([a for a, _, _ in table_addresses(self.geo, P1)])
         return tables_from_words(self.geo, template, words)
 
     # -- records -------------------------------------------------------------------------

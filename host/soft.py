@@ -14,6 +14,7 @@ import struct
 import numpy as np
 
 from kanhw import nk_fixed as nkx
+from kanhw.arch import Architecture
 from kanhw.design import Design
 from kanhw.fixed_model import FixedKAN
 from kanhw.rtl_gen.core import record_layout, result_layout
@@ -54,6 +55,7 @@ class SoftDevice:
         self.regs["id"] = CORE_ID
         self.regs["shape"] = self.geo.shape_word
         self.regs["mode"] = 1
+        self.regs["outer_points"] = self.geo.p_outer
         self.model.counts[:] = 0
 
     # -- control space -------------------------------------------------------------
@@ -66,6 +68,8 @@ class SoftDevice:
         name = names.get(addr & 0xF) if addr < 16 else None
         if name == "mode":
             self.regs["mode"] = data & 1
+        elif name == "outer_points":    # clamped, as the core does
+            self.regs["outer_points"] = min(max(data, 2), self.geo.p_outer)
         elif name in ("records", "saturations", "clamps", "stretches", "cycles"):
             self.regs[name] = 0
             if name in ("saturations", "clamps", "stretches"):
@@ -104,20 +108,28 @@ class SoftDevice:
             y = (w >> (geo.n * cw)) & ((1 << V) - 1)
             Y[r, 0] = y - (1 << V) if y >> (V - 1) else y
         m = self.model
-        g = layout(m.arch)
+        # the outer grid in use: the first ``outer_points`` nodes of each
+        # outer table, as the core reads them
+        arch = Architecture(m.arch.sizes, (m.arch.points[0], self.regs["outer_points"]))
+        g = layout(arch)
+        nb1, P1 = int(m.arch.node_base[1]), self.geo.p_outer
+        outer = m.values[nb1:].reshape(-1, P1)
+        values = np.concatenate([m.values[:nb1], outer[:, :arch.points[1]].ravel()])
         pred = np.zeros((n, 1), np.int64)
         resid = np.zeros((n, 1), np.int64)
         cv = c.kernel_vector()
         if self.regs["mode"]:
             stretched = np.zeros(n, np.int64)
-            nkx.train_records(U, Y, np.arange(n), *g, m.values, m.lo, m.hi, m.rcp, cv,
+            nkx.train_records(U, Y, np.arange(n), *g, values, m.lo, m.hi, m.rcp, cv,
                               m.counts, pred, resid, stretched)
+            m.values[:nb1] = values[:nb1]
+            outer[:, :arch.points[1]] = values[nb1:].reshape(-1, arch.points[1])
             # records come from the link one at a time: none overlaps the
             # previous record's update
             self.regs["cycles"] += geo.stream_cycles(n, True, back_to_back=False) + \
                 geo.stretch_stalls(int(np.count_nonzero(stretched)), int(stretched.sum()))
         else:
-            nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
+            nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
             self.regs["cycles"] += geo.stream_cycles(n, False, back_to_back=False)
         self.regs["records"] += n
         mask = (1 << V) - 1

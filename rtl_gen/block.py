@@ -225,6 +225,9 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "train": In(1),
             "u": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
             "e": In(signed(c.step_bits)),
+            # the outer coordinate's largest value, ((points - 1) << F) - 1 for
+            # the outer grid in use (the core's ``outer_points``)
+            "coord_top": In(unsigned(geo.outer_coord_width)),
             "val": Out(signed(c.value_bits + 2 + geo.addend_bits)),
             "done": Out(1),
             "idle": Out(1),
@@ -318,9 +321,11 @@ class BlockEdge(Elaboratable):
         self.start, self.update, self.clear, self.uclear = (
             Signal(name=n) for n in ("start", "update", "clear", "uclear"))
         self.train = Signal(init=1)
-        # data: meaningless until a start or an update, so no reset
+        # data: meaningless until a start or an update, so no reset (the
+        # grid's top follows the core's register every cycle)
         self.u = Signal.like(blk.u, name="u", reset_less=True)
         self.e = Signal.like(blk.e, name="e", reset_less=True)
+        self.coord_top = Signal.like(blk.coord_top, name="coord_top", reset_less=True)
         # the control port's requests (its read data leaves by the datapath's
         # own register); the rest means nothing without ``sel``
         self.ctl = SimpleNamespace(sel=Signal(name="ctl_sel"), **{
@@ -334,7 +339,7 @@ class BlockEdge(Elaboratable):
                 *(("local", q, d) for q, d in (
                     (self.start, b.start), (self.update, b.update), (self.clear, b.clear),
                     (self.uclear, b.uclear), (self.train, b.train), (self.u, b.u),
-                    (self.e, b.e),
+                    (self.e, b.e), (self.coord_top, b.coord_top),
                     *((v, getattr(b.ctl, n)) for n, v in vars(self.ctl).items())))]
         if self.cells is None:
             for domain, q, d in regs:
@@ -393,7 +398,7 @@ class ProcessingBlock(wiring.Component):
         MB, EB, G = c.mul_bits, c.step_bits, c.guard_bits
         P1 = geo.p_outer
         sshift = F + c.rcp_shift - c.slope_frac
-        top1 = ((P1 - 1) << F) - 1
+        top1 = edge.coord_top
         TB, AB = geo.step_bits, geo.addend_bits
 
         def flag_sat(cond):

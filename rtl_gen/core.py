@@ -118,12 +118,21 @@ class TrainingCore(wiring.Component):
         start = Signal()
         update = Signal()
         e = Signal(signed(c.step_bits))
+        # The outer grid in use (``outer_points``): the design's, or a coarser
+        # one on the same tables for the coarse levels of a multilevel
+        # schedule. The blocks take the coordinate's top from a register
+        # (written between records only, like every global register).
+        P1, F = geo.p_outer, c.frac_bits
+        segments = Signal(range(P1), init=P1 - 1)
+        coord_top = Signal(unsigned(geo.outer_coord_width), init=((P1 - 1) << F) - 1)
+        m.d.sync += coord_top.eq((segments << F) - 1)
         for blk in blocks:
             m.d.comb += [blk.u.eq(u), blk.train.eq(train), blk.start.eq(start),
-                         blk.update.eq(update), blk.e.eq(e)]
+                         blk.update.eq(update), blk.e.eq(e), blk.coord_top.eq(coord_top)]
 
         # -- one stretch unit serves every block's rare domain stretches ------------------
         m.submodules.stretch = st = StretchUnit(geo)
+        m.d.comb += st.segments.eq(segments)
         for k, blk in enumerate(blocks):
             m.d.comb += [st.req[k].eq(blk.st_req), st.s[k].eq(blk.s_hidden),
                          st.lo[k].eq(blk.dom_lo), st.hi[k].eq(blk.dom_hi),
@@ -174,7 +183,7 @@ class TrainingCore(wiring.Component):
         block_rdata = Array([blk.ctl.rdata for blk in blocks])[r_blk]
         g = GLOBAL_REGS
         readable = {g["id"]: Const(CORE_ID, 32), g["shape"]: Const(geo.shape_word, 32),
-                    g["mode"]: train}
+                    g["mode"]: train, g["outer_points"]: segments + 1}
         counters = {g["records"]: n_records, g["saturations"]: n_sat, g["clamps"]: n_clamp,
                     g["stretches"]: n_stretch, g["cycles"]: n_cycles}  # a write clears
 
@@ -262,6 +271,13 @@ class TrainingCore(wiring.Component):
                                 if a == g["mode"]:
                                     with m.Else():
                                         m.d.sync += train.eq(req.data[0])
+                                elif a == g["outer_points"]:
+                                    with m.Elif(req.data < 2):
+                                        m.d.sync += segments.eq(1)
+                                    with m.Elif(req.data > P1):
+                                        m.d.sync += segments.eq(P1 - 1)
+                                    with m.Else():
+                                        m.d.sync += segments.eq(req.data - 1)
                                 elif a in counters:
                                     with m.Else():
                                         m.d.sync += sig.eq(0)

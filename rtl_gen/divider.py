@@ -1,6 +1,7 @@
 """Iterative divider for the stretch slow path: the reciprocal
-``floor(numerator / width)`` of a constant numerator, saturated to
-``quotient_bits`` (and to at least 1), one quotient bit per cycle.
+``floor(((points - 1) << shift) / width)``, saturated to ``quotient_bits``
+(and to at least 1), one quotient bit per cycle. ``points - 1`` is an input
+(the core's outer grid, set at run time), ``shift`` a constant.
 Mirrors :func:`kanhw.nk_fixed.reciprocal`."""
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ from amaranth.lib.wiring import In, Out
 
 
 class Divider(wiring.Component):
-    """``start`` (one cycle) with ``width``; ``done`` pulses with ``quotient``
-    ``quotient_bits + 1`` cycles later at most."""
+    """``start`` (one cycle) with ``width`` and ``segments`` (held until
+    ``done``); ``done`` pulses with ``quotient`` ``quotient_bits + 1`` cycles
+    later at most."""
 
-    def __init__(self, numerator: int, width_bits: int, quotient_bits: int) -> None:
-        self.numerator = numerator
+    def __init__(self, max_segments: int, shift: int, width_bits: int,
+                 quotient_bits: int) -> None:
+        self.max_segments = max_segments
+        self.shift = shift
         self.quotient_bits = quotient_bits
         super().__init__({
             "start": In(1),
+            "segments": In(range(max_segments + 1)),
             "width": In(signed(width_bits)),
             "done": Out(1),
             "quotient": Out(unsigned(quotient_bits)),
@@ -34,10 +39,10 @@ class Divider(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         QB = self.quotient_bits
-        N = self.numerator
+        N = self.segments << self.shift
         top = (1 << QB) - 1
         shifted_w = self.width_bits + QB
-        rem = Signal(max(N.bit_length(), 1) + 1)
+        rem = Signal(max((self.max_segments << self.shift).bit_length(), 1) + 1)
         divisor = Signal(shifted_w)          # width << bit, shifted right each cycle
         mask = Signal(QB)                    # the quotient bit being decided
         q = Signal(QB)
@@ -47,7 +52,7 @@ class Divider(wiring.Component):
         with m.If(self.start):
             m.d.sync += [rem.eq(N), divisor.eq(w << (QB - 1)), q.eq(0),
                          mask.eq(1 << (QB - 1)),
-                         sat_early.eq(Const(N, rem.shape()) >= (w << QB))]
+                         sat_early.eq(N >= (w << QB))]
         with m.Elif(mask != 0):
             m.d.sync += [divisor.eq(divisor >> 1), mask.eq(mask >> 1)]
             with m.If((rem >= divisor) & ~sat_early):

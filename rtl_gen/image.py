@@ -6,17 +6,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from kanhw.errors import ConfigError
 from kanhw.fixed_model import FixedKAN
 
 from .memmap import DOMAIN_HI, DOMAIN_LO, DOMAIN_RCP, Geometry
 
 
-def table_addresses(geo: Geometry) -> list[tuple[int, str, int]]:
+def outer_points_of(geo: Geometry, model: FixedKAN) -> int:
+    """The outer grid ``model`` runs on in the core: the design's, or a
+    coarser one (the core's ``outer_points`` register) with the same
+    inner grid."""
+    a, d = model.arch, geo.design.arch
+    if a.sizes != d.sizes or a.points[0] != d.points[0] or not 2 <= a.points[1] <= d.points[1]:
+        raise ConfigError(f"a {a.describe()} KAN does not fit the core's tables "
+                          f"({d.describe()}): a coarser outer grid is the only difference "
+                          "a core takes")
+    return int(a.points[1])
+
+
+def table_addresses(geo: Geometry, outer_points: int | None = None
+                    ) -> list[tuple[int, str, int]]:
     """Every table word of the core: ``(address, kind, index)`` where ``kind``
     is ``values``, ``lo``, ``hi`` or ``rcp`` and ``index`` the position in the
-    fixed model's flat array of that name."""
+    fixed model's flat array of that name. With ``outer_points`` below the
+    design's, the words of a model on that coarser outer grid (the first
+    nodes of each outer table)."""
     a = geo.design.arch
-    n, K, P0, P1 = geo.n, geo.K, geo.p_inner, geo.p_outer
+    n, K, P0 = geo.n, geo.K, geo.p_inner
+    P1 = outer_points or geo.p_outer
     nb1 = int(a.node_base[1])
     fb1 = int(a.func_base[1])
     out: list[tuple[int, str, int]] = []
@@ -33,10 +50,12 @@ def table_addresses(geo: Geometry) -> list[tuple[int, str, int]]:
 
 
 def table_writes(geo: Geometry, model: FixedKAN) -> tuple[np.ndarray, np.ndarray]:
-    """(addresses, 32-bit words) that load ``model`` into the core."""
-    addrs = table_addresses(geo)
-    words = np.array([int(getattr(model, kind)[idx]) & 0xFFFFFFFF for _, kind, idx in addrs],
-                     dtype=np.int64)
+    """(addresses, 32-bit words) that load ``model`` into the core; the
+    ``outer_points`` register first."""
+    P1 = outer_points_of(geo, model)
+    addrs = [(geo.global_addr("outer_points"), "", P1)] + table_addresses(geo, P1)
+    words = np.array([int(getattr(model, kind)[idx]) & 0xFFFFFFFF if kind else idx
+                      for _, kind, idx in addrs], dtype=np.int64)
     return np.array([a for a, _, _ in addrs], dtype=np.int64), words
 
 
@@ -47,10 +66,10 @@ def sign_extend(word: int, bits: int) -> int:
 
 def tables_from_words(geo: Geometry, template: FixedKAN, words) -> FixedKAN:
     """A copy of ``template`` holding the tables read back as ``words``
-    (in :func:`table_addresses` order)."""
+    (in :func:`table_addresses` order for the template's outer grid)."""
     V = geo.design.contract.value_bits
     model = template.copy()
-    for (_, kind, idx), w in zip(table_addresses(geo), words):
+    for (_, kind, idx), w in zip(table_addresses(geo, outer_points_of(geo, template)), words):
         getattr(model, kind)[idx] = int(w) & 0xFFFFFFFF if kind == "rcp" \
             else sign_extend(int(w), V)
     return model

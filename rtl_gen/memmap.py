@@ -36,6 +36,10 @@ GLOBAL_REGS = {
     "clamps": 5,      # RO: frozen-mode outer arguments clamped; write clears
     "stretches": 6,   # RO: outer domains stretched; write clears
     "cycles": 7,      # RO: clock cycles spent on records; write clears
+    # RW: points of every outer function in use, 2 to the design's (its value
+    # after a reset); a coarser grid on the same tables runs the coarse
+    # levels of a multilevel schedule (a write outside that range is clamped)
+    "outer_points": 8,
 }
 CORE_ID = 0x4B414E31
 REGION_INNER, REGION_OUTER, REGION_DOMAIN = 0, 1, 2

@@ -34,6 +34,8 @@ class StretchUnit(wiring.Component):
         V, K = c.value_bits, geo.blocks
         super().__init__({
             "req": In(K),
+            # the outer grid's segments (points - 1), set at run time
+            "segments": In(range(geo.p_outer)),
             "s": In(data.ArrayLayout(signed(V), K)),
             "lo": In(data.ArrayLayout(signed(V), K)),
             "hi": In(data.ArrayLayout(signed(V), K)),
@@ -53,8 +55,8 @@ class StretchUnit(wiring.Component):
         P1 = geo.p_outer
 
         m.submodules.divider = div = Divider(
-            numerator=(P1 - 1) << (c.frac_bits + c.rcp_shift + G), width_bits=V + 1,
-            quotient_bits=c.rcp_bits)
+            P1 - 1, c.frac_bits + c.rcp_shift + G, width_bits=V + 1, quotient_bits=c.rcp_bits)
+        m.d.comb += div.segments.eq(self.segments)
 
         # the lowest requesting block, as a one-hot word (req & -req: one carry
         # chain) and as an index (OR trees over the one-hot bits)

@@ -67,7 +67,7 @@ def compare(vec: Vectors, out: Outcome, limit: int = 20) -> list[Mismatch]:
 
 
 def _describe(vec: Vectors, kind: str, idx: int) -> str:
-    a = vec.design.arch
+    a = vec.initial.arch        # the design's grids, or a coarser outer grid
     if kind != "values":
         return f"addend {idx}"
     n, P0, P1 = a.sizes[0], a.points[0], a.points[1]

@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from kanhw.errors import ConfigError, KanhwError
-from kanhw.rtl_gen.image import table_addresses, table_writes, tables_from_words
+from kanhw.rtl_gen.image import (
+    outer_points_of,
+    table_addresses,
+    table_writes,
+    tables_from_words,
+)
 from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
 
 from .compare import COUNTERS, Outcome
@@ -57,7 +62,8 @@ def _job(vec: Vectors, geo: Geometry) -> dict:
     g = GLOBAL_REGS
     extra_a = [g["mode"]] + [g[n] for n in _AFTER]
     extra_d = [int(vec.train)] + [0] * len(_AFTER)
-    read = [a for a, _, _ in table_addresses(geo)] + [g[n] for n in _AFTER]
+    P1 = outer_points_of(geo, vec.initial)
+    read = [a for a, _, _ in table_addresses(geo, P1)] + [g[n] for n in _AFTER]
     c = vec.design.contract
     return {"U": vec.U, "Y": vec.Yq, "coord_width": geo.coord_width, "value_bits": c.value_bits,
             "addr_width": geo.addr_width,
@@ -67,7 +73,7 @@ def _job(vec: Vectors, geo: Geometry) -> dict:
 
 
 def _outcome(vec: Vectors, geo: Geometry, pred, resid, read, stream_seconds=0.0) -> Outcome:
-    n_tables = len(table_addresses(geo))
+    n_tables = len(table_addresses(geo, outer_points_of(geo, vec.initial)))
     final = tables_from_words(geo, vec.initial, read[:n_tables])
     after = dict(zip(_AFTER, (int(w) for w in read[n_tables:])))
     return Outcome(np.asarray(pred, np.int64), np.asarray(resid, np.int64), final,

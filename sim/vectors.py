@@ -10,6 +10,7 @@ import numpy as np
 
 from kanhw import datasets
 from kanhw import nk_fixed as nkx
+from kanhw.arch import Architecture
 from kanhw.design import Design
 from kanhw.errors import ConfigError
 from kanhw.fixed_model import FixedBackend, FixedKAN
@@ -54,11 +55,16 @@ def dataset_for(design: Design, records: int, seed: int, name: str | None = None
 
 
 def make_vectors(design: Design, records: int, seed: int = 0, train: bool = True,
-                 dataset: str | None = None, warm_epochs: int = 0) -> Vectors:
+                 dataset: str | None = None, warm_epochs: int = 0,
+                 outer_points: int | None = None) -> Vectors:
     """Vectors for ``records`` records. ``warm_epochs`` first trains the
-    reference on the same data so the check also covers a trained model."""
+    reference on the same data so the check also covers a trained model.
+    ``outer_points``: a model on that coarser outer grid, which the core runs
+    on the same tables (a multilevel schedule's coarse level)."""
     X, y = dataset_for(design, records, seed, dataset)
-    model = FixedKAN.initialise(design.arch, design.contract, X.min(0), X.max(0), y.min(0),
+    arch = design.arch if outer_points is None else \
+        Architecture(design.arch.sizes, (design.arch.points[0], outer_points))
+    model = FixedKAN.initialise(arch, design.contract, X.min(0), X.max(0), y.min(0),
                                 y.max(0), seed=design.seed)
     backend = FixedBackend(model)
     U, _ = model.map_inputs(X)

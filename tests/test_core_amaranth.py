@@ -24,6 +24,28 @@ def test_training_stream_is_bit_exact(name):
         assert out.counts[0] > 0  # saturations counted like the reference
 
 
+@pytest.mark.parametrize("name, points", [("n6_k6_share3", 5), ("n4_k3_stages4", 2),
+                                          ("n6_k5_lanes6", 3)])
+def test_coarser_outer_grid_on_the_same_tables(name, points):
+    """A multilevel schedule's coarse level on the design's core: the outer
+    functions use only the first ``points`` nodes of their tables (the
+    ``outer_points`` register, loaded with the tables). Coordinates,
+    stretches and the stretch unit's reciprocal all follow the coarser grid,
+    bit for bit against a reference model on that grid."""
+    vec = make_vectors(design(name), 60, seed=4, outer_points=points)
+    out = runner.run(vec, "amaranth")
+    assert compare(vec, out) == []
+    assert out.counts[2] > 0  # the stretch unit divided for the coarser grid
+
+
+@pytest.mark.parametrize("points", [3, 5])
+def test_coarser_outer_grid_clamps_at_its_top(points):
+    vec = make_vectors(design("n6_k5_lanes6"), 40, seed=5, train=False, outer_points=points)
+    out = runner.run(vec, "amaranth")
+    assert compare(vec, out) == []
+    assert out.counts[1] > 0
+
+
 @pytest.mark.parametrize("reset", ["domain", "core"])
 def test_reset_in_the_middle_of_a_record_clears_every_block(reset):
     """The power-on reset (the clock domain's) or the link's reset command (a

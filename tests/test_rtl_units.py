@@ -82,17 +82,19 @@ def test_adder_tree_sum_and_latency(count, levels):
 
 def test_divider_matches_reciprocal():
     c = PRESETS["hw"].replace(rcp_shift=12)
-    P = 22
-    dut = Divider((P - 1) << (c.frac_bits + c.rcp_shift + c.guard_bits),
-                  width_bits=c.value_bits + 1,
+    dut = Divider(21, c.frac_bits + c.rcp_shift + c.guard_bits, width_bits=c.value_bits + 1,
                   quotient_bits=c.rcp_bits)
     cv = c.kernel_vector()
     widths = [1, 2, 3, 7, 100, 4095, 70000, (1 << c.value_bits) - 1, 0, -5] + \
         list(np.random.default_rng(2).integers(1, 1 << 20, size=20))
+    # the design's grid (22 points) and the coarser ones a multilevel
+    # schedule runs on the same core
+    cases = [(w, P) for P in (22, 8, 4, 2) for w in widths]
 
     async def bench(ctx):
-        for w in widths:
+        for w, P in cases:
             w = int(w)
+            ctx.set(dut.segments, P - 1)
             ctx.set(dut.width, w)
             ctx.set(dut.start, 1)
             await ctx.tick()
@@ -103,7 +105,7 @@ def test_divider_matches_reciprocal():
                 cycles += 1
             assert cycles == dut.latency
             counts = np.zeros(nkx.N_COUNTS, np.int64)
-            assert ctx.get(dut.quotient) == nkx.reciprocal(w, P, cv, counts), w
-            assert ctx.get(dut.saturated) == int(counts[nkx.C_EVENTS] > 0), w
+            assert ctx.get(dut.quotient) == nkx.reciprocal(w, P, cv, counts), (w, P)
+            assert ctx.get(dut.saturated) == int(counts[nkx.C_EVENTS] > 0), (w, P)
 
     simulate(dut, bench)

@@ -37,9 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", metavar="PATH",
                    help="write the tables after every epoch; resume from PATH if it exists")
     p.add_argument("--multilevel", metavar="SCHEDULE",
-                   help="train coarse grids first, e.g. '5,8x3 5,22x7' (points per layer x "
+                   help="train coarse grids first, e.g. '5,8x2 5,22x18' (points per layer x "
                         "epochs; the last level is the design's grid): after each level the "
-                        "host reads the tables, refines them and loads the next design")
+                        "host reads the tables, refines them and loads them again. Levels "
+                        "with the design's inner grid run on the device itself (a coarser "
+                        "outer grid on the same tables)")
     p.add_argument("--init", metavar="MODEL.npz",
                    help="load a saved float model (e.g. from kanhw metakan or kanhw train "
                         "--save) as the initial tables, quantised to the design's contract")
@@ -111,18 +113,27 @@ def run(args: argparse.Namespace) -> int:
     entry: dict = {}
     epoch = 0
     counters: dict = {}
+    dev, opened = None, None
     for li, level in enumerate(levels):
-        level_design = design if li == len(levels) - 1 else \
-            replace(design, arch=Architecture(design.arch.sizes, level.points))
         if li:
-            # read back, prolong onto the finer grid, load into the next design
+            # read back, prolong onto the finer grid, load again
             model = refine_fixed(model, level.points)
             log(args, f"level {li + 1}: grids refined to {list(level.points)} points")
-        # a serial board holds one bitstream (the finest design): coarse levels
-        # run on the reference behind the same protocol
-        transport = args.transport if (li == len(levels) - 1
-                                       or not args.transport.startswith("serial")) else "soft"
-        dev = Device(open_transport(transport, level_design, args.board), level_design)
+        # A level on the design's inner grid runs on the device: the core
+        # takes a coarser outer grid on the same tables (its outer_points
+        # register, set as the tables load). Another inner grid needs another
+        # design: a serial board holds one bitstream, so such a level runs on
+        # the reference behind the same protocol.
+        on_core = level.points[0] == design.arch.points[0]
+        level_design = design if on_core else \
+            replace(design, arch=Architecture(design.arch.sizes, level.points))
+        transport = args.transport if (on_core or not args.transport.startswith("serial")) \
+            else "soft"
+        if dev is None or dev.design != level_design or transport != opened:
+            if dev is not None:
+                dev.t.close()
+            dev = Device(open_transport(transport, level_design, args.board), level_design)
+            opened = transport
         dev.reset()
         dev.load_model(model)
         dev.clear_counters()
@@ -162,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
                 persist.save(model, args.checkpoint)
         for k, v in dev.counters().items():
             counters[k] = counters.get(k, 0) + v
+    if dev is not None:
         dev.t.close()
     seconds = time.perf_counter() - t0
     if args.save:
