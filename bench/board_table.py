@@ -2,11 +2,12 @@
 for each board with the largest K the resource model lets fit, with
 resources, post-route Fmax, cycles per record, modelled records/s and the
 modelled time to validation Pearson 0.97 on det4 (records the fixed-point
-reference needs at that K, divided by records/s).
+reference needs at that K, divided by records/s); with ``--multilevel`` also
+the time with that schedule, its coarse levels trained on the same core.
 
     python bench/board_table.py ulx3s-85f icebreaker [--addends K] [--seeds 2]
     python bench/board_table.py ulx3s-85f --addends 64 --lanes 4 --addends-per-block 8 \
-        --router router2 --placer static
+        --router router2 --placer static --multilevel "5,8x1 5,22x19" --seeds 5
 
 Each build is a real Yosys + nextpnr run (a large ECP5 takes tens of
 minutes); folders go to build/table/BOARD.
@@ -72,6 +73,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--router", default="router1", help="nextpnr router (router2 for the 85F)")
     ap.add_argument("--placer", default="heap", help="nextpnr placer (static for the 85F)")
+    ap.add_argument("--multilevel", metavar="SCHEDULE",
+                    help="also the time to 0.97 with this schedule, e.g. '5,8x1 5,22x19'")
     args = ap.parse_args()
     rows = []
     for name in args.boards:
@@ -96,9 +99,6 @@ def main() -> None:
             print(f"{board.name}: {r.stderr.strip().splitlines()[-1]}", flush=True)
             continue
         rep = json.loads(r.stdout.strip().splitlines()[-1])
-        need = [records_to_target("det4", s, K, None, 0.2, 0.97, 10_000, 20, "hw")[0]
-                for s in range(args.seeds)]
-        reached = [n for n in need if n is not None]
         res = rep["resources"]
         row = {
             "board": board.name, "K": K, "lanes": args.lanes, "per_block": args.addends_per_block,
@@ -108,18 +108,31 @@ def main() -> None:
             "bram": f"{res['bram']['used']} / {res['bram']['available']}",
             "fmax": rep["fmax_mhz"], "cycles": rep["cycles_per_record"],
             "records_per_s": rep["records_per_s"],
-            "time_to_097": (f"{np.median(reached) / rep['records_per_s']:.2f} s"
-                            if need and len(reached) == len(need) else "not reached at this K"),
+            "time_to_097": time_to_target(K, args.seeds, rep["records_per_s"]),
         }
+        if args.multilevel:
+            row["multilevel"] = time_to_target(K, args.seeds, rep["records_per_s"],
+                                               args.multilevel)
         rows.append(row)
         print(json.dumps(row), flush=True)
+    ml = f" | time to 0.97, multilevel {args.multilevel}" if args.multilevel else ""
     print("| board | K | lanes | LUT | FF | DSP | BRAM | Fmax (MHz) | cycles/record | "
-          "records/s | time to 0.97 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          f"records/s | time to 0.97{ml} |")
+    print("|---" * (12 if ml else 11) + "|")
     for r in rows:
         print(f"| {r['board']} | {r['K']} | {r['lanes']} | {r['lut']} | {r['ff']} | {r['dsp']} | "
               f"{r['bram']} | {r['fmax']:.1f} | {r['cycles']} | {r['records_per_s']:,.0f} | "
-              f"{r['time_to_097']} |")
+              f"{r['time_to_097']}" + (f" | {r['multilevel']}" if ml else "") + " |")
+
+
+def time_to_target(K: int, seeds: int, records_per_s: float, schedule: str | None = None) -> str:
+    """Median records to 0.97 over ``seeds`` seeds / records per second."""
+    points = [5, 22]
+    need = [records_to_target("det4", s, K, points, 0.2, 0.97, 10_000, 20, "hw", schedule)[0]
+            for s in range(seeds)]
+    if not need or None in need:
+        return "not reached at this K"
+    return f"{np.median(need) / records_per_s:.2f} s"
 
 
 if __name__ == "__main__":

@@ -53,6 +53,12 @@ def requests(vec, geo):
     out.append(P.frame(90, P.CMD_STREAM, body))
     reads = list(addrs[:12]) + [GLOBAL_REGS["records"], GLOBAL_REGS["stretches"]]
     out.append(P.frame(91, P.CMD_READ, struct.pack("<H", len(reads)) + P.pack_words(reads)))
+    # the outer grid register clamps what it is given to 2..points (and it
+    # is read back as the core holds it)
+    op = GLOBAL_REGS["outer_points"]
+    for seq, value in ((80, 1), (82, 1000), (84, 3)):
+        out.append(P.frame(seq, P.CMD_WRITE, struct.pack("<HII", 1, op, value)))
+        out.append(P.frame(seq + 1, P.CMD_READ, struct.pack("<HI", 1, op)))
     out.append(P.frame(92, 0x33))                                 # unknown command
     out.append(P.frame(93, P.CMD_READ, b"\x05\x00\x01"))          # inconsistent length
     bad = bytearray(P.frame(94, P.CMD_INFO))
@@ -69,6 +75,9 @@ def test_gateware_link_answers_like_the_soft_device():
     frames = requests(vec, geo)
     expected = [soft.feed(f) for f in frames]
     assert expected[-3][6] == P.STATUS_BAD_COMMAND and expected[-2][6] == P.STATUS_BAD_CRC
+    grid_reads = [P.unpack_words(P.Parser().feed(a)[0].payload[1:])[0]
+                  for f, a in zip(frames, expected) if f[2] in (81, 83, 85)]
+    assert grid_reads == [2, DESIGN.arch.points[1], 3]
 
     m = Module()
     m.submodules.link = link = LinkEngine(geo, BUFFER, timeout=200)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from kanhw import datasets, persist
 from kanhw.design import load_design
@@ -58,22 +59,27 @@ def test_stream_soft_matches_reference_and_resumes(tmp_path):
     assert persist.load_fixed(ck).equals(ref)
 
 
-def test_stream_multilevel_refines_between_levels(tmp_path):
+@pytest.mark.parametrize("first", [(4, 5), (7, 5)])
+def test_stream_multilevel_refines_between_levels(tmp_path, first):
     """Coarse level, read back, prolong, reload into the design's (finest)
-    grid, fine level: the reference doing the same gives the same tables."""
+    grid, fine level: the reference doing the same gives the same tables.
+    A first level on another inner grid runs on a design of its own; one on
+    the design's inner grid on the device, a coarser outer grid in its
+    tables."""
     from kanhw.arch import Architecture
     from kanhw.multilevel import refine_fixed
     cfg = tmp_path / "d.toml"
     cfg.write_text(DESIGN.replace("points = [4, 9]", "points = [7, 9]"))
     r = kanhw("stream", "triangle", "--transport", "soft", "--config", str(cfg),
               "--train-records", "2000", "--val-records", "300", "--multilevel",
-              "4,5x1 7,9x2", "--save", str(tmp_path / "m.npz"), "--json", "--quiet",
+              f"{first[0]},{first[1]}x1 7,9x2", "--save", str(tmp_path / "m.npz"), "--json",
+              "--quiet",
               cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1])["epochs"] == 3
     design = load_design(str(cfg))
     data = datasets.builtin("triangle", seed=0, train=2000, val=300)
-    ref = FixedKAN.initialise(Architecture(design.arch.sizes, (4, 5)), design.contract,
+    ref = FixedKAN.initialise(Architecture(design.arch.sizes, first), design.contract,
                               data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0),
                               seed=design.seed)
     Y = ref.map_targets(data.y)
@@ -113,20 +119,24 @@ alpha = 0.2
 """
 
 
-def test_sim_transport_trains_like_soft(tmp_path):
+@pytest.mark.parametrize("schedule", [None, "4,3x1 4,7x1"])
+def test_sim_transport_trains_like_soft(tmp_path, schedule):
     """A few hundred records over the simulated board (UART gateware
-    included): the tables read back equal the soft device's bit for bit."""
+    included): the tables read back equal the soft device's bit for bit.
+    With a multilevel schedule both levels run on the one simulated core:
+    the coarse level on a 3-point outer grid in the 7-point tables."""
     from kanhw.sim import runner
     if not runner.available("verilator"):
-        import pytest
         pytest.skip("verilator not installed")
     cfg = tmp_path / "s.toml"
     cfg.write_text(SMALL)
     out = {}
+    levels = ["--multilevel", schedule] if schedule else []
     for transport in ("soft", "sim"):
         r = kanhw("stream", "triangle", "--transport", transport, "--config", str(cfg),
                   "--train-records", "250", "--val-records", "40", "--save",
-                  str(tmp_path / f"{transport}.npz"), "--json", "--quiet", cwd=tmp_path)
+                  str(tmp_path / f"{transport}.npz"), "--json", "--quiet", *levels,
+                  cwd=tmp_path)
         assert r.returncode == 0, r.stdout + r.stderr
         out[transport] = json.loads(r.stdout.strip().splitlines()[-1])
     assert persist.load_fixed(str(tmp_path / "sim.npz")).equals(
