@@ -401,33 +401,28 @@ class ProcessingBlock(wiring.Component):
         top1 = edge.coord_top
         TB, AB = geo.step_bits, geo.addend_bits
 
-        def flag_sat(cond):
-            """A saturation in the forward pass; call it outside any ``m.If``
-            (the register follows ``cond`` every cycle: under an ``m.If`` it
-            would hold a hit and count later records). Each test passes a
-            register of its own before the block's one flag: the tests sit at the ends of
-            carry chains all over the block, and a test and the flag's OR in
-            one cycle were in turn the 85F build's longest path (a lane's
-            difference, 20.4 ns; the outer engine's, 17.9 ns). The core reads
-            the flag as the update starts, cycles after the last test."""
-            hit = Signal(name=f"sat_hit{len(sat_hits)}")
-            m.d.sync += hit.eq(cond)
-            sat_hits.append(hit)
+        # Saturation tests: each passes a register of its own before the
+        # block's flag (``sat`` for the forward pass, ``usat`` for the update
+        # pass, another record's by then). The tests sit at the ends of carry
+        # chains all over the block, and a test and the flag's OR in one cycle
+        # were in turn the 85F build's longest path (a lane's difference,
+        # 20.4 ns; the outer engine's, 17.9 ns; an inner write-back's,
+        # 15.3 ns). The core reads ``sat`` as the update starts, cycles after
+        # the last test; the update pass counts as busy until the last of its
+        # tests has landed (``uc_upd``).
+        sat_hits, usat_hits = [], []
 
-        sat_hits = []
+        def hit_register(hits, prefix):
+            def flag(cond):
+                """Call it outside any ``m.If``: the register follows ``cond``
+                every cycle (under an ``m.If`` it would hold a hit and count
+                later records)."""
+                hit = Signal(name=f"{prefix}_hit{len(hits)}")
+                m.d.sync += hit.eq(cond)
+                hits.append(hit)
+            return flag
 
-        def flag_usat(cond):
-            """A saturation in the update pass (another record's, by then);
-            call it outside any ``m.If`` (the register follows ``cond`` every
-            cycle). Like the forward tests, each passes a register of its own before
-            the flag (an inner write-back's test into the flag was the
-            longest path of the ECP5 builds at fd02214); the pass counts as
-            busy until the last of them has landed (``uc_upd``)."""
-            hit = Signal(name=f"usat_hit{len(usat_hits)}")
-            m.d.sync += hit.eq(cond)
-            usat_hits.append(hit)
-
-        usat_hits = []
+        flag_sat, flag_usat = hit_register(sat_hits, "sat"), hit_register(usat_hits, "usat")
 
         # An update writes a pair back as v0 + step - round(f step) and
         # v1 + round(f step) (lanes: f e_k; the outer pair: t_f e). The step
