@@ -133,21 +133,21 @@ class Device:
     # -- records -------------------------------------------------------------------------
     def stream(self, U: np.ndarray, Yq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Play records (device format) in frames; predictions and residuals."""
-        from kanhw.sim.packing import pack_records, unpack_results
+        from kanhw.sim.packing import record_rows, results_from_rows
         V = self.design.contract.value_bits
         Yq = np.asarray(Yq).reshape(-1)
         rb, qb, step = (self.info["record_bytes"], self.info["result_bytes"],
                         self.info["max_records"])
         pred, resid = [], []
         for s in range(0, len(U), step):
-            words = pack_records(U[s:s + step], Yq[s:s + step], self.geo.coord_width, V)
-            body = struct.pack("<H", len(words)) + b"".join(w.to_bytes(rb, "little")
-                                                            for w in words)
+            rows = record_rows(U[s:s + step], Yq[s:s + step], self.geo.coord_width, V, rb)
+            body = struct.pack("<H", len(rows)) + rows.tobytes()
             # never retried: a record that reached the core has trained it
             answer = self.request(P.CMD_STREAM, body, retry=False)
-            results = [int.from_bytes(answer[k * qb:(k + 1) * qb], "little")
-                       for k in range(len(words))]
-            p, r = unpack_results(results, V)
+            if len(answer) != len(rows) * qb:
+                raise P.LinkError(f"the device answered {len(answer)} bytes for {len(rows)} "
+                                  f"records ({len(rows) * qb} expected)")
+            p, r = results_from_rows(np.frombuffer(answer, np.uint8).reshape(len(rows), qb), V)
             pred.append(p)
             resid.append(r)
         return np.concatenate(pred), np.concatenate(resid)

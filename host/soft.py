@@ -20,6 +20,7 @@ from kanhw.fixed_model import FixedKAN
 from kanhw.rtl_gen.core import record_layout, result_layout
 from kanhw.rtl_gen.image import table_addresses
 from kanhw.rtl_gen.memmap import CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.sim.packing import records_from_rows, result_rows
 from kanhw.train import layout
 
 from . import protocol as P
@@ -98,15 +99,10 @@ class SoftDevice:
         geo, c = self.geo, self.design.contract
         rb, qb = self.sizes["record_bytes"], self.sizes["result_bytes"]
         n = (len(payload)) // rb
-        cw, V = geo.coord_width, c.value_bits
-        U = np.zeros((n, geo.n), np.int64)
-        Y = np.zeros((n, 1), np.int64)
-        for r in range(n):
-            w = int.from_bytes(payload[r * rb:(r + 1) * rb], "little")
-            for i in range(geo.n):
-                U[r, i] = (w >> (i * cw)) & ((1 << cw) - 1)
-            y = (w >> (geo.n * cw)) & ((1 << V) - 1)
-            Y[r, 0] = y - (1 << V) if y >> (V - 1) else y
+        V = c.value_bits
+        U, y = records_from_rows(np.frombuffer(payload[:n * rb], np.uint8).reshape(n, rb),
+                                 geo.n, geo.coord_width, V)
+        Y = y[:, None]
         m = self.model
         # the outer grid in use: the first ``outer_points`` nodes of each
         # outer table, as the core reads them
@@ -132,12 +128,7 @@ class SoftDevice:
             nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
             self.regs["cycles"] += geo.stream_cycles(n, False, back_to_back=False)
         self.regs["records"] += n
-        mask = (1 << V) - 1
-        out = bytearray()
-        for r in range(n):
-            word = (int(pred[r, 0]) & mask) | (int(resid[r, 0]) & mask) << V
-            out += word.to_bytes(qb, "little")
-        return bytes(out)
+        return result_rows(pred[:, 0], resid[:, 0], V, qb).tobytes()
 
     # -- frames -----------------------------------------------------------------------
     def handle(self, f: P.Frame) -> bytes:

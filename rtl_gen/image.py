@@ -4,6 +4,8 @@ benches and the tests alike."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from kanhw.errors import ConfigError
@@ -31,9 +33,16 @@ def table_addresses(geo: Geometry, outer_points: int | None = None
     fixed model's flat array of that name. With ``outer_points`` below the
     design's, the words of a model on that coarser outer grid (the first
     nodes of each outer table)."""
+    return list(_table_addresses(geo, outer_points or geo.p_outer))
+
+
+@functools.lru_cache(maxsize=16)
+def _table_addresses(geo: Geometry, outer_points: int) -> tuple[tuple[int, str, int], ...]:
+    # cached: a stream loads and reads the tables every epoch, and the
+    # address arithmetic per word is most of that time on the host
     a = geo.design.arch
     n, K, P0 = geo.n, geo.K, geo.p_inner
-    P1 = outer_points or geo.p_outer
+    P1 = outer_points
     nb1 = int(a.node_base[1])
     fb1 = int(a.func_base[1])
     out: list[tuple[int, str, int]] = []
@@ -46,7 +55,7 @@ def table_addresses(geo: Geometry, outer_points: int | None = None
         out.append((geo.domain_addr(k, DOMAIN_LO), "lo", fb1 + k))
         out.append((geo.domain_addr(k, DOMAIN_HI), "hi", fb1 + k))
         out.append((geo.domain_addr(k, DOMAIN_RCP), "rcp", fb1 + k))
-    return out
+    return tuple(out)
 
 
 def table_writes(geo: Geometry, model: FixedKAN) -> tuple[np.ndarray, np.ndarray]:

@@ -170,3 +170,37 @@ def test_broken_link_is_an_error_not_a_hang():
 
     with pytest.raises(P.LinkError, match="no answer"):
         Device(Dead(), DESIGN, timeout=0.2, retries=1)
+
+
+def test_record_and_result_packing_round_trips():
+    """The link's byte rows, packed and unpacked over whole arrays, against
+    the bit layout written out one record at a time."""
+    from kanhw.sim.packing import (
+        pack_records,
+        record_rows,
+        records_from_rows,
+        result_rows,
+        results_from_rows,
+        unpack_results,
+    )
+    rng = np.random.default_rng(7)
+    n, cw, V = 50, 13, 24
+    U = rng.integers(0, 1 << cw, size=(n, 16))
+    Y = rng.integers(-(1 << (V - 1)), 1 << (V - 1), size=n)
+    Y[:2] = [-(1 << (V - 1)), (1 << (V - 1)) - 1]
+    nbytes = (16 * cw + V + 7) // 8
+    words = [sum(int(U[r, i]) << (i * cw) for i in range(16))
+             | (int(Y[r]) & ((1 << V) - 1)) << (16 * cw) for r in range(n)]
+    rows = record_rows(U, Y, cw, V, nbytes)
+    assert [int.from_bytes(row.tobytes(), "little") for row in rows] == words
+    assert pack_records(U, Y, cw, V) == words
+    U2, Y2 = records_from_rows(rows, 16, cw, V)
+    assert (U2 == U).all() and (Y2 == Y).all()
+    pred, resid = Y, Y[::-1].copy()
+    res = result_rows(pred, resid, V, 6)
+    assert all(int.from_bytes(res[r].tobytes(), "little")
+               == (int(pred[r]) & ((1 << V) - 1)) | (int(resid[r]) & ((1 << V) - 1)) << V
+               for r in range(n))
+    for p, r in (results_from_rows(res, V),
+                 unpack_results([int.from_bytes(x.tobytes(), "little") for x in res], V)):
+        assert (p == pred).all() and (r == resid).all()
