@@ -58,19 +58,28 @@ def _table_addresses(geo: Geometry, outer_points: int) -> tuple[tuple[int, str, 
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=16)
+def _columns(geo: Geometry, outer_points: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """:func:`table_addresses` as arrays: addresses, the model's indices, and
+    per kind the positions that hold it."""
+    words = _table_addresses(geo, outer_points)
+    addrs = np.array([a for a, _, _ in words], np.int64)
+    index = np.array([i for _, _, i in words], np.int64)
+    kinds = np.array([k for _, k, _ in words])
+    groups = [(kind, np.flatnonzero(kinds == kind)) for kind in ("values", "lo", "hi", "rcp")]
+    return addrs, index, groups
+
+
 def table_writes(geo: Geometry, model: FixedKAN) -> tuple[np.ndarray, np.ndarray]:
     """(addresses, 32-bit words) that load ``model`` into the core; the
     ``outer_points`` register first."""
     P1 = outer_points_of(geo, model)
-    addrs = [(geo.global_addr("outer_points"), "", P1)] + table_addresses(geo, P1)
-    words = np.array([int(getattr(model, kind)[idx]) & 0xFFFFFFFF if kind else idx
-                      for _, kind, idx in addrs], dtype=np.int64)
-    return np.array([a for a, _, _ in addrs], dtype=np.int64), words
-
-
-def sign_extend(word: int, bits: int) -> int:
-    word &= (1 << bits) - 1
-    return word - (1 << bits) if word >> (bits - 1) else word
+    addrs, index, groups = _columns(geo, P1)
+    words = np.empty(len(addrs), np.int64)
+    for kind, pos in groups:
+        words[pos] = getattr(model, kind)[index[pos]] & 0xFFFFFFFF
+    return (np.concatenate([[geo.global_addr("outer_points")], addrs]),
+            np.concatenate([[P1], words]))
 
 
 def tables_from_words(geo: Geometry, template: FixedKAN, words) -> FixedKAN:
@@ -78,7 +87,10 @@ def tables_from_words(geo: Geometry, template: FixedKAN, words) -> FixedKAN:
     (in :func:`table_addresses` order for the template's outer grid)."""
     V = geo.design.contract.value_bits
     model = template.copy()
-    for (_, kind, idx), w in zip(table_addresses(geo, outer_points_of(geo, template)), words):
-        getattr(model, kind)[idx] = int(w) & 0xFFFFFFFF if kind == "rcp" \
-            else sign_extend(int(w), V)
+    _, index, groups = _columns(geo, outer_points_of(geo, template))
+    words = np.asarray(words, np.int64) & 0xFFFFFFFF
+    values = words & ((1 << V) - 1)
+    values = np.where(values >> (V - 1), values - (1 << V), values)   # sign-extended
+    for kind, pos in groups:
+        getattr(model, kind)[index[pos]] = words[pos] if kind == "rcp" else values[pos]
     return model

@@ -79,7 +79,7 @@ def pack_ctrl(addr_width: int, addrs, writes, data) -> list[int]:
 
 def unpack_results(words: list[int], value_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """(predictions, residuals) from harness result words."""
-    nbytes = (2 * value_bits + 7) // 8
-    rows = np.array([list(int(w).to_bytes(nbytes, "little")) for w in words],
-                    np.uint8).reshape(len(words), nbytes)
-    return results_from_rows(rows, value_bits)
+    w = np.array(words, dtype=np.uint64).reshape(-1)
+    mask = np.uint64((1 << value_bits) - 1)
+    return (signed_field((w & mask).astype(np.int64), value_bits),
+            signed_field(((w >> np.uint64(value_bits)) & mask).astype(np.int64), value_bits))

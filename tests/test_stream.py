@@ -76,7 +76,10 @@ def test_stream_multilevel_refines_between_levels(tmp_path, first):
               "--quiet",
               cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1])["epochs"] == 3
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["epochs"] == 3
+    # another inner grid needs a design of its own; the design's runs on the core
+    assert summary["levels"][0]["design_points"] == {(4, 5): [4, 5], (7, 5): [7, 9]}[first]
     design = load_design(str(cfg))
     data = datasets.builtin("triangle", seed=0, train=2000, val=300)
     ref = FixedKAN.initialise(Architecture(design.arch.sizes, first), design.contract,
@@ -142,4 +145,8 @@ def test_sim_transport_trains_like_soft(tmp_path, schedule):
     assert persist.load_fixed(str(tmp_path / "sim.npz")).equals(
         persist.load_fixed(str(tmp_path / "soft.npz")))
     assert out["sim"]["counters"] == out["soft"]["counters"]
+    # every level on the one core: the design's grid, the level's outer grid
+    # set in its register
+    assert [lv["design_points"] for lv in out["sim"]["levels"]] == \
+        [[4, 7]] * (2 if schedule else 1)
     assert out["sim"]["validation_pearson"] == out["soft"]["validation_pearson"]

@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     epoch = 0
     counters: dict = {}
     dev, opened = None, None
+    ran_on: list[dict] = []              # where each level trained
     for li, level in enumerate(levels):
         if li:
             # read back, prolong onto the finer grid, load again
@@ -134,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
                 dev.t.close()
             dev = Device(open_transport(transport, level_design, args.board), level_design)
             opened = transport
+        ran_on.append({"points": list(level.points), "transport": transport,
+                       "design_points": list(level_design.arch.points)})
         dev.reset()
         dev.load_model(model)
         dev.clear_counters()
@@ -182,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
                "records": trained, "seconds": round(seconds, 3),
                "records_per_s": round(trained / seconds, 1) if seconds else 0.0,
                "validation_pearson": entry.get("validation_pearson", []),
-               "validation_rmse": entry.get("validation_rmse", []), "counters": counters}
+               "validation_rmse": entry.get("validation_rmse", []), "counters": counters,
+               "levels": ran_on}
     print(f"{args.transport}: {trained:,} records in {seconds:.1f} s "
           f"({summary['records_per_s']:,.0f} records/s); validation pearson "
           f"{summary['validation_pearson']}")
