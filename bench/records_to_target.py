@@ -34,7 +34,7 @@ from kanhw.multilevel import parse_schedule, refine_fixed
 
 @njit(cache=True)
 def train_late(U, Yq, order, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c,
-               counts, pred_out, resid_out, stretch_out):
+               counts, pred_out, resid_out, stretch_out, slog):
     """``nk_fixed.train_records`` with each record's update applied after the
     next record's forward pass (the last one at the end of the call)."""
     n_funcs, n_units = fbase[fbase.size - 1], abase[abase.size - 1]
@@ -51,7 +51,7 @@ def train_late(U, Yq, order, sizes, points, fbase, nbase, abase, values, lo, hi,
         cur, prev = r % 2, (r + 1) % 2
         before = counts[nkx.C_STRETCH]
         nkx.forward(U[order[r]], act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp,
-                    c, counts, node[cur], frac[cur], slope[cur], True)
+                    c, counts, node[cur], frac[cur], slope[cur], True, slog)
         stretch_out[r] = counts[nkx.C_STRETCH] - before
         if r > 0:
             nkx.backward(sizes, points, fbase, abase, values, node[prev], frac[prev],

@@ -116,14 +116,16 @@ class SoftDevice:
         cv = c.kernel_vector()
         if self.regs["mode"]:
             stretched = np.zeros(n, np.int64)
+            # room for a stretch per addend and record: the log never fills
+            slog = np.zeros(n * geo.K + 1, np.int64)
             nkx.train_records(U, Y, np.arange(n), *g, values, m.lo, m.hi, m.rcp, cv,
-                              m.counts, pred, resid, stretched)
+                              m.counts, pred, resid, stretched, slog)
             m.values[:nb1] = values[:nb1]
             outer[:, :arch.points[1]] = values[nb1:].reshape(-1, arch.points[1])
             # records come from the link one at a time: none overlaps the
             # previous record's update
             self.regs["cycles"] += geo.stream_cycles(n, True, back_to_back=False) + \
-                geo.stretch_stalls(int(np.count_nonzero(stretched)), int(stretched.sum()))
+                geo.stream_stalls(stretched, slog[1:slog[0] + 1] - int(arch.func_base[1]))
         else:
             nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
             self.regs["cycles"] += geo.stream_cycles(n, False, back_to_back=False)

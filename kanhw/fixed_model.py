@@ -230,20 +230,24 @@ class FixedBackend:
         out = np.empty((1, m.arch.n_out), np.int64)
         nkx.train_records(U, Y, np.zeros(1, np.int64), *self.geometry, tiny.values, tiny.lo,
                           tiny.hi, tiny.rcp, self.c, tiny.counts, out, out.copy(),
-                          np.zeros(1, np.int64))
+                          np.zeros(1, np.int64), np.zeros(1, np.int64))
         nkx.predict_records(U, Y, *self.geometry, tiny.values, tiny.lo, tiny.hi, tiny.rcp,
                             self.c, tiny.counts, out, out.copy())
 
-    def train_mapped(self, U: np.ndarray, Yq: np.ndarray, order: np.ndarray
+    def train_mapped(self, U: np.ndarray, Yq: np.ndarray, order: np.ndarray,
+                     slog: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Train on device-format records; returns predictions, residuals and
-        the number of domains each record stretched."""
+        the number of domains each record stretched. ``slog``: a stretch log
+        (:func:`kanhw.nk_fixed.log_stretch`) that gets the function of every
+        stretch."""
         m = self.model
         pred = np.empty((order.size, m.arch.n_out), np.int64)
         resid = np.empty_like(pred)
         stretched = np.zeros(order.size, np.int64)
         nkx.train_records(U, Yq, order, *self.geometry, m.values, m.lo, m.hi, m.rcp, self.c,
-                          m.counts, pred, resid, stretched)
+                          m.counts, pred, resid, stretched,
+                          np.zeros(1, np.int64) if slog is None else slog)
         return pred, resid, stretched
 
     def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, resid: np.ndarray) -> int:

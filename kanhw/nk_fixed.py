@@ -142,10 +142,24 @@ def coordinate(F, a, P, lo, hi, rcp, c, counts, train):
 
 
 @njit(**_JIT)
+def log_stretch(slog, F):
+    """Append function ``F`` to the stretch log: ``slog[0]`` counts the
+    stretches, ``slog[1:]`` holds as many of their functions as fit (a log
+    of one element only counts)."""
+    n = slog[0]
+    if n + 1 < slog.size:
+        slog[n + 1] = F
+    slog[0] = n + 1
+
+
+@njit(**_JIT)
 def forward(u, act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c, counts,
-            node, frac, slope, train):
+            node, frac, slope, train, slog):
     """One record forward. ``u`` holds layer-0 grid coordinates; ``act`` gets
-    every unit's value (layer-0 entries unused)."""
+    every unit's value (layer-0 entries unused). Every function whose domain
+    stretches is logged in ``slog`` (:func:`log_stretch`), in the order the
+    hardware meets them: the cycle model needs to know which addends
+    stretched, not only how many."""
     F_ = c[K_FRAC]
     fmask = (np.int64(1) << F_) - 1
     vb = c[K_VBITS]
@@ -162,7 +176,10 @@ def forward(u, act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c, 
                 if l == 0:
                     t = u[i]
                 else:
+                    before = counts[C_STRETCH]
                     t = coordinate(F, act[abase[l] + i], P, lo, hi, rcp, c, counts, train)
+                    if counts[C_STRETCH] != before:
+                        log_stretch(slog, F)
                 j = t >> F_
                 f = t & fmask
                 k = base + j
@@ -211,10 +228,11 @@ def backward(sizes, points, fbase, abase, values, node, frac, slope, delta, c, c
 
 @njit(**_JIT)
 def train_records(U, Yq, order, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c,
-                  counts, pred_out, resid_out, stretch_out):
+                  counts, pred_out, resid_out, stretch_out, slog):
     """Train on records ``order``; writes each record's prediction and residual
     (value format, before the update), as the hardware's result stream does,
-    and the number of domains it stretched."""
+    and the number of domains it stretched; ``slog`` logs which
+    (:func:`log_stretch`)."""
     n_funcs = fbase[fbase.size - 1]
     n_units = abase[abase.size - 1]
     L = points.size
@@ -231,7 +249,7 @@ def train_records(U, Yq, order, sizes, points, fbase, nbase, abase, values, lo, 
         rec = order[r]
         before = counts[C_STRETCH]
         forward(U[rec], act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c, counts,
-                node, frac, slope, True)
+                node, frac, slope, True, slog)
         stretch_out[r] = counts[C_STRETCH] - before
         for q in range(n_out):
             res = sat(Yq[rec, q] - act[out0 + q], vb, counts)
@@ -253,11 +271,12 @@ def predict_records(U, Yq, sizes, points, fbase, nbase, abase, values, lo, hi, r
     node = np.empty(n_funcs, dtype=np.int64)
     frac = np.empty(n_funcs, dtype=np.int64)
     slope = np.zeros(n_funcs, dtype=np.int64)
+    no_log = np.zeros(1, dtype=np.int64)  # frozen: nothing stretches
     L = points.size
     out0 = abase[L]
     for r in range(U.shape[0]):
         forward(U[r], act, sizes, points, fbase, nbase, abase, values, lo, hi, rcp, c, counts,
-                node, frac, slope, False)
+                node, frac, slope, False, no_log)
         for q in range(sizes[L]):
             out[r, q] = act[out0 + q]
             if Yq.shape[0] > 0:

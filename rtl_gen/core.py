@@ -226,21 +226,32 @@ class TrainingCore(wiring.Component):
             with m.Else():
                 m.next = "IDLE"
 
+        def take_sum():
+            """Prediction and residual from the barrier tree's output."""
+            y_sat, y_over = saturate(tree.output, V)
+            r_sat, r_over = saturate(y - y_sat, V)
+            m.d.sync += [y_hat.eq(y_sat), resid.eq(r_sat)]
+            with m.If(y_over | r_over):
+                m.d.sync += core_sat.eq(1)
+            m.next = "STEP"
+
         with m.FSM(name="core") as fsm:
             with m.State("IDLE"):
                 accept()
             with m.State("FORWARD"):
                 with m.If(all_done):
                     m.d.comb += tree.valid_in.eq(1)
-                    m.next = "REDUCE"
-            with m.State("REDUCE"):
-                y_sat, y_over = saturate(tree.output, V)
-                r_sat, r_over = saturate(y - y_sat, V)
-                with m.If(tree.valid_out):
-                    m.d.sync += [y_hat.eq(y_sat), resid.eq(r_sat)]
-                    with m.If(y_over | r_over):
-                        m.d.sync += core_sat.eq(1)
-                    m.next = "STEP"
+                    if tree.stages:
+                        m.next = "REDUCE"
+                    else:
+                        # one block: the tree is a wire (its output valid
+                        # with its input), so the sum is taken here; REDUCE
+                        # would wait for a valid that never comes again
+                        take_sum()
+            if tree.stages:
+                with m.State("REDUCE"):
+                    with m.If(tree.valid_out):
+                        take_sum()
             with m.State("STEP"):
                 e_sat, e_over = saturate(round_shift(times_const(resid, c.step_mult),
                                                      c.step_shift), c.step_bits)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from kanhw.design import Design
 
 
@@ -238,31 +240,77 @@ class Geometry:
     STRETCH_BASE_CYCLES = 2
 
     def stretch_stall(self, stretches: int) -> int:
-        """Extra cycles of a record in which ``stretches`` blocks stretch: the
-        shared unit serves them one after another."""
+        """Extra cycles of a record in which ``stretches`` blocks of one
+        addend each stretch: the shared unit serves them one after another."""
         if stretches <= 0:
             return 0
         return self.STRETCH_BASE_CYCLES + stretches * self.stretch_service_cycles
 
-    def stretch_stalls(self, stretch_records: int, stretches: int) -> int:
-        """Total extra cycles of a stream: ``stretch_records`` records that
-        stretched ``stretches`` domains in all. Exact with one addend per
-        block; with more, the most a stream can stall (see
-        :meth:`stretch_stall_range`)."""
-        return self.stretch_stall_range(stretch_records, stretches)[1]
+    def record_stall(self, addends) -> int:
+        """Extra cycles of one training record in which the outer domains of
+        ``addends`` (addend indices) stretch; exact for any addends per block.
 
-    def stretch_stall_range(self, stretch_records: int, stretches: int) -> tuple[int, int]:
-        """(fewest, most) extra cycles of ``stretch_records`` records that
-        stretched ``stretches`` domains in all. One addend per block: both
-        exact (every block's request arrives at once and the unit serves
-        them in turn). Shared blocks request as their engines reach the
-        stretching addend: a stall can hide behind the lanes still working
-        (down to none), or cost up to four more cycles per stretch while the
-        engine restarts and the queued sums catch up."""
-        exact = stretch_records * self.STRETCH_BASE_CYCLES + stretches * self.stretch_service_cycles
+        Each block's outer engine takes addend ``a``'s hidden sum when it
+        arrives from the lanes (``a * steps`` cycles after the first) and
+        the engine is free (a new addend every 4 cycles). An addend that
+        stretches raises its request 4 cycles after the take; the stretch
+        unit, when idle, takes the lowest requesting block, grants it
+        ``stretch_service_cycles - 1`` cycles later and is idle again the
+        cycle after; the engine re-maps the addend and is free 3 cycles
+        after the grant. The record's forward pass ends when the last
+        block's engine is done. With one addend per block this is
+        :meth:`stretch_stall`; with several, a stall can hide behind lanes
+        still working or grow while queued sums wait."""
+        M, S = self.share, self.steps
+        grant_delay = self.stretch_service_cycles - 1
+        stretching: dict[int, set[int]] = {}
+        for k in addends:
+            stretching.setdefault(int(k) // M, set()).add(int(k) % M)
+        if not stretching:
+            return 0
+
+        def run(b: int, a: int, free: int) -> tuple[int, int, int | None]:
+            """Block ``b``'s engine from addend ``a`` (free from cycle
+            ``free``) until a request or the end: (addend, free, request)."""
+            while a < M:
+                take = max(a * S, free)
+                if a in stretching.get(b, ()):
+                    return a, free, take + 4
+                free, a = take + 4, a + 1
+            return a, free, None
+
+        _, base_end, _ = run(-1, 0, 0)          # a block with no stretch
+        state = {b: run(b, 0, 0) for b in stretching}
+        end = base_end
+        unit_free = 0
+        while True:
+            pending = {b: st for b, st in state.items() if st[2] is not None}
+            if not pending:
+                break
+            x = max(unit_free, min(st[2] for st in pending.values()))
+            b = min(b for b, st in pending.items() if st[2] <= x)
+            grant = x + grant_delay
+            unit_free = grant + 1
+            a = pending[b][0]
+            state[b] = run(b, a + 1, grant + 3)
+        for a, free, _ in state.values():
+            end = max(end, free)
+        return end - base_end
+
+    def stream_stalls(self, stretched, addends) -> int:
+        """Extra cycles of a training stream: ``stretched`` the number of
+        domains each record stretched, ``addends`` the stretching addends of
+        all records in stream order (the reference's stretch log)."""
+        stretched = np.asarray(stretched)
+        addends = np.asarray(addends)
+        if int(stretched.sum()) != addends.size:
+            raise ValueError(f"{addends.size} logged stretches for {int(stretched.sum())}")
         if self.share == 1:
-            return exact, exact
-        return 0, exact + 4 * stretches
+            return int(np.count_nonzero(stretched)) * self.STRETCH_BASE_CYCLES \
+                + addends.size * self.stretch_service_cycles
+        ends = np.cumsum(stretched)
+        return sum(self.record_stall(addends[ends[r] - stretched[r]:ends[r]])
+                   for r in np.flatnonzero(stretched))
 
 
 #: Registers between the core and each block: ``start``, ``update``, the

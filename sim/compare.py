@@ -80,11 +80,9 @@ def _describe(vec: Vectors, kind: str, idx: int) -> str:
     return f"outer addend {k} node {p}"
 
 
-def expected_cycles(vec: Vectors) -> tuple[int, int]:
-    """The cycle model's (fewest, most) cycles for the whole stream,
-    stretches included; one number (fewest == most) with one addend per block."""
+def expected_cycles(vec: Vectors) -> int:
+    """The cycle model's count for the whole stream, every stretch's stall
+    included (exact, for any addends per block)."""
     geo = Geometry(vec.design)
     base = geo.stream_cycles(vec.U.shape[0], vec.train)
-    # the shared stretch unit serves a record's stretching blocks in turn
-    lo, hi = geo.stretch_stall_range(vec.stretch_records, int(vec.counts[2]))
-    return base + lo, base + hi
+    return base + geo.stream_stalls(vec.stretched, vec.stretch_addends)

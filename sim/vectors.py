@@ -27,7 +27,13 @@ class Vectors:
     resid: np.ndarray    # (N,) expected residuals
     final: FixedKAN      # expected tables after the stream
     counts: np.ndarray   # expected counters: saturated records, clamps, stretches
-    stretch_records: int  # records that stretched at least one domain (each stalls)
+    stretched: np.ndarray  # (N,) domains each record stretched (each stretch stalls)
+    stretch_addends: np.ndarray  # the addend of every stretch, in stream order
+
+    @property
+    def stretch_records(self) -> int:
+        """Records that stretched at least one domain."""
+        return int(np.count_nonzero(self.stretched))
 
 
 def mixed_products(n: int, records: int, rng: np.random.Generator):
@@ -74,9 +80,20 @@ def make_vectors(design: Design, records: int, seed: int = 0, train: bool = True
     model.counts[:] = 0
     initial = model.copy()
     stretched = np.zeros(records, np.int64)
+    addends = np.zeros(0, np.int64)
     if train:
-        pred, resid, stretched = backend.train_mapped(U, Yq, np.arange(records))
+        # the stretch log has room for a stretch per record; a stream with
+        # more runs again from the same tables with room for all of them
+        slog = np.zeros(records + 1, np.int64)
+        pred, resid, stretched = backend.train_mapped(U, Yq, np.arange(records), slog)
+        if slog[0] >= slog.size:
+            model.values[:], model.lo[:], model.hi[:], model.rcp[:], model.counts[:] = (
+                initial.values, initial.lo, initial.hi, initial.rcp, initial.counts)
+            slog = np.zeros(slog[0] + 1, np.int64)
+            pred, resid, stretched = backend.train_mapped(U, Yq, np.arange(records), slog)
+        # only layer-1 functions stretch; with one output, function = addend
+        addends = slog[1:slog[0] + 1] - int(arch.func_base[1])
     else:
         pred, resid = backend.predict_mapped(U, Yq)
     return Vectors(design, initial, U, Yq[:, 0], train, pred[:, 0], resid[:, 0], model,
-                   model.counts[:nkx.C_EVENTS].copy(), int(np.count_nonzero(stretched)))
+                   model.counts[:nkx.C_EVENTS].copy(), stretched, addends)

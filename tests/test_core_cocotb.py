@@ -23,8 +23,7 @@ def check(vec, simulator):
         print(f"{simulator}: {len(vec.U) / out.stream_seconds:.0f} records/s streaming")
     mismatches = compare(vec, out)
     assert mismatches == [], "\n".join(map(str, mismatches))
-    fewest, most = expected_cycles(vec)
-    assert fewest <= out.cycles <= most
+    assert out.cycles == expected_cycles(vec)
     return out
 
 

@@ -58,9 +58,8 @@ def run(args: argparse.Namespace) -> int:
     out = runner.run(vec, args.simulator, waves=args.waves, log=log)
     seconds = time.perf_counter() - t0
     mismatches = compare(vec, out)
-    fewest, most = expected_cycles(vec)
-    predicted = fewest if fewest == most else [fewest, most]
-    cycles_ok = fewest <= out.cycles <= most
+    predicted = expected_cycles(vec)
+    cycles_ok = out.cycles == predicted
     per_record = geo.cycles_per_record if vec.train else geo.cycles_per_record_frozen
     summary = {
         "simulator": args.simulator, "records": args.records, "mode":
