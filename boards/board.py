@@ -13,6 +13,7 @@ from kanhw.rtl_gen.memmap import Geometry
 
 from .clocks import sync_domain
 from .device import LinkedCore
+from .families import Family, get_family, with_family
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ class Board:
     variants: dict = field(default_factory=dict)
     capacity: dict = field(default_factory=dict)  # lut, ff, dsp, bram available
 
+    @property
+    def fpga(self) -> Family:
+        """The board's FPGA family module."""
+        return get_family(self.family)
+
+    def new_platform(self):
+        """A new Amaranth platform for the board, answering the generator's
+        family hooks (primitive registers, LUT RAM)."""
+        return with_family(self.platform, self.fpga)()
+
 
 class BoardTop(Elaboratable):
     """The bitstream's top: clock, reset, UART link and core, LEDs."""
@@ -49,11 +60,11 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         b = self.board
-        if b.family == "ice40" and abs(self.clock_hz - b.clock_hz) >= 1e3:
+        if b.fpga.pll_from_pad and abs(self.clock_hz - b.clock_hz) >= 1e3:
             clk_in = platform.request(b.clock, 0, dir="-").io  # the PLL takes the pad
         else:
             clk_in = platform.request(b.clock, 0).i
-        self.achieved_hz, sync = sync_domain(m, b.family, clk_in, b.clock_hz, self.clock_hz)
+        self.achieved_hz, sync = sync_domain(m, b.fpga, clk_in, b.clock_hz, self.clock_hz)
         platform.add_clock_constraint(sync.clk, self.achieved_hz)
         self.divisor = round(self.achieved_hz / b.baud)
         uart = platform.request(*b.uart)

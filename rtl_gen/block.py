@@ -84,7 +84,6 @@ from amaranth.hdl import (
     Mux,
     ResetSignal,
     Signal,
-    Value,
     signed,
     unsigned,
 )
@@ -190,13 +189,16 @@ class PerAddend:
     Unlike registers, the RAM keeps its contents through a reset, as the node
     tables do (the host loads both after one)."""
 
-    def __init__(self, m: Module, name: str, shape, share: int, init: int = 0) -> None:
+    def __init__(self, m: Module, name: str, shape, share: int, init: int = 0,
+                 lut_ram: bool = True) -> None:
+        """``lut_ram``: the fabric has LUT RAM (the platform's
+        ``has_lut_ram``); without it, synthesis builds the words from logic."""
         self.m, self.share = m, share
         if share == 1:
             self.reg = Signal(shape, name=name, init=init)
             return
         self.mem = Memory(shape=shape, depth=share, init=[init] * share,
-                          attrs={"ram_style": "distributed"})
+                          attrs={"ram_style": "distributed"} if lut_ram else None)
         m.submodules[name] = self.mem
         self.wr = self.mem.write_port()
 
@@ -285,12 +287,6 @@ class BlockInstance(wiring.Component):
         return m
 
 
-#: Flip-flop primitives per ``edge_cells`` family: no reset, synchronous
-#: clear, synchronous preset (Lattice's names; Yosys maps them to the ECP5's
-#: flip-flops after its merging passes, which leave primitives alone).
-EDGE_CELLS = {"ecp5": ("FD1S3AX", ("FD1S3IX", "CD"), ("FD1S3JX", "PD"))}
-
-
 class BlockEdge(Elaboratable):
     """The block's edge: the reset and every signal the core broadcasts to
     all blocks (record, step, control requests) pass a register of this
@@ -301,9 +297,10 @@ class BlockEdge(Elaboratable):
     then 20.2 of 21.1 ns, of routing).
 
     Synthesis merges registers with the same input, so that the blocks'
-    identical registers would become one driver for the device again. The
-    board build therefore asks for flip-flop primitives (``cells``, a key
-    of :data:`EDGE_CELLS`); simulation gets plain registers.
+    identical registers would become one driver for the device again. A
+    platform that answers ``get_edge_register(q, d, domain)`` (a board's,
+    through its FPGA family) builds them so that they stay apart, from
+    flip-flop primitives; elsewhere (simulation) they are plain registers.
 
     The reset register is in the block's domain, the others in the
     datapath's (``local``, reset by that register): Amaranth's simulator
@@ -312,11 +309,8 @@ class BlockEdge(Elaboratable):
     both from one net, and the hardware do not have), so a register must
     sit in the domain of the logic that reads it for the two to agree."""
 
-    def __init__(self, blk: ProcessingBlock, cells: str | None = None) -> None:
-        if cells is not None and cells not in EDGE_CELLS:
-            raise ValueError(f"no edge flip-flops for {cells!r}")
+    def __init__(self, blk: ProcessingBlock) -> None:
         self.blk = blk
-        self.cells = cells
         self.rst = Signal(init=1)            # the datapath's reset
         self.start, self.update, self.clear, self.uclear = (
             Signal(name=n) for n in ("start", "update", "clear", "uclear"))
@@ -341,47 +335,33 @@ class BlockEdge(Elaboratable):
                     (self.uclear, b.uclear), (self.train, b.train), (self.u, b.u),
                     (self.e, b.e), (self.coord_top, b.coord_top),
                     *((v, getattr(b.ctl, n)) for n, v in vars(self.ctl).items())))]
-        if self.cells is None:
-            for domain, q, d in regs:
+        hook = getattr(platform, "get_edge_register", None)
+        for i, (domain, q, d) in enumerate(regs):
+            cells = hook(q, d, domain) if hook is not None else None
+            if cells is None:
                 m.d[domain] += q.eq(d)
-            return m
-        plain, clear, preset = EDGE_CELLS[self.cells]
-        for domain, q, d in regs:
-            q, d = Value.cast(q), Value.cast(d)
-            sig = q if isinstance(q, Signal) else None
-            reset_less = sig is None or sig.reset_less
-            init = sig.init if sig is not None else 0
-            for i in range(len(q)):
-                ports = {"i_CK": ClockSignal(domain), "i_D": d[i], "o_Q": q[i]}
-                if reset_less:
-                    kind = plain
-                else:
-                    kind, pin = preset if (init >> i) & 1 else clear
-                    ports[f"i_{pin}"] = ResetSignal(domain)
-                m.submodules[f"{q.name if sig is not None else 'q'}_{i}"] = Instance(
-                    kind, **ports)
+            else:
+                m.submodules[f"ff{i}"] = cells
         return m
 
 
 class ProcessingBlock(wiring.Component):
     """The datapath of ``share`` addends. See the module docstring for the protocol."""
 
-    def __init__(self, geo: Geometry, edge_cells: str | None = None) -> None:
-        """``edge_cells``: build the edge registers from this family's
-        flip-flop primitives (see :class:`BlockEdge`)."""
+    def __init__(self, geo: Geometry) -> None:
         self.geo = geo
-        self.edge_cells = edge_cells
         super().__init__(block_signature(geo))
 
     def elaborate(self, platform):
         top = Module()
-        top.submodules.edge = edge = BlockEdge(self, self.edge_cells)
+        top.submodules.edge = edge = BlockEdge(self)
         top.domains.local = cd = ClockDomain("local", local=True)
         top.d.comb += [cd.clk.eq(ClockSignal()), cd.rst.eq(edge.rst)]
-        top.submodules.datapath = DomainRenamer("local")(self._datapath(edge))
+        top.submodules.datapath = DomainRenamer("local")(
+            self._datapath(edge, getattr(platform, "has_lut_ram", True)))
         return top
 
-    def _datapath(self, edge: BlockEdge) -> Module:
+    def _datapath(self, edge: BlockEdge, lut_ram: bool) -> Module:
         m = Module()
         geo = self.geo
         c = geo.design.contract
@@ -445,7 +425,7 @@ class ProcessingBlock(wiring.Component):
             return Cat(*parts) if parts else Const(0, 1)
 
         def per_addend(shape, name, init=0):
-            return PerAddend(m, name, shape, M, init)
+            return PerAddend(m, name, shape, M, init, lut_ram)
 
         # -- state ---------------------------------------------------------------
         ram = RAM_STYLE[geo.design.table_ram]

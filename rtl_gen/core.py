@@ -39,7 +39,7 @@ from amaranth.lib.wiring import In, Out
 
 from .arith import round_shift, saturate, times_const
 from .block import BlockInstance, ProcessingBlock
-from .memmap import CONTROL_READ_LATENCY, CORE_ID, GLOBAL_REGS, Geometry
+from .memmap import BARRIER_MIN_STAGES, CONTROL_READ_LATENCY, CORE_ID, GLOBAL_REGS, Geometry
 from .stretch import StretchUnit
 from .tree import AdderTree
 
@@ -150,8 +150,14 @@ class TrainingCore(wiring.Component):
             all_uidle = all_uidle & blk.uidle
             any_sat = any_sat | blk.sat
             any_usat = any_usat | blk.usat
+        # At least one register, even over one block: REDUCE waits for the
+        # tree's valid, which a tree without registers raises only with its
+        # input, in FORWARD; and a block's last saturation flag lands two
+        # cycles after its ``done``, in time for ``update`` only if the
+        # barrier takes a cycle (see ProcessingBlock).
         m.submodules.barrier_tree = tree = AdderTree(geo.blocks, V + 2 + geo.addend_bits,
-                                                     geo.design.tree_levels_per_cycle)
+                                                     geo.design.tree_levels_per_cycle,
+                                                     min_stages=BARRIER_MIN_STAGES)
         for k, blk in enumerate(blocks):
             m.d.comb += tree.inputs[k].eq(blk.val)
         clamps = Signal(range(K + 1))
@@ -226,32 +232,21 @@ class TrainingCore(wiring.Component):
             with m.Else():
                 m.next = "IDLE"
 
-        def take_sum():
-            """Prediction and residual from the barrier tree's output."""
-            y_sat, y_over = saturate(tree.output, V)
-            r_sat, r_over = saturate(y - y_sat, V)
-            m.d.sync += [y_hat.eq(y_sat), resid.eq(r_sat)]
-            with m.If(y_over | r_over):
-                m.d.sync += core_sat.eq(1)
-            m.next = "STEP"
-
         with m.FSM(name="core") as fsm:
             with m.State("IDLE"):
                 accept()
             with m.State("FORWARD"):
                 with m.If(all_done):
                     m.d.comb += tree.valid_in.eq(1)
-                    if tree.stages:
-                        m.next = "REDUCE"
-                    else:
-                        # one block: the tree is a wire (its output valid
-                        # with its input), so the sum is taken here; REDUCE
-                        # would wait for a valid that never comes again
-                        take_sum()
-            if tree.stages:
-                with m.State("REDUCE"):
-                    with m.If(tree.valid_out):
-                        take_sum()
+                    m.next = "REDUCE"
+            with m.State("REDUCE"):
+                y_sat, y_over = saturate(tree.output, V)
+                r_sat, r_over = saturate(y - y_sat, V)
+                with m.If(tree.valid_out):
+                    m.d.sync += [y_hat.eq(y_sat), resid.eq(r_sat)]
+                    with m.If(y_over | r_over):
+                        m.d.sync += core_sat.eq(1)
+                    m.next = "STEP"
             with m.State("STEP"):
                 e_sat, e_over = saturate(round_shift(times_const(resid, c.step_mult),
                                                      c.step_shift), c.step_bits)

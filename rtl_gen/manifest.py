@@ -1,10 +1,7 @@
-"""The manifest of a generated core (every parameter, the port map, the
-control memory map, cycles per record) and its resource estimate.
-
-The estimate counts what the generator instantiates (multipliers with their
-operand widths, table memories, pipeline registers); LUT figures are a
-first-order model, not a synthesis result (``kanhw build`` gives those).
-"""
+"""The manifest of a generated core: every parameter, the port map, the
+control memory map, cycles per record, and the multipliers and memories it
+instantiates (exact counts; device resources come from the resource model,
+``kanhw build --fit``)."""
 
 from __future__ import annotations
 
@@ -21,51 +18,56 @@ def _fields(layout) -> list[dict]:
     return out
 
 
-def resource_estimate(geo: Geometry) -> dict:
+def resource_counts(geo: Geometry) -> dict:
+    """What the generator instantiates, counted exactly: multipliers (with
+    their operand widths) and memories (depth, width, read port), per block
+    and in all. Tests hold these equal to the ``$mul`` and ``$mem_v2`` cells
+    Yosys reads from the emitted Verilog. How they map to a device's DSPs,
+    block RAMs, LUTs and flip-flops is the resource model's answer
+    (``kanhw build --fit``), from Yosys' synthesis for the board's family."""
     c = geo.design.contract
     V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
-    K, L, M = geo.blocks, geo.lanes, geo.share   # K: blocks, each serving M addends
-    mults_per_block = [
-        {"what": "lane: offset x node difference / x e_k", "count": L,
-         "widths": [F, MB]},
-        {"what": "outer map: (a - lo) x rcp", "count": 1, "widths": [MB, RB]},
-        {"what": "outer value: offset x difference", "count": 1, "widths": [F, MB]},
-        {"what": "outer slope: difference x rcp", "count": 1, "widths": [MB, RB]},
-        {"what": "outer update: e x offset", "count": 1, "widths": [EB, F]},
-        {"what": "inner step: e x slope", "count": 1, "widths": [EB, c.slope_bits]},
+    B, L, M = geo.blocks, geo.lanes, geo.share
+    mults = [
+        {"what": "lane forward: offset x node difference", "count": L, "widths": [F, MB]},
+        {"what": "lane update: offset x e_k", "count": L, "widths": [F, EB]},
+        {"what": "outer engine: map (a - lo) x rcp, value offset x difference, "
+                 "slope difference x rcp, in turn", "count": 1,
+         "widths": [MB, max(RB + 1, F + 1)]},
+        {"what": "update: e x slope, then e x outer offset", "count": 1,
+         "widths": [EB, max(c.slope_bits, F + 1)]},
     ]
-    per_block = sum(m["count"] for m in mults_per_block)
+    slots = (1 << geo.step_bits) << geo.addend_bits
     ne0, no0 = geo.bank_depths(geo.p_inner)
     ne1, no1 = geo.bank_depths(geo.p_outer)
-    inner_words = L * (1 << geo.slot_bits) * (ne0 + no0)
-    outer_words = M * (ne1 + no1)
-    mem_bits = K * (inner_words + outer_words) * V
-    # pipeline and state registers per block, first order
-    # (a fourth lane stage registers the pair, its difference and the offset;
-    # a fifth the table data, coordinate and slot at the RAM's output)
-    extra = geo.extra_lane_stages
-    ff_block = (L * (3 * V + MB + F + 16 + V + 4 + ceil_log2(geo.steps + 1)
-                     + min(extra, 1) * (2 * V + MB + F + 4)
-                     + max(extra - 1, 0) * (2 * V + geo.coord_width + geo.slot_bits + 4))
-                + 6 * V + 3 * (MB + RB) + 2 * MB + RB + c.slope_bits + 3 * V + 64)
-    # per-addend state of a shared block: LUT RAM (domain, reciprocal,
-    # coordinate, slope, held sum), M words
-    per_addend_bits = 3 * V + RB + F + c.slope_bits + ceil_log2(geo.p_outer) if M > 1 else 0
-    lut_mult = 0
-    for m in mults_per_block:
-        a, b = m["widths"]
-        lut_mult += m["count"] * a * b  # if built from LUTs: about one LUT4 per bit product
+    sb0, sb1 = ceil_log2(slots), geo.addend_bits
+    cache = geo.coord_width + 2 * V
+    mems = [
+        {"what": "inner nodes, even/odd banks per lane", "count": 2 * L,
+         "depth": [ne0 << sb0, no0 << sb0], "width": V, "read": "synchronous",
+         "ram_style": geo.design.table_ram, "bits": L * ((ne0 + no0) << sb0) * V},
+        {"what": "lane cache: coordinate and pair, forward -> update", "count": L,
+         "depth": max(2, slots), "width": cache, "read": "synchronous",
+         "bits": L * max(2, slots) * cache},
+        {"what": "outer nodes, even/odd banks", "count": 2,
+         "depth": [ne1 << sb1, no1 << sb1], "width": V, "read": "synchronous",
+         "bits": ((ne1 + no1) << sb1) * V},
+    ]
+    if M > 1:
+        widths = {"lo": V, "hi": V, "rcp": RB, "tj": max(1, ceil_log2(geo.p_outer)),
+                  "tf": F, "slope": c.slope_bits, "ov0": V, "ov1": V, "held": V}
+        mems.append({"what": "per-addend state (" + ", ".join(widths) + ")",
+                     "count": len(widths), "depth": M, "width": list(widths.values()),
+                     "read": "asynchronous", "ram_style": "distributed",
+                     "bits": M * sum(widths.values())})
+    per_mult = sum(m["count"] for m in mults)
+    per_mem = sum(m["count"] for m in mems)
     return {
-        "multipliers": {"per_block": per_block, "total": K * per_block,
-                        "per_block_detail": mults_per_block},
-        "memories": {"per_block": 2 * L + 2, "total": K * (2 * L + 2),
-                     "words_per_block": inner_words + outer_words, "word_bits": V,
-                     "total_bits": mem_bits,
-                     "per_addend_state_bits": K * M * per_addend_bits},
-        "flip_flops_estimate": K * ff_block + 4 * 32 + K * (V + 2),
-        "lut4_if_multipliers_in_logic": K * lut_mult,
-        "note": "first-order counts of what the generator builds; synthesis "
-                "(kanhw build) gives real figures",
+        "multipliers": {"per_block": per_mult, "total": B * per_mult, "detail": mults},
+        "memories": {"per_block": per_mem, "total": B * per_mem, "detail": mems,
+                     "total_bits": B * sum(m["bits"] for m in mems)},
+        "note": "exact counts of what the generator builds; DSPs, block RAMs, LUTs and "
+                "flip-flops on a device: kanhw build --board B --config C --fit",
     }
 
 
@@ -119,5 +121,6 @@ def manifest(design: Design, top: str) -> dict:
             "lane_tree_stages": geo.lane_tree_stages,
             "barrier_tree_stages": geo.barrier_tree_stages,
         },
-        "resources": resource_estimate(geo),
+        "resources": resource_counts(geo),
     }
+

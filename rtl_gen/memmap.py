@@ -194,7 +194,7 @@ class Geometry:
 
     @property
     def barrier_tree_stages(self) -> int:
-        return tree_stages(self.blocks, self.design.tree_levels_per_cycle)
+        return tree_stages(self.blocks, self.design.tree_levels_per_cycle, BARRIER_MIN_STAGES)
 
     @property
     def extra_lane_stages(self) -> int:
@@ -323,13 +323,19 @@ BROADCAST_STAGES = 1
 #: port then reads the slot written.
 UPDATE_LEAD = 3
 
+#: Registers the barrier's adder tree has at least, even over one block: a
+#: block's last saturation flag lands two cycles after its ``done`` and
+#: the core samples the flags as the update starts.
+BARRIER_MIN_STAGES = 1
+
 #: Cycles from a control request to the block's read data: the block's edge
 #: register (BROADCAST_STAGES), the table's read, the register the data
 #: leaves the block through.
 CONTROL_READ_LATENCY = BROADCAST_STAGES + 2
 
 
-def tree_stages(count: int, levels_per_cycle: int) -> int:
-    """Pipeline registers of an adder tree over ``count`` inputs (0 for one)."""
+def tree_stages(count: int, levels_per_cycle: int, min_stages: int = 0) -> int:
+    """Pipeline registers of an adder tree over ``count`` inputs (none for
+    one input, unless ``min_stages``)."""
     levels = ceil_log2(count)
-    return -(-levels // levels_per_cycle) if levels else 0
+    return max(min_stages, -(-levels // levels_per_cycle) if levels else 0)

@@ -12,13 +12,16 @@ from .memmap import ceil_log2, tree_stages
 
 
 class AdderTree(wiring.Component):
-    """``output`` = sum of ``inputs``, ``tree_stages`` cycles after ``valid_in``."""
+    """``output`` = sum of ``inputs``, ``tree_stages`` cycles after
+    ``valid_in``; at least ``min_stages`` (0 or 1): one input is a wire
+    unless a register is asked for."""
 
-    def __init__(self, count: int, width: int, levels_per_cycle: int) -> None:
+    def __init__(self, count: int, width: int, levels_per_cycle: int,
+                 min_stages: int = 0) -> None:
         self.count = count
         self.levels_per_cycle = levels_per_cycle
         self.out_width = width + ceil_log2(count)
-        self.stages = tree_stages(count, levels_per_cycle)
+        self.stages = tree_stages(count, levels_per_cycle, min_stages)
         super().__init__({
             "inputs": In(data.ArrayLayout(signed(width), count)),
             "valid_in": In(1),
@@ -44,5 +47,9 @@ class AdderTree(wiring.Component):
                 level, valid = regs, v_reg
             else:
                 level = nxt
+        if self.stages and depth == 0:       # one input, registered once
+            reg, v_reg = Signal(signed(self.out_width), name="t0_0"), Signal(name="valid0")
+            m.d.sync += [reg.eq(level[0]), v_reg.eq(valid)]
+            level, valid = [reg], v_reg
         m.d.comb += [self.output.eq(level[0]), self.valid_out.eq(valid)]
         return m

@@ -43,6 +43,19 @@ def mixed_products(n: int, records: int, rng: np.random.Generator):
     return X, y[:, None]
 
 
+def mixed_outliers(n: int, records: int, rng: np.random.Generator):
+    """:func:`mixed_products` with 3 % of the targets moved far off: their
+    large residuals move the outer functions, whose domains then stretch
+    now and then all through a stream, not only in its first records."""
+    X, y = mixed_products(n, records, rng)
+    far = rng.random(records) < 0.03
+    y[far, 0] += rng.normal(0.0, 3.0 * float(y.std()) + 1e-3, int(far.sum()))
+    return X, y
+
+
+GENERIC = {"mixed": mixed_products, "mixed-outliers": mixed_outliers}
+
+
 def dataset_for(design: Design, records: int, seed: int, name: str | None = None):
     """(X, y) with the design's input count: the named built-in dataset, the
     built-in with that many inputs, or :func:`mixed_products`."""
@@ -50,8 +63,10 @@ def dataset_for(design: Design, records: int, seed: int, name: str | None = None
     rng = np.random.default_rng(seed)
     if name is None:
         name = {16: "det4", 25: "det5", 12: "tetra", 6: "triangle"}.get(n)
-    if name is None or name == "mixed":
+    if name is None:
         return mixed_products(n, records, rng)
+    if name in GENERIC:
+        return GENERIC[name](n, records, rng)
     if name not in datasets.BUILTINS:
         raise ConfigError(f"unknown dataset {name!r}")
     X, y = datasets.BUILTINS[name].make(records, rng)

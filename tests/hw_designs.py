@@ -7,6 +7,10 @@ from kanhw.design import design_from_dict
 TIGHT_CONTRACT = {"value_bits": 12, "value_frac": 10, "mul_bits": 10, "rcp_bits": 10,
                   "slope_bits": 8, "slope_frac": 4, "frac_bits": 6, "guard_bits": 0}
 
+#: The iCE40 boards' contract: every multiplier operand fits a 16 x 16 DSP.
+NARROW_CONTRACT = {"value_bits": 16, "value_frac": 12, "mul_bits": 16, "guard_bits": 2,
+                   "rcp_bits": 15, "slope_bits": 16, "slope_frac": 10}
+
 SPECS = {
     # lanes = 1: every inner function in turn
     "n4_k4_lanes1": {"arch": {"inputs": 4, "addends": 4, "points": [4, 6]},
@@ -32,6 +36,14 @@ SPECS = {
     # ... and with one addend per block, where every cycle count is exact
     "n4_k3_stages4": {"arch": {"inputs": 4, "addends": 3, "points": [4, 6]},
                       "hardware": {"lanes": 2, "lane_stages": 4}},
+    # one processing block: the iCEBreaker's det4-sized design (K = 1, 16
+    # inputs, lanes 1, the 16-bit contract iCE40 multipliers take)
+    "n16_k1_icebreaker": {"arch": {"inputs": 16, "addends": 1, "points": [5, 22]},
+                          "hardware": {"lanes": 1, "table_ram": "block"},
+                          "contract": NARROW_CONTRACT},
+    # one block serving every addend (K = addends_per_block)
+    "n6_k4_single_block": {"arch": {"inputs": 6, "addends": 4, "points": [4, 7]},
+                           "hardware": {"lanes": 2, "addends_per_block": 4}},
     # a narrow contract: saturation on every path
     "n3_k2_tight": {"arch": {"inputs": 3, "addends": 2, "points": [4, 5]},
                     "hardware": {"lanes": 3}, "contract": TIGHT_CONTRACT},

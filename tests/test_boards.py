@@ -10,7 +10,8 @@ import pytest
 
 from kanhw.boards import BOARDS, get_board
 from kanhw.boards.build import uart_records_per_s
-from kanhw.boards.clocks import ecp5_pll, ice40_pll
+from kanhw.boards.families.ecp5 import ABC9_RETRY, ecp5_pll
+from kanhw.boards.families.ice40 import ice40_pll
 from kanhw.design import design_from_dict
 from kanhw.errors import ConfigError
 from kanhw.rtl_gen.memmap import Geometry
@@ -132,11 +133,12 @@ def test_proposal_offers_shared_blocks(monkeypatch):
     assert fit.propose(board, wide).endswith("addends_per_block 8 with all 8 addends at lanes 1")
 
 
-def test_resource_model_retries_when_abc9_aborts(monkeypatch, tmp_path):
+def test_resource_model_retries_when_abc9_aborts_and_says_so(monkeypatch, tmp_path):
     """Yosys' ABC9 aborts without a message on some netlists; the model
-    synthesises again with the retry option instead of failing."""
+    synthesises again with the family's second attempt instead of failing,
+    and says that it did, and why (cached with the cells)."""
     from kanhw.boards import fit
-    from kanhw.boards.build import ABC9_RETRY
+    from kanhw.boards.families import get_family
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     scripts = []
 
@@ -147,12 +149,34 @@ def test_resource_model_retries_when_abc9_aborts(monkeypatch, tmp_path):
         return {"LUT4": 10}
 
     monkeypatch.setattr(fit, "_run_yosys", run)
-    assert fit._yosys({"a.v": "module a; endmodule"}, "synth_ecp5 -top a") == {"LUT4": 10}
-    assert scripts == ["synth_ecp5 -top a", f"synth_ecp5 {ABC9_RETRY} -top a"]
+    ecp5 = get_family("ecp5")
+    cells, note = fit._synthesise({"a.v": "module a; endmodule"}, "read_verilog a.v", "a", ecp5)
+    assert cells == {"LUT4": 10} and "ABC9" in note and ABC9_RETRY in note
+    assert scripts == ["read_verilog a.v; synth_ecp5 -top a",
+                       f"read_verilog a.v; synth_ecp5 {ABC9_RETRY} -top a"]
     scripts.clear()
-    with pytest.raises(fit.FitError):  # iCE40 has no such retry
-        fit._yosys({"a.v": "module a; endmodule"}, "synth_ice40 -top a")
+    assert fit._synthesise({"a.v": "module a; endmodule"}, "read_verilog a.v", "a",
+                           ecp5) == (cells, note)
+    assert scripts == []                      # from the cache, note and all
+    with pytest.raises(fit.FitError):         # iCE40 has no second attempt
+        fit._synthesise({"a.v": "module a; endmodule"}, "read_verilog a.v", "a",
+                        get_family("ice40"))
     assert len(scripts) == 1
+
+
+def test_a_resource_model_that_fell_back_says_so(monkeypatch):
+    """``kanhw build --fit`` prints the model's notes (a synthesis that fell
+    back) beside the figures, and puts them in the JSON."""
+    from kanhw.boards import fit
+    from kanhw.commands import build as cmd
+    board = get_board("ulx3s-25f")
+    est = fit.FitEstimate(board.name, 4, 1, {"lut": 100.0}, {"lut": 10.0}, {}, {"lut": 410},
+                          {"lut": 24288}, "ecp5", 1, ["block: Yosys' ABC9 stopped"])
+    assert est.to_dict()["notes"] == ["block: Yosys' ABC9 stopped"]
+    lines = []
+    monkeypatch.setattr("builtins.print", lambda *a, **k: lines.append(" ".join(map(str, a))))
+    cmd._print_estimate(est)
+    assert any("resource model: block: Yosys' ABC9 stopped" in ln for ln in lines)
 
 
 def test_build_runs_again_after_an_abc9_abort(monkeypatch, tmp_path):
@@ -188,7 +212,7 @@ def test_build_runs_again_after_an_abc9_abort(monkeypatch, tmp_path):
     with pytest.raises(bb.BuildFailed, match="second attempt failed too"):
         bb.build(get_board("ulx3s-25f"), d, str(tmp_path / "out"))
     assert len(runs) == 2
-    assert bb.ABC9_RETRY not in runs[0] and f"synth_ecp5 {bb.ABC9_RETRY}" in runs[1]
+    assert ABC9_RETRY not in runs[0] and f"synth_ecp5 {ABC9_RETRY}" in runs[1]
 
 
 def test_build_follows_the_tool_logs_and_spots_an_abc9_abort(tmp_path):
@@ -225,15 +249,17 @@ def test_unknown_router_or_placer_is_one_line(tmp_path, option, message):
     assert r.stderr.strip().splitlines()[-1].endswith(message)
 
 
-@pytest.mark.parametrize("cells", [None, "ecp5"])
-def test_edge_registers_of_blocks_stay_apart_through_synthesis(cells, monkeypatch, tmp_path):
+@pytest.mark.parametrize("family", [None, "ecp5"])
+def test_edge_registers_of_blocks_stay_apart_through_synthesis(family, monkeypatch, tmp_path):
     """Two blocks' edge registers, fed by the same broadcast: as plain
-    registers Yosys merges them into one set (one driver for every block),
-    as the build's flip-flop primitives each block keeps its own."""
+    registers (no platform) Yosys merges them into one set (one driver for
+    every block); for the ECP5 family's platform each block keeps its own
+    flip-flop primitives."""
     from amaranth.back import verilog
     from amaranth.hdl import DomainRenamer, Module, Signal, Value
 
     from kanhw.boards import fit
+    from kanhw.boards.families import get_family
     from kanhw.rtl_gen.block import BlockEdge, block_signature
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     d = design_from_dict({"arch": {"inputs": 2, "addends": 2, "points": [3, 4]},
@@ -241,7 +267,7 @@ def test_edge_registers_of_blocks_stay_apart_through_synthesis(cells, monkeypatc
     blk = block_signature(Geometry(d)).create()   # the ports a block's edge reads
     m = Module()
     outs = [Signal(name=f"out{k}") for k in range(2)]
-    edges = [BlockEdge(blk, cells) for _ in outs]
+    edges = [BlockEdge(blk) for _ in outs]
     for k, (edge, out) in enumerate(zip(edges, outs)):
         m.submodules[f"edge{k}"] = DomainRenamer({"local": "sync"})(edge)
         bits = [Value.cast(s) for s in (edge.rst, edge.start, edge.update, edge.clear,
@@ -252,6 +278,30 @@ def test_edge_registers_of_blocks_stay_apart_through_synthesis(cells, monkeypatc
                                    blk.u, blk.e, *(getattr(blk.ctl, n) for n in vars(
                                        edges[0].ctl)))]
     width = 1 + sum(len(v) for v in ins)
-    v = verilog.convert(m, name="top", ports=[*outs, *ins], emit_src=False)
-    cells_by_type = fit._yosys({"top.v": v}, "read_verilog top.v; synth_ecp5 -top top")
-    assert cells_by_type["TRELLIS_FF"] == (2 * width if cells else width)
+    v = verilog.convert(m, name="top", ports=[*outs, *ins], emit_src=False,
+                        platform=get_family(family) if family else None)
+    cells_by_type, _ = fit._yosys({"top.v": v}, "read_verilog top.v; synth_ecp5 -top top")
+    assert cells_by_type["TRELLIS_FF"] == (2 * width if family else width)
+
+
+def test_ice40_refuses_lut_ram_tables_in_one_line(tmp_path):
+    """iCE40 has no LUT RAM: a design asking for LUT-RAM tables is refused
+    before synthesis, in one line; shared blocks (whose per-addend words are
+    LUT RAM on ECP5) are built from logic there."""
+    from kanhw.boards.families import get_family
+    from kanhw.rtl_gen.block import ProcessingBlock
+    cfg = tmp_path / "lut.toml"
+    cfg.write_text('[arch]\ninputs = 2\naddends = 2\npoints = [3, 4]\n'
+                   '[hardware]\nlanes = 1\ntable_ram = "lut"\n')
+    for extra in ([], ["--fit"]):
+        r = kanhw("build", "--board", "icebreaker", "--config", str(cfg), *extra, cwd=tmp_path)
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        assert r.stderr.strip().splitlines()[-1].endswith(
+            'table_ram = "lut" needs LUT RAM, which iCE40 does not have; use "block" or "auto"')
+    from amaranth.back import verilog
+    shared = design_from_dict({"arch": {"inputs": 2, "addends": 2, "points": [3, 4]},
+                               "hardware": {"lanes": 1, "addends_per_block": 2}})
+    block = ProcessingBlock(Geometry(shared))
+    for family, style in (("ice40", False), ("ecp5", True)):
+        v = verilog.convert(block, name="b", platform=get_family(family), emit_src=False)
+        assert ('ram_style = "distributed"' in v) == style, family

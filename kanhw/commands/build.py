@@ -47,6 +47,8 @@ def _print_estimate(est) -> None:
         avail = est.available.get(kind, 0)
         print(f"{kind:5s} {need:>7,d} / {avail:>7,d} ({100 * need / max(1, avail):.1f} %) "
               f"modelled, {est.per_block[kind]:,.0f} per block")
+    for note in est.notes:
+        print(f"resource model: {note}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
           f"{rep.cycles_per_record} cycles per record -> {rep.records_per_s:,.0f} records/s "
           f"modelled; the UART at {rep.uart_baud:,d} baud carries {rep.uart_records_per_s:,.0f} "
           "records/s")
+    for note in est.notes + rep.notes:
+        print(f"kanhw build: {note}", file=sys.stderr)
     print(f"bitstream {rep.bitstream} ({rep.seconds:.0f} s)")
     if rep.suggestion:
         print(f"kanhw build: {rep.suggestion}", file=sys.stderr)

@@ -56,15 +56,14 @@ def run(args: argparse.Namespace) -> int:
         f"design: {design.arch.describe()}, {design.lanes} lane(s), {geo.steps} step(s)"
         + (f", {geo.blocks} blocks of {geo.share} addends" if geo.share > 1 else ""),
         (f"cycles per record: {geo.cycles_per_record} training, "
-        f"{geo.cycles_per_record_frozen} frozen; a record whose blocks stretch stalls "
-        f"{geo.STRETCH_BASE_CYCLES} + {geo.stretch_service_cycles} per stretch"),
+        f"{geo.cycles_per_record_frozen} frozen; a stretch stalls its record "
+        f"{geo.STRETCH_BASE_CYCLES} + {geo.stretch_service_cycles} cycles per block that "
+        "stretches (with shared blocks, as the outer engines' schedule allows)"),
         (f"multipliers: {res['multipliers']['total']} ({res['multipliers']['per_block']} per "
-        f"block; operands at most {design.contract.mul_bits} x "
-        f"{max(design.contract.rcp_bits, design.contract.slope_bits)} bits)"),
-        (f"table memories: {res['memories']['total']} "
-        f"({res['memories']['total_bits'] / 1024:.1f} kbit of {design.contract.value_bits}-bit "
-        "words)"),
-        f"flip-flops (estimate): {res['flip_flops_estimate']:,}",
+        "block; " + ", ".join(f"{m['count']} x {m['widths'][0]}x{m['widths'][1]}"
+                              for m in res["multipliers"]["detail"]) + ")"),
+        (f"memories: {res['memories']['total']} ({res['memories']['per_block']} per block; "
+        f"{res['memories']['total_bits'] / 1024:.1f} kbit in all)"),
     ]
     with open(os.path.join(args.output, "resources.txt"), "w") as fh:
         fh.write("\n".join(lines) + "\n" + res["note"] + "\n")
