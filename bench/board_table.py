@@ -35,23 +35,23 @@ NARROW = {"value_bits": 16, "value_frac": 12, "mul_bits": 16, "guard_bits": 2,
           "rcp_bits": 15, "slope_bits": 16, "slope_frac": 10}
 
 
-def doc(K: int, lanes: int, family: str, share: int = 1) -> dict:
+def doc(K: int, lanes: int, family: str, per_block: int = 1) -> dict:
     d = {"arch": {"inputs": 16, "addends": K, "points": [5, 22]},
-         "hardware": {"lanes": lanes, "table_ram": "block", "addends_per_block": share}}
+         "hardware": {"lanes": lanes, "table_ram": "block", "addends_per_block": per_block}}
     if family == "ice40":
         d["contract"] = NARROW
     return d
 
 
-def largest_fit(board, lanes: int, share: int = 1) -> int:
+def largest_fit(board, lanes: int, per_block: int = 1) -> int:
     """Largest K <= 64 the resource model lets fit: the linear model's
     bound, checked (and lowered) against the estimate at that K, which is
     what ``kanhw build`` refuses on."""
-    est = estimate(board, design_from_dict(doc(64, lanes, board.family, share)))
+    est = estimate(board, design_from_dict(doc(64, lanes, board.family, per_block)))
     K = min(64, est.max_addends())
-    while K >= share and not estimate(board, design_from_dict(
-            doc(K, lanes, board.family, share))).fits:
-        K -= share
+    while K >= per_block and not estimate(board, design_from_dict(
+            doc(K, lanes, board.family, per_block))).fits:
+        K -= per_block
     return K
 
 
@@ -101,7 +101,7 @@ def main() -> None:
         rep = json.loads(r.stdout.strip().splitlines()[-1])
         res = rep["resources"]
         row = {
-            "board": board.name, "K": K, "lanes": args.lanes, "per_block": args.addends_per_block,
+            "board": board.name, "K": K, "lanes": args.lanes, "addends_per_block": args.addends_per_block,
             "lut": f"{res['lut']['used']:,} / {res['lut']['available']:,}",
             "ff": f"{res['ff']['used']:,}" if "ff" in res else "n/a",
             "dsp": f"{res['dsp']['used']} / {res['dsp']['available']}",

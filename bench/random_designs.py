@@ -39,8 +39,8 @@ def _check(args: tuple[int, int, int, str, bool]):
 def _cells(seed: int, index: int) -> tuple[dict, dict]:
     """(manifest, Yosys) multipliers and memories of design ``index``."""
     from kanhw.boards.fit import instantiated_cells
+    from kanhw.interface.geometry import Geometry
     from kanhw.rtl_gen.manifest import resource_counts
-    from kanhw.rtl_gen.memmap import Geometry
     design = random_design(seed, index)[1]
     res = resource_counts(Geometry(design))
     return ({"multipliers": res["multipliers"]["total"], "memories": res["memories"]["total"]},

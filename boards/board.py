@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from amaranth.hdl import Elaboratable, Module, Signal
 
-from kanhw.rtl_gen.memmap import Geometry
+from kanhw.interface.geometry import Geometry
 
 from .clocks import sync_domain
 from .device import LinkedCore

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import Geometry
+from kanhw.interface.layouts import link_sizes
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
-from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board, BoardTop
 from .families import Family
-from .link import link_sizes
 from .toolchain import toolchain_env
 
 
@@ -153,7 +154,7 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     fmax, res = parse_report(out / "report.json", family)
     bitstream = next((str(out / f) for f in ("kanhw.bit", "kanhw.bin") if (out / f).exists()),
                      "")
-    per = geo.cycles_per_record
+    per = CycleModel(geo).per_record
     rep = BuildReport(
         board=board.name, device=board.description, design=design.to_dict(),
         lanes=design.lanes, addends=design.addends,

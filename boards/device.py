@@ -8,8 +8,8 @@ from amaranth.hdl import Module, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
+from kanhw.interface.geometry import Geometry
 from kanhw.rtl_gen.core import TrainingCore
-from kanhw.rtl_gen.memmap import Geometry
 
 from .link import LinkEngine
 from .uart import UARTReceiver, UARTTransmitter

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
+from kanhw.interface.geometry import Geometry
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
-from kanhw.rtl_gen.memmap import Geometry
 
 from .board import Board
 from .families import Family, get_family
@@ -181,7 +181,7 @@ class FitEstimate:
     needed: dict[str, int]
     available: dict[str, int]
     family: str = "ecp5"
-    share: int = 1                 # addends per block
+    addends_per_block: int = 1
     notes: list = field(default_factory=list)   # syntheses that fell back, and why
 
     @property
@@ -207,14 +207,14 @@ class FitEstimate:
             per = self.per_block.get(k, 0) + self.rest_per_k.get(k, 0)
             if per <= 0:
                 continue
-            best_k = self.share * math.floor((self.limit[k] * avail - self.rest0.get(k, 0))
+            best_k = self.addends_per_block * math.floor((self.limit[k] * avail - self.rest0.get(k, 0))
                                              / per)
             best = best_k if best is None else min(best, best_k)
         return max(best if best is not None else self.addends, 0)
 
     def to_dict(self) -> dict:
         return {"board": self.board, "addends": self.addends, "lanes": self.lanes,
-                "addends_per_block": self.share,
+                "addends_per_block": self.addends_per_block,
                 "needed": self.needed, "available": self.available, "fits": self.fits,
                 "over": self.over, "max_addends": self.max_addends(),
                 "per_block": {k: round(v, 1) for k, v in self.per_block.items()},
@@ -234,13 +234,15 @@ def estimate(board: Board, design: Design) -> FitEstimate:
                        [n for n in (note, *notes) if n])
 
 
-def with_shape(design: Design, lanes: int, addends: int, share: int | None = None) -> Design:
+def with_shape(design: Design, lanes: int, addends: int,
+               addends_per_block: int | None = None) -> Design:
     """``design`` with other lanes, K and addends per block (same points and
     contract)."""
     a = design.arch
     arch = replace(a, sizes=(a.sizes[0], addends, *a.sizes[2:]))
     return replace(design, lanes=lanes, arch=arch,
-                   addends_per_block=design.addends_per_block if share is None else share)
+                   addends_per_block=design.addends_per_block if addends_per_block is None
+                   else addends_per_block)
 
 
 def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The link engine: the host protocol (:mod:`kanhw.host.protocol`) in
+"""The link engine: the host protocol (:mod:`kanhw.interface.protocol`) in
 gateware, between a byte stream (the UART) and the training core's streams.
 
 A request frame is received whole into a buffer RAM while its CRC is
@@ -15,9 +15,10 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from kanhw.host import protocol as P
+from kanhw.interface import protocol as P
+from kanhw.interface.geometry import CORE_ID, Geometry
+from kanhw.interface.layouts import link_sizes
 from kanhw.rtl_gen.core import ctrl_layout, record_layout, result_layout
-from kanhw.rtl_gen.memmap import CORE_ID, Geometry
 
 INFO_WORDS = 5
 
@@ -52,16 +53,6 @@ def crc16_byte(crc, byte):
             x = x ^ t
         bits.append(x)
     return Cat(*bits)
-
-
-def link_sizes(geo: Geometry, buffer_bytes: int) -> dict:
-    rec = (record_layout(geo).size + 7) // 8
-    res = (result_layout(geo).size + 7) // 8
-    max_records = min((buffer_bytes - 2) // rec, (buffer_bytes - 1) // res)
-    if max_records < 1:
-        raise ValueError(f"a {buffer_bytes}-byte link buffer cannot hold one record")
-    return {"record_bytes": rec, "result_bytes": res, "max_records": max_records,
-            "buffer_bytes": buffer_bytes}
 
 
 class LinkEngine(wiring.Component):

@@ -9,15 +9,15 @@ import numpy as np
 
 from kanhw.design import Design
 from kanhw.fixed_model import FixedKAN
-from kanhw.rtl_gen.image import (
+from kanhw.interface import protocol as P
+from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.interface.image import (
     outer_points_of,
     table_addresses,
     table_writes,
     tables_from_words,
 )
-from kanhw.rtl_gen.memmap import CORE_ID, GLOBAL_REGS, Geometry
 
-from . import protocol as P
 from .transport import Transport
 
 
@@ -133,7 +133,7 @@ class Device:
     # -- records -------------------------------------------------------------------------
     def stream(self, U: np.ndarray, Yq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Play records (device format) in frames; predictions and residuals."""
-        from kanhw.sim.packing import record_rows, results_from_rows
+        from kanhw.interface.packing import record_rows, results_from_rows
         V = self.design.contract.value_bits
         Yq = np.asarray(Yq).reshape(-1)
         rb, qb, step = (self.info["record_bytes"], self.info["result_bytes"],

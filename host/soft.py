@@ -17,20 +17,13 @@ from kanhw import nk_fixed as nkx
 from kanhw.arch import Architecture
 from kanhw.design import Design
 from kanhw.fixed_model import FixedKAN
-from kanhw.rtl_gen.core import record_layout, result_layout
-from kanhw.rtl_gen.image import table_addresses
-from kanhw.rtl_gen.memmap import CORE_ID, GLOBAL_REGS, Geometry
-from kanhw.sim.packing import records_from_rows, result_rows
+from kanhw.interface import protocol as P
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.interface.image import table_addresses
+from kanhw.interface.layouts import link_sizes
+from kanhw.interface.packing import records_from_rows, result_rows
 from kanhw.train import layout
-
-from . import protocol as P
-
-
-def link_geometry(geo: Geometry, buffer_bytes: int) -> dict:
-    rec = (record_layout(geo).size + 7) // 8
-    res = (result_layout(geo).size + 7) // 8
-    return {"record_bytes": rec, "result_bytes": res, "buffer_bytes": buffer_bytes,
-            "max_records": min((buffer_bytes - 2) // rec, (buffer_bytes - 1) // res)}
 
 
 class SoftDevice:
@@ -39,7 +32,7 @@ class SoftDevice:
     def __init__(self, design: Design, buffer_bytes: int = 8192) -> None:
         self.design = design
         self.geo = Geometry(design)
-        self.sizes = link_geometry(self.geo, buffer_bytes)
+        self.sizes = link_sizes(self.geo, buffer_bytes)
         a = design.arch
         z = np.zeros
         # a zeroed core, as after reset (rcp resets to 1)
@@ -124,11 +117,12 @@ class SoftDevice:
             outer[:, :arch.points[1]] = values[nb1:].reshape(-1, arch.points[1])
             # records come from the link one at a time: none overlaps the
             # previous record's update
-            self.regs["cycles"] += geo.stream_cycles(n, True, back_to_back=False) + \
-                geo.stream_stalls(stretched, slog[1:slog[0] + 1] - int(arch.func_base[1]))
+            cyc = CycleModel(geo)
+            self.regs["cycles"] += cyc.stream(n, True, back_to_back=False) + \
+                cyc.stream_stalls(stretched, slog[1:slog[0] + 1] - int(arch.func_base[1]))
         else:
             nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
-            self.regs["cycles"] += geo.stream_cycles(n, False, back_to_back=False)
+            self.regs["cycles"] += CycleModel(geo).stream(n, False, back_to_back=False)
         self.regs["records"] += n
         return result_rows(pred[:, 0], resid[:, 0], V, qb).tobytes()
 

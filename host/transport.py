@@ -1,19 +1,22 @@
-"""Byte transports to a device, all behind one small interface:
+"""Byte transports to a device, all behind one small interface, opened by
+name through a registry:
 
 * ``serial:PORT[@BAUD]``: a real board's USB-serial port (pyserial);
 * ``soft``: the fixed-point reference behind the protocol (:mod:`.soft`);
-* ``sim``: the simulated board top, UART gateware included (:mod:`.simlink`).
+* ``sim``: the simulated board top, UART gateware included
+  (:mod:`kanhw.sim.uart_link`, imported only when asked for: the host
+  itself needs neither Amaranth nor a simulator).
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Protocol
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError
-
-from .protocol import LinkError
+from kanhw.interface.protocol import LinkError
 
 
 class Transport(Protocol):
@@ -86,25 +89,33 @@ class SoftTransport:
         pass
 
 
-def open_transport(spec: str, design: Design, board: str | None = None) -> Transport:
-    """``serial:PORT[@BAUD]``, ``soft`` or ``sim``."""
-    if spec == "soft":
-        return SoftTransport(design)
-    if spec == "sim":
-        from .simlink import SimTransport
-        return SimTransport(design)
+#: Transports opened by name: ``module:class``, imported when first asked
+#: for; each class takes ``(design)``.
+REGISTRY = {
+    "soft": "kanhw.host.transport:SoftTransport",
+    "sim": "kanhw.sim.uart_link:SimTransport",
+}
+
+#: Baud rate of ``serial:PORT`` when neither the spec nor the caller names one.
+DEFAULT_BAUD = 1_000_000
+
+
+def open_transport(spec: str, design: Design, baud: int | None = None) -> Transport:
+    """``serial:PORT[@BAUD]`` (``baud``, e.g. the board's, when the spec has
+    none), or a name in :data:`REGISTRY` (``soft``, ``sim``)."""
     if spec.startswith("serial:"):
         rest = spec[len("serial:"):]
-        port, _, baud = rest.partition("@")
+        port, _, rate = rest.partition("@")
         if not port:
             raise ConfigError("serial transport needs a port: serial:/dev/ttyUSB1[@BAUD]")
-        if baud:
+        if rate:
             try:
-                rate = int(baud)
+                baud = int(rate)
             except ValueError:
-                raise ConfigError(f"bad baud rate {baud!r}") from None
-        else:
-            from kanhw.boards import get_board
-            rate = get_board(board).baud if board else 1_000_000
-        return SerialTransport(port, rate)
-    raise ConfigError(f"unknown transport {spec!r}; use serial:PORT[@BAUD], sim or soft")
+                raise ConfigError(f"bad baud rate {rate!r}") from None
+        return SerialTransport(port, baud or DEFAULT_BAUD)
+    if spec not in REGISTRY:
+        raise ConfigError(f"unknown transport {spec!r}; use serial:PORT[@BAUD], "
+                          + " or ".join(sorted(REGISTRY)))
+    module, _, name = REGISTRY[spec].partition(":")
+    return getattr(importlib.import_module(module), name)(design)

@@ -50,7 +50,7 @@ turns on one multiplier, the two update products (inner step ``e *
 slope``, outer step ``e * t_f``) on another: the two passes overlap (see
 above), and within a pass the products fall in different cycles.
 
-A block serving M addends (``Geometry.share``) keeps their inner tables in
+A block serving M addends (``addends_per_block``) keeps their inner tables in
 the same RAMs (slot = addend, then step) and runs the lanes over the M
 addends back to back, forward and (beside the next record's forward)
 update. The outer path becomes an
@@ -91,24 +91,25 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .arith import round_shift, rounded_base, saturate
-from .memmap import (
+from kanhw.interface.cycles import UPDATE_LEAD
+from kanhw.interface.geometry import (
     DOMAIN_HI,
     DOMAIN_LO,
     DOMAIN_RCP,
     REGION_DOMAIN,
     REGION_INNER,
     REGION_OUTER,
-    UPDATE_LEAD,
     Geometry,
     ceil_log2,
 )
+
+from .arith import round_shift, rounded_base, saturate
 from .tree import AdderTree
 
 
 def control_signature(geo: Geometry) -> wiring.Signature:
     """Block-local control port: table and domain access while idle. Read
-    data is valid :data:`~.memmap.CONTROL_READ_LATENCY` cycles after the
+    data is valid :data:`~kanhw.interface.cycles.CONTROL_READ_LATENCY` cycles after the
     request."""
     return wiring.Signature({
         "sel": Out(1),
@@ -240,8 +241,8 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "usat": Out(1),
             # clamped arguments and stretched domains of this record, of up to
             # ``share`` addends
-            "clamp": Out(range(geo.share + 1)),
-            "stretch": Out(range(geo.share + 1)),
+            "clamp": Out(range(geo.addends_per_block + 1)),
+            "stretch": Out(range(geo.addends_per_block + 1)),
             # clear the forward flags (sat, clamp, stretch) / the update's usat
             "clear": In(1),
             "uclear": In(1),
@@ -366,7 +367,7 @@ class ProcessingBlock(wiring.Component):
         geo = self.geo
         c = geo.design.contract
         # the core's broadcast as this block sees it, a cycle later
-        # (memmap.BROADCAST_STAGES)
+        # (cycles.BROADCAST_STAGES)
         start, update, clear, uclear = edge.start, edge.update, edge.clear, edge.uclear
         train, u, e = edge.train, edge.u, edge.e
         # ``done`` and ``uidle`` answer for the broadcast still in the edge
@@ -374,7 +375,7 @@ class ProcessingBlock(wiring.Component):
         # ``update``, before the block has seen it.
         done = Signal()
         m.d.comb += self.done.eq(done & ~update)
-        V, F, L, S, M = c.value_bits, c.frac_bits, geo.lanes, geo.steps, geo.share
+        V, F, L, S, M = c.value_bits, c.frac_bits, geo.lanes, geo.steps, geo.addends_per_block
         MB, EB, G = c.mul_bits, c.step_bits, c.guard_bits
         P1 = geo.p_outer
         sshift = F + c.rcp_shift - c.slope_frac
@@ -593,9 +594,14 @@ class ProcessingBlock(wiring.Component):
         k_valid = Signal()                   # an addend taken: d_reg next
         d_valid = Signal()
         o_valid = Signal()
+        h_valid = Signal()                   # o_valid a cycle later: the value's product
         # The engine takes the next addend as the current one leaves the
-        # stretch test (o_valid): a new addend every four cycles.
-        take = avail & (~busy | o_valid)
+        # stretch test (o_valid): a new addend every four cycles. Not the
+        # cycle after (h_valid): that addend's map would fall on the
+        # multiplier with the current one's slope, three cycles after its
+        # o_valid (a sum that arrives then, as every fifth cycle with five
+        # lane steps per addend or after a stretch, waits a cycle).
+        take = avail & (~busy | o_valid) & ~h_valid
         lo_cur, hi_cur, rcp_cur = lo.read(cur), hi.read(cur), rcp.read(cur)
         m.d.sync += [k_valid.eq(take), d_valid.eq(k_valid)]
         stretched = Signal()                 # this addend stretched once already
@@ -658,7 +664,7 @@ class ProcessingBlock(wiring.Component):
         o_dv = Signal(signed(MB))
         o_rcp = Signal(unsigned(c.rcp_bits))
         o_cur = Signal.like(cur)             # the addend whose value and slope follow
-        h_valid, v_valid, sl_valid, s_valid = Signal(), Signal(), Signal(), Signal()
+        v_valid, sl_valid, s_valid = Signal(), Signal(), Signal()
         ov0, ov1 = Banks.pair(t_j[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
         m.d.sync += [h_valid.eq(o_valid), v_valid.eq(h_valid), sl_valid.eq(v_valid),

@@ -6,7 +6,7 @@ Streams (``amaranth.lib.stream``):
 * ``results`` out: prediction and residual of each record (before its update);
 * ``ctrl_req`` in / ``ctrl_rsp`` out: word reads and writes of the global
   registers and of every block's tables and domain (see
-  :mod:`kanhw.rtl_gen.memmap`), served only between records; every request
+  :mod:`kanhw.interface.geometry`), served only between records; every request
   gets one response (a write echoes its data).
 
 Per record: accept, broadcast ``u`` and ``start``; wait until every block's
@@ -37,28 +37,35 @@ from amaranth.hdl import (
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from kanhw.interface.cycles import CONTROL_READ_LATENCY
+from kanhw.interface.geometry import BARRIER_MIN_STAGES, CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.interface.layouts import CTRL_DATA_BITS, Field, ctrl_fields, record_fields, result_fields
+
 from .arith import round_shift, saturate, times_const
 from .block import BlockInstance, ProcessingBlock
-from .memmap import BARRIER_MIN_STAGES, CONTROL_READ_LATENCY, CORE_ID, GLOBAL_REGS, Geometry
 from .stretch import StretchUnit
 from .tree import AdderTree
 
 
+def amaranth_layout(fields: list[Field]) -> data.StructLayout:
+    """The stream payload of ``fields`` (:mod:`kanhw.interface.layouts`)."""
+    members = {}
+    for f in fields:
+        shape = signed(f.width) if f.signed else unsigned(f.width)
+        members[f.name] = shape if f.count is None else data.ArrayLayout(shape, f.count)
+    return data.StructLayout(members)
+
+
 def record_layout(geo: Geometry) -> data.StructLayout:
-    return data.StructLayout({
-        "u": data.ArrayLayout(unsigned(geo.coord_width), geo.n),
-        "y": signed(geo.design.contract.value_bits),
-    })
+    return amaranth_layout(record_fields(geo))
 
 
 def result_layout(geo: Geometry) -> data.StructLayout:
-    V = geo.design.contract.value_bits
-    return data.StructLayout({"pred": signed(V), "resid": signed(V)})
+    return amaranth_layout(result_fields(geo))
 
 
 def ctrl_layout(geo: Geometry) -> data.StructLayout:
-    return data.StructLayout({"addr": unsigned(geo.addr_width), "write": 1,
-                              "data": unsigned(32)})
+    return amaranth_layout(ctrl_fields(geo))
 
 
 def _balanced_sum(bits: list):
@@ -84,7 +91,7 @@ class TrainingCore(wiring.Component):
             "records": In(stream.Signature(record_layout(geo))),
             "results": Out(stream.Signature(result_layout(geo))),
             "ctrl_req": In(stream.Signature(ctrl_layout(geo))),
-            "ctrl_rsp": Out(stream.Signature(unsigned(32))),
+            "ctrl_rsp": Out(stream.Signature(unsigned(CTRL_DATA_BITS))),
             "busy": Out(1),
         })
 

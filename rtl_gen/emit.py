@@ -5,8 +5,9 @@ from __future__ import annotations
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
+from kanhw.interface.geometry import Geometry
+
 from .block import BLOCK_MODULE, ProcessingBlock
-from .memmap import Geometry
 
 
 def to_verilog(top: wiring.Component, geo: Geometry, name: str) -> str:

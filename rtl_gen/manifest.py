@@ -6,9 +6,10 @@ instantiates (exact counts; device resources come from the resource model,
 from __future__ import annotations
 
 from kanhw.design import Design
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import GLOBAL_REGS, Geometry, ceil_log2
 
 from .core import ctrl_layout, record_layout, result_layout
-from .memmap import GLOBAL_REGS, Geometry, ceil_log2
 
 
 def _fields(layout) -> list[dict]:
@@ -27,7 +28,7 @@ def resource_counts(geo: Geometry) -> dict:
     (``kanhw build --fit``), from Yosys' synthesis for the board's family."""
     c = geo.design.contract
     V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
-    B, L, M = geo.blocks, geo.lanes, geo.share
+    B, L, M = geo.blocks, geo.lanes, geo.addends_per_block
     mults = [
         {"what": "lane forward: offset x node difference", "count": L, "widths": [F, MB]},
         {"what": "lane update: offset x e_k", "count": L, "widths": [F, EB]},
@@ -41,31 +42,35 @@ def resource_counts(geo: Geometry) -> dict:
     ne0, no0 = geo.bank_depths(geo.p_inner)
     ne1, no1 = geo.bank_depths(geo.p_outer)
     sb0, sb1 = ceil_log2(slots), geo.addend_bits
-    cache = geo.coord_width + 2 * V
-    mems = [
-        {"what": "inner nodes, even/odd banks per lane", "count": 2 * L,
-         "depth": [ne0 << sb0, no0 << sb0], "width": V, "read": "synchronous",
-         "ram_style": geo.design.table_ram, "bits": L * ((ne0 + no0) << sb0) * V},
-        {"what": "lane cache: coordinate and pair, forward -> update", "count": L,
-         "depth": max(2, slots), "width": cache, "read": "synchronous",
-         "bits": L * max(2, slots) * cache},
-        {"what": "outer nodes, even/odd banks", "count": 2,
-         "depth": [ne1 << sb1, no1 << sb1], "width": V, "read": "synchronous",
-         "bits": ((ne1 + no1) << sb1) * V},
-    ]
+    # every memory of a block: (kind, depth, width, read port)
+    each = []
+    for _ in range(L):
+        each += [("inner nodes (even bank)", ne0 << sb0, V, "synchronous"),
+                 ("inner nodes (odd bank)", no0 << sb0, V, "synchronous"),
+                 ("lane cache: coordinate and pair, forward -> update", max(2, slots),
+                  geo.coord_width + 2 * V, "synchronous")]
+    each += [("outer nodes (even bank)", ne1 << sb1, V, "synchronous"),
+             ("outer nodes (odd bank)", no1 << sb1, V, "synchronous")]
     if M > 1:
-        widths = {"lo": V, "hi": V, "rcp": RB, "tj": max(1, ceil_log2(geo.p_outer)),
-                  "tf": F, "slope": c.slope_bits, "ov0": V, "ov1": V, "held": V}
-        mems.append({"what": "per-addend state (" + ", ".join(widths) + ")",
-                     "count": len(widths), "depth": M, "width": list(widths.values()),
-                     "read": "asynchronous", "ram_style": "distributed",
-                     "bits": M * sum(widths.values())})
+        for name, w in (("lo", V), ("hi", V), ("rcp", RB), ("tj", max(1, ceil_log2(geo.p_outer))),
+                        ("tf", F), ("slope", c.slope_bits), ("ov0", V), ("ov1", V),
+                        ("held", V)):
+            each.append((f"per-addend {name}", M, w, "asynchronous"))
+    # a memory of one word is a register: synthesis builds it as one
+    mems: dict[tuple, int] = {}
+    for kind, depth, width, read in each:
+        if depth > 1:
+            mems[kind, depth, width, read] = mems.get((kind, depth, width, read), 0) + 1
+    detail = [{"what": kind, "count": n, "depth": depth, "width": width, "read": read}
+              for (kind, depth, width, read), n in mems.items()]
     per_mult = sum(m["count"] for m in mults)
-    per_mem = sum(m["count"] for m in mems)
+    per_mem = sum(mems.values())
+    bits = sum(n * depth * width for (_, depth, width, _), n in mems.items())
     return {
         "multipliers": {"per_block": per_mult, "total": B * per_mult, "detail": mults},
-        "memories": {"per_block": per_mem, "total": B * per_mem, "detail": mems,
-                     "total_bits": B * sum(m["bits"] for m in mems)},
+        "memories": {"per_block": per_mem, "total": B * per_mem, "detail": detail,
+                     "total_bits": B * bits,
+                     "inner_ram_style": geo.design.table_ram},
         "note": "exact counts of what the generator builds; DSPs, block RAMs, LUTs and "
                 "flip-flops on a device: kanhw build --board B --config C --fit",
     }
@@ -73,6 +78,7 @@ def resource_counts(geo: Geometry) -> dict:
 
 def manifest(design: Design, top: str) -> dict:
     geo = Geometry(design)
+    cyc = CycleModel(geo)
     c = design.contract
     blk = {
         "region_bits": 2, "offset_bits": geo.offset_bits, "block_bits": geo.block_bits,
@@ -81,7 +87,7 @@ def manifest(design: Design, top: str) -> dict:
                  "input i = step * lanes + lane",
         "outer": "offset = j << outer_node_bits | node",
         "domain": "offset = j << 2 | word",
-        "addends_per_block": geo.share, "blocks": geo.blocks,
+        "addends_per_block": geo.addends_per_block, "blocks": geo.blocks,
         "slot_bits": geo.slot_bits, "step_bits": geo.step_bits, "lane_bits": geo.lane_bits,
         "node_bits": geo.node_bits_inner, "outer_node_bits": geo.node_bits_outer,
         "regions": {"inner": 0, "outer": 1, "domain": 2},
@@ -114,10 +120,10 @@ def manifest(design: Design, top: str) -> dict:
             "blocks": blk,
         },
         "timing": {
-            "cycles_per_record": geo.cycles_per_record,
-            "cycles_per_record_frozen": geo.cycles_per_record_frozen,
-            "stretch_stall_cycles": {"per_record": geo.STRETCH_BASE_CYCLES,
-                                     "per_stretch": geo.stretch_service_cycles},
+            "cycles_per_record": cyc.per_record,
+            "cycles_per_record_frozen": cyc.per_record_frozen,
+            "stretch_stall_cycles": {"per_record": cyc.STRETCH_BASE,
+                                     "per_stretch": cyc.stretch_service},
             "lane_tree_stages": geo.lane_tree_stages,
             "barrier_tree_stages": geo.barrier_tree_stages,
         },

@@ -19,14 +19,15 @@ from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from kanhw.interface.geometry import Geometry
+
 from .arith import round_shift, saturate, times_const
 from .divider import Divider
-from .memmap import Geometry
 
 
 class StretchUnit(wiring.Component):
     """See the module docstring. The time one request holds the unit is
-    :attr:`Geometry.stretch_service_cycles` (the cycle model)."""
+    :attr:`~kanhw.interface.cycles.CycleModel.stretch_service`."""
 
     def __init__(self, geo: Geometry) -> None:
         self.geo = geo

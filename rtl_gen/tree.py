@@ -8,7 +8,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .memmap import ceil_log2, tree_stages
+from kanhw.interface.geometry import ceil_log2, tree_stages
 
 
 class AdderTree(wiring.Component):

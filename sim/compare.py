@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kanhw.rtl_gen.memmap import Geometry
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import Geometry
 
 from .vectors import Vectors
 
@@ -84,5 +85,6 @@ def expected_cycles(vec: Vectors) -> int:
     """The cycle model's count for the whole stream, every stretch's stall
     included (exact, for any addends per block)."""
     geo = Geometry(vec.design)
-    base = geo.stream_cycles(vec.U.shape[0], vec.train)
-    return base + geo.stream_stalls(vec.stretched, vec.stretch_addends)
+    cyc = CycleModel(geo)
+    return cyc.stream(vec.U.shape[0], vec.train) \
+        + cyc.stream_stalls(vec.stretched, vec.stretch_addends)

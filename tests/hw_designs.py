@@ -41,6 +41,11 @@ SPECS = {
     "n16_k1_icebreaker": {"arch": {"inputs": 16, "addends": 1, "points": [5, 22]},
                           "hardware": {"lanes": 1, "table_ram": "block"},
                           "contract": NARROW_CONTRACT},
+    # five lane steps per addend: a sum arrives the cycle after the engine
+    # let the previous addend go, which would put its map on the shared
+    # multiplier with the previous slope; it waits a cycle
+    "n5_k4_share2_steps5": {"arch": {"inputs": 5, "addends": 4, "points": [4, 7]},
+                            "hardware": {"lanes": 1, "addends_per_block": 2}},
     # one block serving every addend (K = addends_per_block)
     "n6_k4_single_block": {"arch": {"inputs": 6, "addends": 4, "points": [4, 7]},
                            "hardware": {"lanes": 2, "addends_per_block": 4}},

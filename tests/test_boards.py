@@ -14,7 +14,8 @@ from kanhw.boards.families.ecp5 import ABC9_RETRY, ecp5_pll
 from kanhw.boards.families.ice40 import ice40_pll
 from kanhw.design import design_from_dict
 from kanhw.errors import ConfigError
-from kanhw.rtl_gen.memmap import Geometry
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import Geometry
 
 NARROW = {"value_bits": 16, "value_frac": 12, "mul_bits": 16, "guard_bits": 2,
           "rcp_bits": 15, "slope_bits": 16, "slope_frac": 10}
@@ -63,9 +64,9 @@ def test_real_build_reports_sane_numbers(tmp_path, board):
     lut = rep["resources"]["lut"]
     assert 500 < lut["used"] < lut["available"]
     assert rep["resources"]["dsp"]["used"] >= 1
-    assert rep["cycles_per_record"] == Geometry(design_from_dict(
+    assert rep["cycles_per_record"] == CycleModel(Geometry(design_from_dict(
         {"arch": {"inputs": 2, "addends": 1, "points": [5, 22]}, "hardware": {"lanes": 1},
-         "contract": NARROW})).cycles_per_record
+         "contract": NARROW}))).per_record
     assert rep["records_per_s"] == pytest.approx(rep["fmax_mhz"] * 1e6
                                                  / rep["cycles_per_record"], rel=1e-3)
     bit = tmp_path / "b" / ("kanhw.bin" if board == "icebreaker" else "kanhw.bit")

@@ -8,7 +8,8 @@ import pytest
 
 from kanhw import cli
 from kanhw.design import EXAMPLE, example_design, load_design
-from kanhw.rtl_gen.memmap import Geometry
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import Geometry
 from kanhw.sim import runner
 from kanhw.sim.compare import compare
 
@@ -34,7 +35,7 @@ def test_example_design_is_valid_and_det4_sized():
     assert (d.n, d.addends, d.lanes) == (16, 64, 16)
     # the README's formula: ceil(n/lanes) + 16 + lane-tree and barrier-tree
     # stages (16 lanes and 64 blocks at 3 levels a stage: 2 each)
-    assert Geometry(d).cycles_per_record == 1 + 16 + 2 + 2
+    assert CycleModel(Geometry(d)).per_record == 1 + 16 + 2 + 2
     r = kanhw("generate", "--example")
     assert r.returncode == 0 and r.stdout == EXAMPLE
 
@@ -49,7 +50,7 @@ def test_generate_writes_verilog_manifest_resources(tmp_path):
     assert v.count("kanhw_block block") == 3 or v.count("kanhw_block ") >= 3
     man = json.loads((tmp_path / "out" / "manifest.json").read_text())
     geo = Geometry(load_design(str(cfg)))
-    assert man["timing"]["cycles_per_record"] == geo.cycles_per_record
+    assert man["timing"]["cycles_per_record"] == CycleModel(geo).per_record
     assert man["memory_map"]["address_bits"] == geo.addr_width
     assert man["design"]["contract"]["step_mult"] > 0
     assert "multipliers" in (tmp_path / "out" / "resources.txt").read_text()

@@ -51,11 +51,12 @@ def test_reset_in_the_middle_of_a_record_clears_every_block(reset):
     reset inserted around the core) while the blocks are in a record's
     forward pass: each block takes the reset through registers of its own,
     and the stream run again afterwards is bit exact."""
-    from kanhw.rtl_gen.memmap import Geometry
-    from kanhw.sim.amaranth_bench import run_amaranth
+    from kanhw.interface.geometry import Geometry
+    from kanhw.sim.amaranth_tb import run_amaranth
+    from kanhw.sim.job import make_job
     vec = make_vectors(design("n5_k3_lanes2"), 20, seed=3)
     geo = Geometry(vec.design)
-    out = run_amaranth(vec, geo, runner._job(vec, geo), reset_after=8, reset=reset)
+    out = run_amaranth(vec, geo, make_job(vec, geo), reset_after=8, reset=reset)
     assert compare(vec, out) == []
 
 

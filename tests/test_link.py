@@ -9,16 +9,17 @@ from amaranth.hdl import Module
 from amaranth.lib.wiring import connect
 from amaranth.sim import Simulator
 
-from kanhw.boards.link import LinkEngine, link_sizes
+from kanhw.boards.link import LinkEngine
 from kanhw.boards.uart import UARTReceiver, UARTTransmitter
 from kanhw.design import design_from_dict
-from kanhw.host import protocol as P
 from kanhw.host.client import Device
 from kanhw.host.soft import SoftDevice
 from kanhw.host.transport import SoftTransport
+from kanhw.interface import protocol as P
+from kanhw.interface.geometry import GLOBAL_REGS, Geometry
+from kanhw.interface.image import table_writes
+from kanhw.interface.layouts import link_sizes
 from kanhw.rtl_gen.core import TrainingCore
-from kanhw.rtl_gen.image import table_writes
-from kanhw.rtl_gen.memmap import GLOBAL_REGS, Geometry
 from kanhw.sim.vectors import make_vectors
 
 DESIGN = design_from_dict({"arch": {"inputs": 3, "addends": 2, "points": [3, 5]},
@@ -46,7 +47,7 @@ def requests(vec, geo):
             struct.pack("<II", int(a), int(w) & 0xFFFFFFFF)
             for a, w in zip(addrs[s:s + step], words[s:s + step]))
         out.append(P.frame(2 + s, P.CMD_WRITE, body))
-    from kanhw.sim.packing import pack_records
+    from kanhw.interface.packing import pack_records
     recs = pack_records(vec.U[:5], vec.Yq[:5], geo.coord_width, DESIGN.contract.value_bits)
     body = struct.pack("<H", 5) + b"".join(w.to_bytes(sizes["record_bytes"], "little")
                                            for w in recs)
@@ -175,7 +176,7 @@ def test_broken_link_is_an_error_not_a_hang():
 def test_record_and_result_packing_round_trips():
     """The link's byte rows, packed and unpacked over whole arrays, against
     the bit layout written out one record at a time."""
-    from kanhw.sim.packing import (
+    from kanhw.interface.packing import (
         pack_records,
         record_rows,
         records_from_rows,

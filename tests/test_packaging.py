@@ -17,6 +17,13 @@ def test_wheel_installs_subpackages_under_kanhw(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"kanhw"}, tops  # nothing with a generic name lands in site-packages
+    # every module of every source folder is in the wheel (a package missing
+    # from pyproject.toml's list would be left out)
+    folders = {"kanhw": "kanhw", "rtl_gen": "kanhw/rtl_gen", "sim": "kanhw/sim",
+               "host": "kanhw/host", "boards": "kanhw/boards"}
+    for src, dst in folders.items():
+        for f in (ROOT / src).rglob("*.py"):
+            assert f"{dst}/{f.relative_to(ROOT / src).as_posix()}" in names, f
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(target), str(wheel)], check=True, capture_output=True)

@@ -40,8 +40,8 @@ def test_manifest_counts_what_yosys_reads(index):
     """The manifest's multipliers and memories are the cells Yosys finds in
     the emitted Verilog (three designs of this run's sweep)."""
     from kanhw.boards.fit import instantiated_cells
+    from kanhw.interface.geometry import Geometry
     from kanhw.rtl_gen.manifest import resource_counts
-    from kanhw.rtl_gen.memmap import Geometry
     spec, design = random_design(SWEEP_SEED, index)
     res = resource_counts(Geometry(design))
     got = instantiated_cells(design)

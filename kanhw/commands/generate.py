@@ -33,12 +33,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.top.isidentifier():
         raise ConfigError(f"--top must be a Verilog identifier, got {args.top!r}")
     design = load_design(args.config)
+    from ..interface.cycles import CycleModel
+    from ..interface.geometry import Geometry
     from ..rtl_gen.core import TrainingCore
     from ..rtl_gen.emit import to_verilog
     from ..rtl_gen.manifest import manifest
-    from ..rtl_gen.memmap import Geometry
 
     geo = Geometry(design)
+    cyc = CycleModel(geo)
     try:
         os.makedirs(args.output, exist_ok=True)
     except OSError as exc:
@@ -54,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
     res = man["resources"]
     lines = [
         f"design: {design.arch.describe()}, {design.lanes} lane(s), {geo.steps} step(s)"
-        + (f", {geo.blocks} blocks of {geo.share} addends" if geo.share > 1 else ""),
-        (f"cycles per record: {geo.cycles_per_record} training, "
-        f"{geo.cycles_per_record_frozen} frozen; a stretch stalls its record "
-        f"{geo.STRETCH_BASE_CYCLES} + {geo.stretch_service_cycles} cycles per block that "
+        + (f", {geo.blocks} blocks of {geo.addends_per_block} addends"
+           if geo.addends_per_block > 1 else ""),
+        (f"cycles per record: {cyc.per_record} training, "
+        f"{cyc.per_record_frozen} frozen; a stretch stalls its record "
+        f"{cyc.STRETCH_BASE} + {cyc.stretch_service} cycles per block that "
         "stretches (with shared blocks, as the outer engines' schedule allows)"),
         (f"multipliers: {res['multipliers']['total']} ({res['multipliers']['per_block']} per "
         "block; " + ", ".join(f"{m['count']} x {m['widths'][0]}x{m['widths'][1]}"

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.records < 1:
         raise ConfigError(f"--records must be at least 1, got {args.records}")
     design = load_design(args.config)
-    from ..rtl_gen.memmap import Geometry
+    from ..interface.cycles import CycleModel
+    from ..interface.geometry import Geometry
     from ..sim import runner
     from ..sim.compare import compare, expected_cycles
     from ..sim.vectors import make_vectors
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     mismatches = compare(vec, out)
     predicted = expected_cycles(vec)
     cycles_ok = out.cycles == predicted
-    per_record = geo.cycles_per_record if vec.train else geo.cycles_per_record_frozen
+    cyc = CycleModel(geo)
+    per_record = cyc.per_record if vec.train else cyc.per_record_frozen
     summary = {
         "simulator": args.simulator, "records": args.records, "mode":
             "frozen" if args.frozen else "training",

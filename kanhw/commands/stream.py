@@ -58,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     from ..host.transport import open_transport
     from ..multilevel import Level, refine_fixed
 
+    # a serial link without a baud rate runs at the board's
+    baud = None
+    if args.board:
+        from ..boards import get_board
+        baud = get_board(args.board).baud
+
     design = load_design(args.config)
     for name in ("epochs", "train_records", "val_records", "validate_every"):
         v = getattr(args, name)
@@ -133,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         if dev is None or dev.design != level_design or transport != opened:
             if dev is not None:
                 dev.t.close()
-            dev = Device(open_transport(transport, level_design, args.board), level_design)
+            dev = Device(open_transport(transport, level_design, baud), level_design)
             opened = transport
         ran_on.append({"points": list(level.points), "transport": transport,
                        "design_points": list(level_design.arch.points)})

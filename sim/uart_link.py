@@ -2,7 +2,7 @@
 core) simulated under cocotb and Verilator, reached through a local socket.
 
 The simulation runs in a background thread (cocotb's runner); its bench
-(:mod:`kanhw.sim.link_bench`) turns socket bytes into UART bits on the
+(:mod:`kanhw.sim.link_tb`) turns socket bytes into UART bits on the
 device's ``rx`` pin and decodes its ``tx`` pin. The UART runs at 8 clocks
 per bit to keep simulations short; everything else is the board gateware.
 """
@@ -15,8 +15,7 @@ import time
 
 from kanhw.design import Design
 from kanhw.errors import KanhwError
-
-from .protocol import LinkError
+from kanhw.interface.protocol import LinkError
 
 UART_DIVISOR = 8
 CLOCK_NS = 10
@@ -29,7 +28,7 @@ class SimTransport:
 
     def __init__(self, design: Design, buffer_bytes: int = 2048, log=None) -> None:
         from kanhw.boards.device import LinkedCore
-        from kanhw.rtl_gen.memmap import Geometry
+        from kanhw.interface.geometry import Geometry
         from kanhw.sim.runner import build_cocotb
 
         geo = Geometry(design)
@@ -44,7 +43,7 @@ class SimTransport:
 
         def simulate():
             try:
-                self.runner.test(test_module="kanhw.sim.link_bench", hdl_toplevel=TOP,
+                self.runner.test(test_module="kanhw.sim.link_tb", hdl_toplevel=TOP,
                                  build_dir=self.build_dir, test_dir=self.build_dir,
                                  extra_env={"KANHW_LINK_PORT": str(port),
                                             "KANHW_BIT_NS": str(UART_DIVISOR * CLOCK_NS)},

@@ -10,8 +10,7 @@ import numpy as np
 
 from kanhw.errors import ConfigError
 from kanhw.fixed_model import FixedKAN
-
-from .memmap import DOMAIN_HI, DOMAIN_LO, DOMAIN_RCP, Geometry
+from kanhw.interface.geometry import DOMAIN_HI, DOMAIN_LO, DOMAIN_RCP, Geometry
 
 
 def outer_points_of(geo: Geometry, model: FixedKAN) -> int:

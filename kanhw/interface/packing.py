@@ -1,13 +1,10 @@
-"""Bit packing of harness words (records, control requests, results), shared
-by the cocotb bench and the Amaranth-simulator bench. No HDL imports, so the
-cocotb side stays light."""
+"""Bit packing of what crosses between host and core (:mod:`.layouts`):
+records and results as link bytes, and as words of the simulation
+harness (records, control requests, results), vectorised over rows."""
 
 from __future__ import annotations
 
 import numpy as np
-
-#: Harness jobs: play records, or issue control requests.
-JOB_RECORDS, JOB_CTRL = 0, 1
 
 
 def pack_fields(fields: list[tuple[np.ndarray, int]], nbytes: int) -> np.ndarray:

@@ -16,7 +16,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
-from kanhw.sim.packing import JOB_CTRL, JOB_RECORDS, pack_ctrl, pack_records, unpack_results
+from kanhw.interface.packing import pack_ctrl, pack_records, unpack_results
+from kanhw.sim.harness import JOB_CTRL, JOB_RECORDS
 
 # Inputs change just after a falling edge and are taken at the next rising
 # edge: no race with the design's own clocked updates, on any simulator.

@@ -8,11 +8,13 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from kanhw.errors import KanhwError
-from kanhw.rtl_gen.memmap import Geometry
+from kanhw.interface.cycles import CycleModel
+from kanhw.interface.geometry import Geometry
+from kanhw.interface.packing import pack_ctrl, pack_records, unpack_results
 
 from .compare import Outcome
-from .harness import SimHarness
-from .packing import JOB_CTRL, JOB_RECORDS, pack_ctrl, pack_records, unpack_results
+from .harness import JOB_CTRL, JOB_RECORDS, SimHarness
+from .job import outcome
 from .vectors import Vectors
 
 
@@ -26,8 +28,6 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
     loaded again and the job runs again from the first record."""
     if reset not in ("domain", "core"):
         raise ValueError(f"reset must be 'domain' or 'core', got {reset!r}")
-    from .runner import _outcome
-
     load = pack_ctrl(geo.addr_width, job["load_addr"], np.ones(len(job["load_addr"])),
                      job["load_data"])
     reads = pack_ctrl(geo.addr_width, job["read_addr"], np.zeros(len(job["read_addr"])),
@@ -96,11 +96,11 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
     sim.add_testbench(bench)
     # a bound, so that a core that never finishes fails instead of hanging;
     # run_until runs to its deadline, so advance in slices of 1,000 cycles
-    budget = 8 * (len(load) + len(reads)) + len(records) * 4 * (geo.cycles_per_record + 100)
+    budget = 8 * (len(load) + len(reads)) + len(records) * 4 * (CycleModel(geo).per_record + 100)
     t = 0
     while "read" not in got and t < budget + 10_000:
         t += 1000
         sim.run_until(t * 1e-8)
     if "read" not in got:
         raise KanhwError(f"the simulated core did not finish in {budget + 10_000:,d} cycles")
-    return _outcome(vec, geo, got["pred"], got["resid"], got["read"])
+    return outcome(vec, geo, got["pred"], got["resid"], got["read"])
