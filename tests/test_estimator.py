@@ -28,13 +28,18 @@ def test_one_dimensional_target_and_params():
         est.set_params(nonsense=1)
 
 
-def test_errors():
-    with pytest.raises(DataError, match="not fitted"):
+def test_errors_are_value_errors():
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError, match="not fitted"):
         KANRegressor().predict(np.zeros((2, 3)))
-    with pytest.raises(DataError, match="rows"):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         KANRegressor().fit(np.zeros((5, 2)), np.zeros(4))
-    with pytest.raises(DataError, match="NaN"):
+    with pytest.raises(ValueError, match="NaN"):
         KANRegressor().fit(np.array([[0.0, np.nan], [1, 2]]), np.zeros(2))
+    # kanhw's own input errors are ValueErrors too
+    with pytest.raises(ValueError, match="points"):
+        KANRegressor(points=(1, 5)).fit(np.zeros((20, 2)), np.arange(20.0))
+    assert issubclass(DataError, ValueError)
 
 
 def test_estimator_merges_fixed_and_multilevel():

@@ -138,7 +138,8 @@ def test_sim_transport_trains_like_soft(tmp_path, schedule):
     for transport in ("soft", "sim"):
         r = kanhw("stream", "triangle", "--transport", transport, "--config", str(cfg),
                   "--train-records", "250", "--val-records", "40", "--save",
-                  str(tmp_path / f"{transport}.npz"), "--json", "--quiet", *levels,
+                  str(tmp_path / f"{transport}.npz"), "--json", "--quiet",
+                  *(levels or ["--epochs", "1"]),
                   cwd=tmp_path)
         assert r.returncode == 0, r.stdout + r.stderr
         out[transport] = json.loads(r.stdout.strip().splitlines()[-1])

@@ -8,7 +8,6 @@ import json
 import sys
 import time
 
-from ..design import load_design
 from ..errors import ConfigError
 
 #: Exit status when the hardware disagrees with the reference.
@@ -39,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.records < 1:
         raise ConfigError(f"--records must be at least 1, got {args.records}")
+    from ..design import load_design
+
     design = load_design(args.config)
     from ..rtl_gen.memmap import Geometry
     from ..sim import runner
