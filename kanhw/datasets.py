@@ -248,10 +248,16 @@ def names() -> list[str]:
     return sorted([*BUILTINS, *FIXED_DATASETS])
 
 
+def recipe_of(data: Dataset, name: str | None = None) -> recipes.Recipe:
+    """The recipe for ``data`` (:mod:`kanhw.recipes`): that of built-in
+    dataset ``name``, of ``data`` itself if it is built in, or the rule for
+    user tables."""
+    return recipes.recipe(name or (data.name if data.builtin else None), data.X.shape[1])
+
+
 def recipe(data: Dataset) -> dict:
-    """Suggested architecture and step for ``data`` (:mod:`kanhw.recipes`):
-    the built-in dataset's recipe, or the rule for user tables."""
-    r = recipes.recipe(data.name if data.builtin else None, data.X.shape[1], data.X.shape[0])
+    """:func:`recipe_of` as a dict (hidden, points, alpha, epochs)."""
+    r = recipe_of(data)
     return {"hidden": list(r.hidden), "points": list(r.points), "alpha": r.alpha,
             "epochs": r.epochs}
 

@@ -104,8 +104,8 @@ class KANRegressor(RegressorMixin, _KANEstimator):
     stop), ``seed`` and ``validation_fraction`` (held out of ``X`` for
     per-epoch validation when no ``eval_set`` is given; 0 disables it).
     ``None`` takes the rule for user tables (``2n + 1`` addends, points
-    5/22, alpha 0.2, epochs for about 60,000 record updates) or the recipe
-    of the built-in dataset named by ``recipe``.
+    5/22, alpha 0.2, 15 epochs) or the recipe of the built-in dataset named
+    by ``recipe``.
 
     Beyond sequential float training: ``fixed`` (a contract name or TOML
     path: the bit-exact fixed-point model), ``workers``/``rounds``/``batch``

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import classes, recipes
 from .arch import Architecture, build_architecture
-from .datasets import Dataset
+from .datasets import Dataset, recipe_of
 from .design import load_contract, resolve_contract
 from .errors import ConfigError
 from .fixed_model import FixedBackend, FixedKAN
@@ -96,8 +96,7 @@ def plan(options: TrainOptions, data: Dataset) -> Plan:
     contradictory options are a :class:`ConfigError`."""
     options.check()
     n_in, n_out = data.X.shape[1], data.y.shape[1]
-    r = recipes.recipe(options.recipe or (data.name if data.builtin else None), n_in,
-                       data.X.shape[0])
+    r = recipe_of(data, options.recipe)
     o = options
     if o.init is not None:
         if o.hidden or o.addends or o.points or o.multilevel or o.pretrain:

@@ -13,6 +13,11 @@ def fmt_list(values: list[float], digits: int = 4) -> str:
     return ", ".join(f"{v:.{digits}f}" for v in values) if values else "n/a"
 
 
+#: Epoch summary lines a run prints at most (about; long runs of small
+#: tables print every n-th epoch, and the last).
+MAX_EPOCH_LINES = 50
+
+
 class EpochBars:
     """One progress bar per epoch, then a one-line epoch summary."""
 
@@ -20,8 +25,10 @@ class EpochBars:
         self.quiet = quiet
         self.stream = stream or sys.stderr
         self.bar = None
+        self.epochs = 1
 
     def start_epoch(self, epoch: int, epochs: int, records: int) -> None:
+        self.epochs = epochs
         if self.quiet or not self.stream.isatty():
             return  # bars only on a terminal (tqdm is imported only then)
         from tqdm import tqdm
@@ -36,7 +43,8 @@ class EpochBars:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        if self.quiet:
+        every = -(-self.epochs // MAX_EPOCH_LINES)
+        if self.quiet or (entry["epoch"] % every and entry["epoch"] != self.epochs):
             return
         line = (f"epoch {entry['epoch']:3d}  records {entry['records']:>10,d}  "
                 f"val pearson [{fmt_list(entry['validation_pearson'])}]  "

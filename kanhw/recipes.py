@@ -37,10 +37,10 @@ RECIPES: dict[str, Recipe] = {
     "digits": Recipe((32,), (2, 12), 0.1, 30),
 }
 
-#: The rule for user tables: record updates an epoch count aims at (small
-#: tables get more passes), and the bounds on that count.
-TABLE_UPDATES = 60_000
-TABLE_EPOCHS = (15, 300)
+#: The rule for user tables (a classical KAN with Kolmogorov's 2n + 1 addends).
+TABLE_POINTS = (5, 22)
+TABLE_ALPHA = 0.2
+TABLE_EPOCHS = 15
 
 
 def names() -> list[str]:
@@ -48,17 +48,16 @@ def names() -> list[str]:
     return sorted(RECIPES)
 
 
-def for_table(n_in: int, records: int) -> Recipe:
+def for_table(n_in: int) -> Recipe:
     """The rule for user data: a classical KAN with Kolmogorov's ``2n + 1``
-    addends, 5 inner and 22 outer points, alpha 0.2, and enough epochs for
-    about 60,000 record updates (15 to 300 passes)."""
-    lo, hi = TABLE_EPOCHS
-    epochs = min(hi, max(lo, -(-TABLE_UPDATES // max(1, records))))
-    return Recipe((2 * n_in + 1,), (5, 22), 0.2, epochs)
+    addends, 5 inner and 22 outer points, alpha 0.2, 15 epochs. (Measured
+    with 5-fold cross-validation on iris, wine, breast cancer and diabetes,
+    more epochs did not score better on such small tables.)"""
+    return Recipe((2 * n_in + 1,), TABLE_POINTS, TABLE_ALPHA, TABLE_EPOCHS)
 
 
-def recipe(name: str | None, n_in: int, records: int) -> Recipe:
+def recipe(name: str | None, n_in: int) -> Recipe:
     """The recipe of built-in dataset ``name``, or the table rule."""
     if name in RECIPES:
         return RECIPES[name]
-    return for_table(n_in, records)
+    return for_table(n_in)

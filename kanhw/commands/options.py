@@ -51,8 +51,7 @@ def add_shared(p: argparse.ArgumentParser) -> dict[str, argparse._ArgumentGroup]
     tr.add_argument("--alpha", type=float,
                     help="step factor: mu = alpha/K (default: the recipe's; tables 0.2)")
     tr.add_argument("--epochs", type=int,
-                    help="epochs (default: the recipe's; tables: about 60,000 record "
-                         "updates, 15 to 300 epochs)")
+                    help="epochs (default: the recipe's; tables 15)")
     tr.add_argument("--target-pearson", type=float, metavar="P",
                     help="stop when every output's validation Pearson reaches P")
     tr.add_argument("--validate-every", type=int, metavar="N",

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         "cycles": out.cycles, "cycles_predicted": predicted,
         "cycles_per_record_manifest": per_record,
         "stretch_records": vec.stretch_records, "counters": {
-            "saturations": int(out.counts[0]), "clamps": int(out.counts[1]),
+            "saturated_records": int(out.counts[0]), "clamps": int(out.counts[1]),
             "stretches": int(out.counts[2])},
         "seconds": round(seconds, 2),
     }

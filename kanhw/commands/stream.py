@@ -40,10 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def design_for(args: argparse.Namespace, data):
+def design_for(args: argparse.Namespace, data, r):
     """The design file's design, or one derived from the options and the
-    dataset's recipe (the soft and sim transports build any design)."""
-    from .. import recipes
+    dataset's recipe ``r`` (the soft and sim transports build any design)."""
     from ..design import design_from_dict, load_design
     given = [f"--{n}" for n in ("addends", "points", "lanes", "alpha")
              if getattr(args, n) is not None]
@@ -55,7 +54,6 @@ def design_for(args: argparse.Namespace, data):
         raise ConfigError("--transport serial needs --config: the design the board's "
                           "bitstream was built from")
     options.check_counts(args, ("lanes",))
-    r = recipes.recipe(data.name if data.builtin else None, data.X.shape[1], data.X.shape[0])
     two_layer = len(r.hidden) == 1
     if args.addends is None and not two_layer:
         raise ConfigError(f"the recipe of {data.name} is a {len(r.hidden) + 1}-layer KAN; the "
@@ -71,19 +69,20 @@ def design_for(args: argparse.Namespace, data):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import classes, persist, recipes
+    from .. import classes, persist
+    from ..datasets import recipe_of
     from ..host.trainer import StreamTrainer
     from ..multilevel import parse_schedule
     from ..progress import EpochBars
 
     data = options.load_data(args)
-    design = design_for(args, data)
+    recipe = recipe_of(data)
+    design = design_for(args, data, recipe)
     schedule = parse_schedule(args.multilevel, 2) if args.multilevel else None
     if schedule and args.epochs:
         raise ConfigError("the multilevel schedule sets the epochs of every level; "
                           "drop --epochs")
-    epochs = args.epochs or recipes.recipe(data.name if data.builtin else None,
-                                           data.X.shape[1], data.X.shape[0]).epochs
+    epochs = args.epochs or recipe.epochs
 
     def log(msg: str) -> None:
         if not args.quiet:
