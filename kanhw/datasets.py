@@ -257,9 +257,7 @@ def recipe_of(data: Dataset, name: str | None = None) -> recipes.Recipe:
 
 def recipe(data: Dataset) -> dict:
     """:func:`recipe_of` as a dict (hidden, points, alpha, epochs)."""
-    r = recipe_of(data)
-    return {"hidden": list(r.hidden), "points": list(r.points), "alpha": r.alpha,
-            "epochs": r.epochs}
+    return recipe_of(data).to_dict()
 
 
 def builtin(name: str, seed: int = 0, train: int | None = None,

@@ -20,6 +20,10 @@ class Recipe:
     alpha: float
     epochs: int
 
+    def to_dict(self) -> dict:
+        return {"hidden": list(self.hidden), "points": list(self.points), "alpha": self.alpha,
+                "epochs": self.epochs}
+
 
 #: The recipe of every built-in dataset (generated ones and ``digits``).
 RECIPES: dict[str, Recipe] = {

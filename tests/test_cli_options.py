@@ -150,3 +150,9 @@ def test_stream_derives_the_design_and_classifies_two_classes(tmp_path):
                         "--quiet"))
     assert s["reached_target"] is True and s["epochs"] < 30       # the recipe's 30
     assert s["architecture"] == {"sizes": [3, 7, 1], "points": [12, 22]}
+
+
+def test_step_rule_choices_are_the_trainers():
+    from kanhw.commands import options
+    from kanhw.train import STEP_RULES
+    assert set(options.STEP_RULES) == set(STEP_RULES)
