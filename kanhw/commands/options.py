@@ -63,11 +63,12 @@ def add_shared(p: argparse.ArgumentParser) -> dict[str, argparse._ArgumentGroup]
                          "nest the previous one: new points - 1 a multiple of old points - 1)")
     tr.add_argument("--init", metavar="MODEL.npz",
                     help="start from a saved float model (kanhw metakan, kanhw train --save) "
-                         "instead of the initialisation heuristic; its architecture replaces "
-                         "the recipe")
+                         "instead of the initialisation heuristic (train: its architecture "
+                         "replaces the recipe; stream: it must be the design's)")
     tr.add_argument("--seed", type=int, default=0,
                     help="seed of the data, the initial tables and the record order "
-                         "(default 0)")
+                         "(default 0; stream --config: the design file's seed gives the "
+                         "initial tables)")
     out = p.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="write the trained model (.npz)")
     out.add_argument("--json", action="store_true",
