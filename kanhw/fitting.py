@@ -91,6 +91,16 @@ class Plan:
     merged: bool
 
 
+def _given(values: Sequence | None) -> bool:
+    return values is not None and len(values) > 0
+
+
+def _integers(values: Sequence, what: str) -> list[int]:
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ConfigError(f"{what} must be integers, got {list(values)!r}")
+    return [int(v) for v in values]
+
+
 def plan(options: TrainOptions, data: Dataset) -> Plan:
     """Resolve ``options`` for ``data``: the recipe fills what is unset;
     contradictory options are a :class:`ConfigError`."""
@@ -99,7 +109,7 @@ def plan(options: TrainOptions, data: Dataset) -> Plan:
     r = recipe_of(data, options.recipe)
     o = options
     if o.init is not None:
-        if o.hidden or o.addends or o.points or o.multilevel or o.pretrain:
+        if _given(o.hidden) or o.addends or _given(o.points) or o.multilevel or o.pretrain:
             raise ConfigError("a starting model (init) fixes the architecture; leave "
                               "layers/addends/points/multilevel/pretrain unset")
         if o.init.arch.n_in != n_in or o.init.arch.n_out != n_out:
@@ -108,14 +118,14 @@ def plan(options: TrainOptions, data: Dataset) -> Plan:
                               f"{n_out}")
         arch = o.init.arch
     else:
-        if o.hidden:
-            hidden = [int(h) for h in o.hidden]
+        if _given(o.hidden):
+            hidden = _integers(o.hidden, "hidden widths")
         elif o.addends is not None:
             hidden = [int(o.addends)]
         else:
             hidden = list(r.hidden)
-        if o.points:
-            points = [int(p) for p in o.points]
+        if _given(o.points):
+            points = _integers(o.points, "points")
         elif len(hidden) + 1 == len(r.points):
             points = list(r.points)
         else:
@@ -131,7 +141,7 @@ def plan(options: TrainOptions, data: Dataset) -> Plan:
             raise ConfigError("the multilevel schedule sets the records of every level; "
                               "leave rounds unset")
         schedule = parse_schedule(o.multilevel, arch.n_layers)
-        if o.points and tuple(arch.points) != schedule[-1].points:
+        if _given(o.points) and tuple(arch.points) != schedule[-1].points:
             raise ConfigError(f"points {list(arch.points)} differ from the schedule's last "
                               f"level {list(schedule[-1].points)}; leave points unset")
         finest = Architecture(arch.sizes, schedule[-1].points)
