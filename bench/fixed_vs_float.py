@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from kanhw import KAN, TrainConfig, datasets, fit
+from kanhw import KAN, TrainConfig, datasets, fit, recipes
 from kanhw.arch import build_architecture
 from kanhw.contract import PRESETS
 from kanhw.design import resolve_contract
@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--preset", default="hw", help="named contract: hw or deep")
     ap.add_argument("--contract", help="overrides, e.g. value_bits=20,value_frac=16")
     args = ap.parse_args()
-    recipe = datasets.BUILTINS[args.dataset].recipe
+    recipe = recipes.RECIPES[args.dataset].to_dict()
     epochs = args.epochs or recipe["epochs"]
     base = PRESETS[args.preset].replace(**parse_contract(args.contract))
     rows = []

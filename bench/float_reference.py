@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from kanhw import KAN, TrainConfig, datasets, fit
+from kanhw import KAN, TrainConfig, datasets, fit, recipes
 from kanhw.arch import build_architecture
 
 
@@ -38,7 +38,7 @@ def main() -> None:
     cases = [("det4", [64], [5, 22], 0.2, "constant", 15, 0.97),
              ("det4", [64], [5, 22], 0.5, "kaczmarz", 15, 0.97)]
     if not args.skip_tetra:
-        r = datasets.BUILTINS["tetra"].recipe
+        r = recipes.RECIPES["tetra"].to_dict()
         cases.append(("tetra", r["hidden"], r["points"], r["alpha"], "constant", r["epochs"], 0.975))
     for name, hidden, points, alpha, step, epochs, target in cases:
         for seed in range(args.seeds):

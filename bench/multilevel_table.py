@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from kanhw import KAN, TrainConfig, datasets, fit
+from kanhw import KAN, TrainConfig, datasets, fit, recipes
 from kanhw.arch import build_architecture
 from kanhw.multilevel import fit_multilevel, parse_schedule
 
@@ -42,7 +42,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for name in args.datasets.split(","):
         epochs, sched, coarse_pts = PLANS[name]
-        recipe = datasets.BUILTINS[name].recipe
+        recipe = recipes.RECIPES[name].to_dict()
         fractions = []
         for seed in range(args.seeds):
             data = datasets.builtin(name, seed=seed)

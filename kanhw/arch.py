@@ -124,6 +124,12 @@ def parse_int_list(text: str, what: str) -> list[int]:
     return values
 
 
+def layout(a: Architecture) -> tuple[np.ndarray, ...]:
+    """The flat-array geometry every kernel takes: sizes, points and bases."""
+    return (np.asarray(a.sizes, np.int64), np.asarray(a.points, np.int64),
+            a.func_base, a.node_base, a.act_base)
+
+
 def build_architecture(n_in: int, n_out: int, addends: int | None = None,
                        hidden: Sequence[int] | None = None,
                        points: Sequence[int] | None = None) -> Architecture:

@@ -12,16 +12,20 @@ The host owns two mappings the device never sees as floats:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import nk_fixed as nkx
-from .arch import Architecture
+from .arch import Architecture, layout
 from .contract import Contract, fit_rcp_shift
 from .errors import ConfigError, DataError
-from .model import KAN
-from .train import TrainConfig, layout
+from .model import KAN, writable
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
 
 
 @dataclass
@@ -131,6 +135,12 @@ class FixedKAN:
                         self.t_centre.copy(), self.t_half.copy(), self.counts.copy(),
                         [dict(h) for h in self.history], dict(self.info))
 
+    def own_tables(self) -> None:
+        """Replace read-only tables and counters by private copies
+        (see :func:`kanhw.model.writable`)."""
+        for name in ("values", "lo", "hi", "rcp", "counts"):
+            setattr(self, name, writable(getattr(self, name)))
+
     def equals(self, other: FixedKAN) -> bool:
         return (self.arch == other.arch and self.contract == other.contract
                 and all(np.array_equal(getattr(self, n), getattr(other, n))
@@ -208,6 +218,7 @@ class FixedBackend:
     def __init__(self, model: FixedKAN, cfg: TrainConfig | None = None) -> None:
         if cfg is not None and cfg.step != "constant":
             raise ConfigError("the fixed-point trainer implements the constant step only")
+        model.own_tables()
         self.model = model
         self.geometry = layout(model.arch)
         self.c = model.contract.kernel_vector()
@@ -222,7 +233,11 @@ class FixedBackend:
             self._mapped[key] = (X, U)  # keep X alive so its id stays unique
         return self._mapped[key][1]
 
-    def compile(self) -> None:
+    #: Kernels :meth:`compile` goes through (for progress).
+    KERNELS = 2
+
+    def compile(self, step: Callable[[str], None] | None = None) -> None:
+        step = step or (lambda name: None)
         m = self.model
         tiny = m.copy()
         U = np.zeros((1, m.arch.n_in), np.int64)
@@ -231,8 +246,10 @@ class FixedBackend:
         nkx.train_records(U, Y, np.zeros(1, np.int64), *self.geometry, tiny.values, tiny.lo,
                           tiny.hi, tiny.rcp, self.c, tiny.counts, out, out.copy(),
                           np.zeros(1, np.int64), np.zeros(1, np.int64))
+        step("train_records (fixed point)")
         nkx.predict_records(U, Y, *self.geometry, tiny.values, tiny.lo, tiny.hi, tiny.rcp,
                             self.c, tiny.counts, out, out.copy())
+        step("predict_records (fixed point)")
 
     def train_mapped(self, U: np.ndarray, Yq: np.ndarray, order: np.ndarray,
                      slog: np.ndarray | None = None
@@ -273,3 +290,6 @@ class FixedBackend:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.model.unmap_outputs(self.predict_mapped(self._inputs(X))[0])
+
+    def frozen(self, snap: FixedKAN) -> Callable[[np.ndarray], np.ndarray]:
+        return FixedBackend(snap).predict

@@ -70,18 +70,23 @@ def _init_worker(model, X, Y, cfg) -> None:
 
 
 def _train_tables(model, tables: list[np.ndarray], part: np.ndarray, X: np.ndarray,
-                  Y: np.ndarray, cfg: TrainConfig) -> tuple[list[np.ndarray], int]:
+                  Y: np.ndarray, cfg: TrainConfig
+                  ) -> tuple[list[np.ndarray], int, np.ndarray | None]:
     """One copy's round: restart ``model`` from ``tables``, train it on
-    records ``part``; returns its tables and stretches. A Dask task calls it
-    directly (model template and scattered data travel with the task)."""
+    records ``part``; returns its tables, stretches and (fixed point) the
+    counters the round added. A Dask task calls it directly (model template
+    and scattered data travel with the task)."""
     for dst, src in zip(_arrays(model), tables):
         dst[:] = src
     resid = np.empty((part.size, Y.shape[1]))
+    before = model.counts.copy() if isinstance(model, FixedKAN) else None
     stretches = _backend(model, cfg).train(X, Y, part, resid)
-    return [a.copy() for a in _arrays(model)], stretches
+    counts = None if before is None else model.counts - before
+    return [a.copy() for a in _arrays(model)], stretches, counts
 
 
-def _train_copy(job: tuple[list[np.ndarray], np.ndarray]) -> tuple[list[np.ndarray], int]:
+def _train_copy(job: tuple[list[np.ndarray], np.ndarray]
+                ) -> tuple[list[np.ndarray], int, np.ndarray | None]:
     """A process-pool worker's round on the data it inherited."""
     tables, part = job
     w = _WORKER
@@ -158,6 +163,9 @@ def fit_merged(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig, merge: Me
             average(model, [o[0] for o in out])
             train_seconds += time.perf_counter() - t
             stretches += sum(o[1] for o in out)
+            for o in out:       # the copies' counters add up in the merged model
+                if o[2] is not None:
+                    model.counts += o[2]
             records += per_round
             if rnd % merge.validate_every and rnd != merge.rounds:
                 continue

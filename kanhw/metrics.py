@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .classes import predicted
+
 
 def pearson(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Pearson correlation per column; 0 where either column is constant."""
@@ -32,8 +34,9 @@ def relative_rmse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def accuracy(pred: np.ndarray, target: np.ndarray) -> float:
-    """Classification accuracy of argmax over one-hot columns."""
-    return float((np.argmax(pred, axis=1) == np.argmax(target, axis=1)).mean())
+    """Classification accuracy of network outputs against indicator targets
+    (:mod:`kanhw.classes`: the largest output, or one output above 1/2)."""
+    return float((predicted(pred) == predicted(target)).mean())
 
 
 def summary(pred: np.ndarray, target: np.ndarray) -> dict:

@@ -22,6 +22,15 @@ DOMAIN_MARGIN = 0.01
 Z95 = 1.96
 
 
+def writable(a: np.ndarray) -> np.ndarray:
+    """``a``, or a private copy of it when it is read-only (a read-only
+    memmap, a model loaded with ``joblib.load(..., mmap_mode="r")``). The
+    kernels are compiled for writable arrays: they update tables in place,
+    and a read-only variant of every kernel would be a second compilation
+    of several seconds."""
+    return a if a.flags.writeable else a.copy()
+
+
 @dataclass
 class KAN:
     """A piecewise-linear KAN: architecture, node values and domains."""
@@ -42,6 +51,10 @@ class KAN:
                             f"architecture needs {self.arch.n_parameters}")
         if self.lo.shape != (self.arch.n_functions,) or self.hi.shape != self.lo.shape:
             raise DataError(f"domain tables must hold {self.arch.n_functions} entries")
+
+    def own_tables(self) -> None:
+        """Replace read-only tables by private copies (see :func:`writable`)."""
+        self.values, self.lo, self.hi = (writable(a) for a in (self.values, self.lo, self.hi))
 
     # -- per-layer views -------------------------------------------------
     def layer_values(self, layer: int) -> np.ndarray:

@@ -19,10 +19,10 @@ import numpy as np
 
 from . import metrics
 from . import nk_float as nk
-from .arch import Architecture
+from .arch import layout
 from .datasets import Dataset
 from .errors import ConfigError, TrainingDiverged
-from .model import KAN
+from .model import KAN, writable
 
 STEP_RULES = {"constant": nk.RULE_CONSTANT, "kaczmarz": nk.RULE_KACZMARZ}
 #: A residual this many times the training-target span means the run diverged.
@@ -62,19 +62,15 @@ class TrainConfig:
 class Backend(Protocol):
     """Arithmetic of one trainer (float64 or fixed point)."""
 
-    def compile(self) -> None: ...
+    def compile(self, step: Callable[[str], None] | None = None) -> None:
+        """Compile (or load from numba's cache) every kernel; ``step`` is
+        called with each kernel's name as it is done."""
     def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray,
               resid: np.ndarray) -> int: ...
     def predict(self, X: np.ndarray) -> np.ndarray: ...
-
-
-def snapshot_predictor(snap) -> Callable[[np.ndarray], np.ndarray]:
-    """Frozen prediction on ``snap``, a copy of a model's tables (float or
-    fixed), for validation in a background thread while training goes on."""
-    if isinstance(snap, KAN):
-        return lambda X: predict(snap, X)
-    from .fixed_model import FixedBackend
-    return FixedBackend(snap).predict
+    def frozen(self, snap) -> Callable[[np.ndarray], np.ndarray]:
+        """Frozen prediction on ``snap``, a copy of the model's tables, for
+        validation in a background thread while training goes on."""
 
 
 def restore(model, snap) -> None:
@@ -102,7 +98,8 @@ class FloatBackend:
         self.geometry = layout(a)
         self.scale = np.empty(a.n_functions)
 
-    def compile(self) -> None:
+    def compile(self, step: Callable[[str], None] | None = None) -> None:
+        step = step or (lambda name: None)
         tiny = KAN.initialise(self.model.arch, np.zeros(self.model.arch.n_in),
                               np.ones(self.model.arch.n_in), np.zeros(self.model.arch.n_out),
                               np.ones(self.model.arch.n_out))
@@ -111,9 +108,15 @@ class FloatBackend:
         scale = np.empty(tiny.arch.n_functions)
         g = self.geometry
         nk.refresh_scale(tiny.lo, tiny.hi, g[2], g[1], scale)
+        step("refresh_scale")
         nk.train_records(X, Y, np.zeros(1, np.int64), *g, tiny.values, tiny.lo, tiny.hi, scale,
                          self.rule, self.alpha, self.mu, np.empty((1, tiny.arch.n_out)), True)
+        step("train_records")
         nk.predict_records(X, *g, tiny.values, tiny.lo, tiny.hi, scale, np.empty(Y.shape), True)
+        step("predict_records")
+
+    #: Kernels :meth:`compile` goes through (for progress).
+    KERNELS = 3
 
     def train(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, resid: np.ndarray) -> int:
         m, g = self.model, self.geometry
@@ -129,16 +132,14 @@ class FloatBackend:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return predict(self.model, X)
 
-
-def layout(a: Architecture) -> tuple[np.ndarray, ...]:
-    """The flat-array geometry every kernel takes: sizes, points and bases."""
-    return (np.asarray(a.sizes, np.int64), np.asarray(a.points, np.int64),
-            a.func_base, a.node_base, a.act_base)
+    def frozen(self, snap: KAN) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda X: predict(snap, X)
 
 
 def predict(model: KAN, X: np.ndarray) -> np.ndarray:
     """Frozen-mode float prediction (arguments clamped to the domains)."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = writable(np.ascontiguousarray(X, dtype=np.float64))
+    model.own_tables()
     g = layout(model.arch)
     scale = np.empty(model.arch.n_functions)
     nk.refresh_scale(model.lo, model.hi, g[2], g[1], scale)
@@ -174,15 +175,18 @@ class TrainResult:
 
 
 def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = None,
-        progress: Progress | None = None) -> TrainResult:
-    """Train ``model`` in place on ``data`` and validate after every epoch."""
+        progress: Progress | None = None,
+        compile_step: Callable[[str], None] | None = None) -> TrainResult:
+    """Train ``model`` in place on ``data`` and validate after every epoch
+    (and every ``cfg.validate_every`` records, on a snapshot in a second
+    thread). ``compile_step`` follows the kernels' compilation."""
     if data.X.shape[1] != model.arch.n_in or data.y.shape[1] != model.arch.n_out:
         raise ConfigError(f"dataset {data.name} has {data.X.shape[1]} inputs and "
                           f"{data.y.shape[1]} outputs; the model has {model.arch.n_in} and "
                           f"{model.arch.n_out}")
     t0 = time.perf_counter()
     backend = backend or FloatBackend(model, cfg)
-    backend.compile()
+    backend.compile(compile_step)
     jit_seconds = time.perf_counter() - t0
     rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(2)[1])
     n = data.X.shape[0]
@@ -228,12 +232,11 @@ def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = N
             pred, m = None, {"pearson": [], "rmse": [], "relative_rmse": []}
         return record(m, pred, records, sq_res, seen, stretches)
 
-    # Mid-epoch target checks run in a second thread on a snapshot of the
+    # Mid-epoch validations run in a second thread on a snapshot of the
     # tables while training goes on (the kernels release the GIL): the
     # check costs the trainer nothing. When a snapshot reaches the target,
     # the model goes back to it and the records after it do not count.
-    checker = ThreadPoolExecutor(1) if (cfg.validate_every and data.X_val.shape[0]
-                                        and cfg.target_pearson is not None) else None
+    checker = ThreadPoolExecutor(1) if (cfg.validate_every and data.X_val.shape[0]) else None
     pending: tuple | None = None
 
     def settle(wait: bool) -> tuple[dict, bool] | None:
@@ -281,7 +284,7 @@ def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = N
                         and pending is None:
                     since = 0
                     snap = model.copy()
-                    fut: Future = checker.submit(snapshot_predictor(snap), data.X_val)
+                    fut: Future = checker.submit(backend.frozen(snap), data.X_val)
                     pending = (fut, snap, records, sq_res.copy(), s + part.size, stretches)
             if not reached:
                 done = settle(wait=True)

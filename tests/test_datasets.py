@@ -92,3 +92,39 @@ def test_metrics():
     np.testing.assert_allclose(metrics.pearson(p, t), [1.0, 0.0])
     np.testing.assert_allclose(metrics.rmse(t, t), [0.0, 0.0])
     np.testing.assert_allclose(metrics.relative_rmse(t + 0.3, t), [0.1, 0.3])
+
+
+def test_label_column_classes_and_stratified_split(tmp_path):
+    from kanhw import recipes
+    p = tmp_path / "l.csv"
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["cat", "dog", "eel"], [60, 30, 10])
+    rows = [f"{a},{b},{lab}" for (a, b), lab in zip(rng.uniform(size=(100, 2)), labels)]
+    p.write_text("u,v,animal\n" + "\n".join(rows) + "\n")     # header: text over numbers
+    d = datasets.load(str(p), classify=True, val_split=0.2, seed=3)
+    assert d.classes == 3 and d.class_names == ["cat", "dog", "eel"]
+    assert d.feature_names == ["u", "v"] and d.target_names == ["is_cat", "is_dog", "is_eel"]
+    np.testing.assert_array_equal(d.y_val.sum(axis=0), [12, 6, 2])   # each class's share
+    np.testing.assert_array_equal(d.y.sum(axis=0), [48, 24, 8])
+    assert datasets.recipe_of(d) == recipes.for_table(2)
+    # integer labels sort as numbers; two classes take one output
+    q = tmp_path / "n.csv"
+    q.write_text("\n".join(f"{i},{10 if i % 2 else 9}" for i in range(40)) + "\n")
+    d = datasets.load(str(q), classify=True, val=10, train=20)
+    assert d.class_names == ["9", "10"] and d.y.shape == (20, 1) and d.X_val.shape == (10, 1)
+    with pytest.raises(DataError, match="non-numeric"):
+        datasets.load(str(p))                   # a text target needs classify
+    np.savez(tmp_path / "c.npz", X=np.zeros((6, 2)), y=[0, 1, 2, 0, 1, 2],
+             X_val=np.zeros((3, 2)), y_val=[2, 1, 0])
+    d = datasets.load(str(tmp_path / "c.npz"), classify=True)
+    assert d.classes == 3 and d.y_val.argmax(axis=1).tolist() == [2, 1, 0]
+
+
+def test_record_counts_for_tables(tmp_path):
+    np.save(tmp_path / "t.npy", np.arange(300.0).reshape(100, 3))
+    d = datasets.load(str(tmp_path / "t.npy"), train=50, val=30)
+    assert d.X.shape == (50, 2) and d.X_val.shape == (30, 2)
+    assert not set(d.y[:, 0]) & set(d.y_val[:, 0])
+    with pytest.raises(DataError, match="asked for"):
+        datasets.load(str(tmp_path / "t.npy"), train=90)
+    assert isinstance(DataError("x"), ValueError)

@@ -138,7 +138,8 @@ def test_sim_transport_trains_like_soft(tmp_path, schedule):
     for transport in ("soft", "sim"):
         r = kanhw("stream", "triangle", "--transport", transport, "--config", str(cfg),
                   "--train-records", "250", "--val-records", "40", "--save",
-                  str(tmp_path / f"{transport}.npz"), "--json", "--quiet", *levels,
+                  str(tmp_path / f"{transport}.npz"), "--json", "--quiet",
+                  *(levels or ["--epochs", "1"]),
                   cwd=tmp_path)
         assert r.returncode == 0, r.stdout + r.stderr
         out[transport] = json.loads(r.stdout.strip().splitlines()[-1])
@@ -150,3 +151,22 @@ def test_sim_transport_trains_like_soft(tmp_path, schedule):
     assert [lv["design_points"] for lv in out["sim"]["levels"]] == \
         [[4, 7]] * (2 if schedule else 1)
     assert out["sim"]["validation_pearson"] == out["soft"]["validation_pearson"]
+
+
+def test_stream_trainer_is_a_host_class():
+    """The streaming trainer is a library class (kanhw stream only parses
+    arguments for it); its counters use the names of every JSON summary."""
+    from kanhw.design import design_from_dict
+    from kanhw.host.trainer import StreamTrainer
+    design = design_from_dict({"arch": {"inputs": 6, "addends": 4, "points": [4, 9]}})
+    data = datasets.builtin("triangle", seed=0, train=500, val=100)
+    model, summary = StreamTrainer(design, "soft", epochs=1).run(data)
+    ref = FixedKAN.initialise(design.arch, design.contract, data.X.min(0), data.X.max(0),
+                              data.y.min(0), data.y.max(0), seed=design.seed)
+    U, _ = ref.map_inputs(data.X)
+    FixedBackend(ref).train_mapped(U, ref.map_targets(data.y),
+                                   np.random.default_rng([0, 0]).permutation(500))
+    assert model.equals(ref)
+    assert set(summary["counters"]) == {"records", "saturated_records", "clamps", "stretches",
+                                        "cycles", "input_clamps"}
+    assert summary["counters"]["stretches"] == ref.counts[2]

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-from ..design import load_design
 from ..errors import ConfigError
 
 #: Exit status when the bitstream was built but misses the clock.
@@ -55,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ..boards import get_board
     from ..boards.build import BuildFailed, build, check_pnr_options
     from ..boards.fit import estimate, propose
+    from ..design import load_design
 
     check_pnr_options(args.router, args.placer)
 

@@ -7,7 +7,6 @@ import json
 import os
 import time
 
-from ..design import EXAMPLE, load_design
 from ..errors import ConfigError
 
 
@@ -25,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..design import EXAMPLE, load_design
+
     if args.example:
         print(EXAMPLE, end="")
         return 0

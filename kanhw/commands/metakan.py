@@ -7,9 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from .. import datasets, persist
-from ..arch import parse_int_list
-from ..backprop import parse_scheme
 from ..errors import ConfigError
 
 
@@ -39,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import datasets, persist
+    from ..arch import parse_int_list
+    from ..backprop import parse_scheme
     from ..metakan import compare
 
     for name in ("epochs", "batch", "embed", "meta_hidden"):

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from .. import persist
-from ..plot import plot_model
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="plot a saved model's functions and training curve",
@@ -18,6 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import persist
+    from ..plot import plot_model
+
     model = persist.load(args.model)
     for path in plot_model(model, args.output):
         print(path)

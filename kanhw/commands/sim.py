@@ -8,7 +8,6 @@ import json
 import sys
 import time
 
-from ..design import load_design
 from ..errors import ConfigError
 
 #: Exit status when the hardware disagrees with the reference.
@@ -39,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.records < 1:
         raise ConfigError(f"--records must be at least 1, got {args.records}")
+    from ..design import load_design
+
     design = load_design(args.config)
     from ..interface.cycles import CycleModel
     from ..interface.geometry import Geometry
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         "cycles": out.cycles, "cycles_predicted": predicted,
         "cycles_per_record_manifest": per_record,
         "stretch_records": vec.stretch_records, "counters": {
-            "saturations": int(out.counts[0]), "clamps": int(out.counts[1]),
+            "saturated_records": int(out.counts[0]), "clamps": int(out.counts[1]),
             "stretches": int(out.counts[2])},
         "seconds": round(seconds, 2),
     }

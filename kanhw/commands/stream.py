@@ -1,206 +1,115 @@
 """``kanhw stream``: train a device (real, simulated or soft) by streaming
-records to it from the host, with validation, progress and checkpoints."""
+records to it from the host, with validation, progress and checkpoints.
+
+The command parses its options into a design and a
+:class:`kanhw.host.trainer.StreamTrainer`, which does the work.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
-from dataclasses import replace
 
-import numpy as np
-
-from .. import datasets, metrics, persist
-from ..arch import Architecture
-from ..design import load_design
 from ..errors import ConfigError
-from ..progress import EpochBars
+from . import options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stream", help="train a device by streaming records from the host",
                        description="Map the dataset to device format, load the initial tables, "
                                    "stream training records in frames, validate in frozen "
-                                   "mode, read the tables back and checkpoint them.")
-    p.add_argument("dataset", metavar="DATASET")
-    p.add_argument("--transport", required=True,
-                   help="serial:PORT[@BAUD], sim (the simulated board) or soft (the reference)")
-    p.add_argument("--config", required=True, metavar="ARCH.toml")
-    p.add_argument("--board", help="board (for the serial transport's default baud rate)")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--train-records", type=int, metavar="N")
-    p.add_argument("--val-records", type=int, metavar="N")
-    p.add_argument("--validate-every", type=int, metavar="N",
-                   help="validate after every N training records (default: each epoch)")
-    p.add_argument("--checkpoint", metavar="PATH",
-                   help="write the tables after every epoch; resume from PATH if it exists")
-    p.add_argument("--multilevel", metavar="SCHEDULE",
-                   help="train coarse grids first, e.g. '5,8x2 5,22x18' (points per layer x "
-                        "epochs; the last level is the design's grid): after each level the "
-                        "host reads the tables, refines them and loads them again. Levels "
-                        "with the design's inner grid run on the device itself (a coarser "
-                        "outer grid on the same tables)")
-    p.add_argument("--init", metavar="MODEL.npz",
-                   help="load a saved float model (e.g. from kanhw metakan or kanhw train "
-                        "--save) as the initial tables, quantised to the design's contract")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--save", metavar="PATH", help="write the trained model (.npz)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+                                   "mode, read the tables back and checkpoint them. The data "
+                                   "and training options are kanhw train's.")
+    groups = options.add_shared(p)
+    dev = p.add_argument_group("device")
+    dev.add_argument("--transport", required=True,
+                     help="serial:PORT[@BAUD] (a board), sim (the simulated board, "
+                          "Verilator) or soft (the fixed-point reference behind the protocol)")
+    dev.add_argument("--config", metavar="ARCH.toml",
+                     help="the design file (required for serial: the design the board was "
+                          "built from); without it, soft and sim derive the design from "
+                          "--addends/--points/--lanes/--alpha and the dataset's recipe")
+    groups["architecture"].add_argument(
+        "--lanes", type=int, metavar="L",
+        help="without --config: inner functions each block evaluates per cycle "
+             "(default: the number of inputs)")
+    dev.add_argument("--board", help="board (for the serial transport's default baud rate)")
+    groups["output"].add_argument(
+        "--checkpoint", metavar="PATH",
+        help="write the tables after every epoch; resume from PATH if it exists")
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..fixed_model import FixedKAN
-    from ..host.client import Device
-    from ..host.transport import open_transport
-    from ..multilevel import Level, refine_fixed
+def design_for(args: argparse.Namespace, data, r):
+    """The design file's design, or one derived from the options and the
+    dataset's recipe ``r`` (the soft and sim transports build any design)."""
+    from ..design import design_from_dict, load_design
+    given = [f"--{n}" for n in ("addends", "points", "lanes", "alpha")
+             if getattr(args, n) is not None]
+    if args.config:
+        if given:
+            raise ConfigError(f"--config fixes the design; drop {'/'.join(given)}")
+        return load_design(args.config)
+    if args.transport.startswith("serial"):
+        raise ConfigError("--transport serial needs --config: the design the board's "
+                          "bitstream was built from")
+    options.check_counts(args, ("lanes",))
+    two_layer = len(r.hidden) == 1
+    if args.addends is None and not two_layer:
+        raise ConfigError(f"the recipe of {data.name} is a {len(r.hidden) + 1}-layer KAN; the "
+                          "hardware design has two layers: give --addends (or --config)")
+    pts = options.points(args) or (list(r.points) if two_layer else [5, 22])
+    doc = {"arch": {"inputs": data.X.shape[1], "addends": args.addends or r.hidden[0],
+                    "points": pts},
+           "training": {"alpha": args.alpha if args.alpha is not None else r.alpha,
+                        "seed": args.seed}}
+    if args.lanes is not None:
+        doc["hardware"] = {"lanes": args.lanes}
+    return design_from_dict(doc)
 
+
+def run(args: argparse.Namespace) -> int:
+    from .. import classes, persist
+    from ..datasets import recipe_of
+    from ..host.trainer import StreamTrainer
+    from ..multilevel import parse_schedule
+    from ..progress import EpochBars
+
+    data = options.load_data(args)
+    recipe = recipe_of(data)
+    design = design_for(args, data, recipe)
+    schedule = parse_schedule(args.multilevel, 2) if args.multilevel else None
+    if schedule and args.epochs:
+        raise ConfigError("the multilevel schedule sets the epochs of every level; "
+                          "drop --epochs")
+    epochs = args.epochs or recipe.epochs
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(f"kanhw stream: {msg}", file=sys.stderr, flush=True)
+
+    init = persist.load(args.init) if args.init else None
     # a serial link without a baud rate runs at the board's
     baud = None
     if args.board:
         from ..boards import get_board
         baud = get_board(args.board).baud
-
-    design = load_design(args.config)
-    for name in ("epochs", "train_records", "val_records", "validate_every"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
-    data = datasets.load(args.dataset, seed=args.seed, train=args.train_records,
-                         val=args.val_records)
-    if data.X.shape[1] != design.n or data.y.shape[1] != 1:
-        raise ConfigError(f"dataset {data.name} has {data.X.shape[1]} inputs and "
-                          f"{data.y.shape[1]} outputs; the design takes {design.n} and 1")
-    schedule = None
-    if args.multilevel:
-        from ..multilevel import parse_schedule
-        schedule = parse_schedule(args.multilevel, 2)
-        if schedule[-1].points != tuple(design.arch.points):
-            raise ConfigError(f"the schedule's last level {list(schedule[-1].points)} must be "
-                              f"the design's grid {list(design.arch.points)}")
-        if args.checkpoint:
-            raise ConfigError("--checkpoint with --multilevel is not supported; checkpoint "
-                              "the finest level in a separate run")
-    start_epoch = 0
-    if args.init and (schedule or (args.checkpoint and os.path.exists(args.checkpoint))):
-        raise ConfigError("--init gives the initial tables; it cannot be combined with "
-                          "--multilevel or with resuming a checkpoint")
+    trainer = StreamTrainer(design, args.transport, baud, epochs=epochs,
+                            validate_every=args.validate_every,
+                            target_pearson=args.target_pearson, seed=args.seed,
+                            schedule=schedule, checkpoint=args.checkpoint, init=init,
+                            progress=EpochBars(quiet=args.quiet), log=log, quiet=args.quiet)
     if args.init:
-        start = persist.load(args.init)
-        if start.arch != design.arch:
-            raise ConfigError(f"{args.init} is a {start.arch.describe()} KAN; the design is "
-                              f"{design.arch.describe()}")
-        model = FixedKAN.from_model(start, design.contract, data.y.min(0), data.y.max(0))
-        log(args, f"initial tables from {args.init}")
-    elif args.checkpoint and os.path.exists(args.checkpoint):
-        model = persist.load_fixed(args.checkpoint)
-        if model.arch != design.arch or model.contract != design.contract:
-            raise ConfigError(f"{args.checkpoint} holds another design's tables")
-        start_epoch = int(model.info.get("stream_epochs", 0))
-        log(args, f"resuming from {args.checkpoint} after epoch {start_epoch}")
-    else:
-        first = design.arch if not schedule else Architecture(design.arch.sizes,
-                                                                schedule[0].points)
-        model = FixedKAN.initialise(first, design.contract, data.X.min(0),
-                                    data.X.max(0), data.y.min(0), data.y.max(0),
-                                    seed=design.seed)
-    levels = schedule or [Level(tuple(design.arch.points), args.epochs)]
-    total = sum(lv.epochs for lv in levels)
-    Yq = model.map_targets(data.y)
-    Yvq = np.clip(np.floor((data.y_val - model.t_centre) / model.t_half
-                           * 2.0 ** design.contract.value_frac + 0.5),
-                  design.contract.value_min, design.contract.value_max).astype(np.int64)
-    t0 = time.perf_counter()
-    bars = EpochBars(quiet=args.quiet)
-    trained = 0
-    entry: dict = {}
-    epoch = 0
-    counters: dict = {}
-    dev, opened = None, None
-    ran_on: list[dict] = []              # where each level trained
-    for li, level in enumerate(levels):
-        if li:
-            # read back, prolong onto the finer grid, load again
-            model = refine_fixed(model, level.points)
-            log(args, f"level {li + 1}: grids refined to {list(level.points)} points")
-        # A level on the design's inner grid runs on the device: the core
-        # takes a coarser outer grid on the same tables (its outer_points
-        # register, set as the tables load). Another inner grid needs another
-        # design: a serial board holds one bitstream, so such a level runs on
-        # the reference behind the same protocol.
-        on_core = level.points[0] == design.arch.points[0]
-        level_design = design if on_core else \
-            replace(design, arch=Architecture(design.arch.sizes, level.points))
-        transport = args.transport if (on_core or not args.transport.startswith("serial")) \
-            else "soft"
-        if dev is None or dev.design != level_design or transport != opened:
-            if dev is not None:
-                dev.t.close()
-            dev = Device(open_transport(transport, level_design, baud), level_design)
-            opened = transport
-        ran_on.append({"points": list(level.points), "transport": transport,
-                       "design_points": list(level_design.arch.points)})
-        dev.reset()
-        dev.load_model(model)
-        dev.clear_counters()
-        U, _ = model.map_inputs(data.X)
-        Uv, _ = model.map_inputs(data.X_val)
-        n = len(U)
-        every = args.validate_every or n
-        for _ in range(level.epochs):
-            epoch += 1
-            if epoch <= start_epoch:
-                continue
-            order = np.random.default_rng([args.seed, epoch - 1]).permutation(n)
-            bars.start_epoch(epoch, total, n)
-            sq = 0.0
-            for s in range(0, n, every):
-                part = order[s:s + every]
-                dev.set_mode(True)
-                _, resid = dev.stream(U[part], Yq[part])
-                sq += float((model.unmap_values(resid) ** 2).sum())
-                trained += part.size
-                bars.advance(part.size)
-                dev.set_mode(False)
-                pred, _ = dev.stream(Uv, Yvq)
-                m = metrics.summary(model.unmap_outputs(pred)[:, None], data.y_val)
-                entry = {"epoch": epoch, "records": ((epoch - 1) * n) + s + part.size,
-                         "seconds": round(time.perf_counter() - t0, 3),
-                         "train_rmse": [float(np.sqrt(sq / (s + part.size)))],
-                         "validation_pearson": m["pearson"], "validation_rmse": m["rmse"],
-                         "validation_relative_rmse": m["relative_rmse"]}
-                if schedule:
-                    entry["level"] = li + 1
-            model = dev.read_model(model)
-            model.history.append(entry)
-            model.info.update(stream_epochs=epoch, dataset=data.name, transport=args.transport)
-            bars.end_epoch(entry)
-            if args.checkpoint:
-                persist.save(model, args.checkpoint)
-        for k, v in dev.counters().items():
-            counters[k] = counters.get(k, 0) + v
-    if dev is not None:
-        dev.t.close()
-    seconds = time.perf_counter() - t0
+        log(f"initial tables from {args.init}")
+    model, summary = trainer.run(data)
     if args.save:
         persist.save(model, args.save)
-    summary = {"transport": args.transport, "dataset": data.name, "epochs": total,
-               "records": trained, "seconds": round(seconds, 3),
-               "records_per_s": round(trained / seconds, 1) if seconds else 0.0,
-               "validation_pearson": entry.get("validation_pearson", []),
-               "validation_rmse": entry.get("validation_rmse", []), "counters": counters,
-               "levels": ran_on}
-    print(f"{args.transport}: {trained:,} records in {seconds:.1f} s "
+    print(f"{args.transport}: {summary['records']:,} records in {summary['seconds']:.1f} s "
           f"({summary['records_per_s']:,.0f} records/s); validation pearson "
           f"{summary['validation_pearson']}")
+    if "classification" in summary:
+        print("\n".join(classes.format_report(summary["classification"])))
+    options.print_counters(summary["counters"])
     if args.json:
-        print(json.dumps(summary))
+        options.print_json(summary)
     return 0
-
-
-def log(args, msg: str) -> None:
-    if not args.quiet:
-        print(f"kanhw stream: {msg}", file=sys.stderr, flush=True)

@@ -8,10 +8,6 @@ import json
 import os
 import sys
 
-from tqdm import tqdm
-
-from .. import study
-from ..backprop import all_schemes, parse_scheme
 from ..errors import ConfigError
 
 
@@ -24,9 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "gap, epochs to best, time, parameters and efficiency. Backprop models "
                     "need PyTorch: pip install -e '.[study]'.")
     p.add_argument("datasets", nargs="*", metavar="DATASET",
-                   help=f"built-in datasets (default: {' '.join(study.DEFAULT_DATASETS)})")
-    p.add_argument("--models", default=",".join(study.MODELS),
-                   help=f"comma-separated subset of {','.join(study.MODELS)}")
+                   help="built-in datasets (default: digits, det4 and three Feynman "
+                        "formulas)")
+    p.add_argument("--models",
+                   help="comma-separated subset of nk_kan, bp_kan, mlp, mlp_wide (default: "
+                        "all)")
     p.add_argument("--schemes", default="all",
                    help="'all' (the 27 schemes) or comma-separated INIT/OPTIMISER/LR, e.g. "
                         "kaiming_normal/adam/0.005")
@@ -47,11 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .. import study
+    from ..backprop import all_schemes, parse_scheme
+
     if args.schemes == "all":
         schemes = tuple(all_schemes())
     else:
         schemes = tuple(parse_scheme(s.strip()) for s in args.schemes.split(",") if s.strip())
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models \
+        else study.MODELS
     if not models:
         raise ConfigError("--models is empty")
     cfg = study.StudyConfig(datasets=tuple(args.datasets) or study.DEFAULT_DATASETS,
