@@ -26,13 +26,13 @@ FIGURES = {
 }
 
 _BLOCK = re.compile(r"(<!-- figure: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end figure -->)",
-                    re.S)
+                    re.DOTALL)
 
 
 def render(name: str) -> str:
     """The figure's block body: the command as a user types it, and what it
     prints on stdout."""
-    page, command = FIGURES[name]
+    _, command = FIGURES[name]
     with tempfile.TemporaryDirectory() as tmp:
         example = Path(tmp) / "det4.toml"
         example.write_text(subprocess.run([sys.executable, "-m", "kanhw", "generate",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import doc_figures  # noqa: E402
+import doc_figures
 
 
 @pytest.mark.slow
