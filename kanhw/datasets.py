@@ -157,6 +157,13 @@ def feynman_waves(records: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     return X, np.sqrt(x1 ** 2 + x2 ** 2 - 2 * x1 * x2 * np.cos(t1 - t2))[:, None]
 
 
+def feynman_cyclotron(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feynman I.34.8: omega = q v B / p, all U(1, 5)."""
+    X = _uniform(rng, records, 4)
+    q, v, B, p = X.T
+    return X, (q * v * B / p)[:, None]
+
+
 # -- digits (scikit-learn's bundled copy of the UCI optical digits, 8x8) -----
 
 #: Share of the 1,797 digits held out for testing, and the split's seed offset.
@@ -242,6 +249,14 @@ BUILTINS: dict[str, Builtin] = {
                                lambda: ["x1", "x2", "theta1", "theta2"], ["x"],
                                {"hidden": [9], "points": [12, 22], "alpha": 0.3,
                                 "epochs": 30}),
+    # A product of powers: one addend could carry it as exp(sum of logs), but
+    # the outer functions must bend hard; a large step finds the shape, the
+    # anneal settles it.
+    "feynman-I.34.8": Builtin(feynman_cyclotron, 16_000, 4_000,
+                              "Feynman I.34.8, cyclotron frequency q v B / p",
+                              lambda: ["q", "v", "B", "p"], ["omega"],
+                              {"hidden": [9], "points": [5, 22], "alpha": 2.0, "epochs": 100,
+                               "anneal": 10}),
 }
 
 #: Datasets that are read, not generated (no record-count options).

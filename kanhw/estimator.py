@@ -37,7 +37,8 @@ class KANRegressor:
     (disjoint-batch training with model averaging; ``client`` a
     ``dask.distributed`` client to run it on a cluster), ``multilevel`` (a
     schedule such as ``"5,8x3 5,22x7"``) and ``pretrain`` (addend pairs
-    first).
+    first). ``anneal``: the last this many epochs (of the last level, with
+    ``multilevel``) halve the step each epoch, float and fixed point alike.
     """
 
     def __init__(self, addends: int = 64, hidden: Sequence[int] | None = None,
@@ -46,7 +47,7 @@ class KANRegressor:
                  shuffle: bool = True, validation_fraction: float = 0.1,
                  fixed: str | None = None, workers: int = 1, rounds: int | None = None,
                  batch: int | None = None, client=None, multilevel: str | None = None,
-                 pretrain: bool = False) -> None:
+                 pretrain: bool = False, anneal: int = 0) -> None:
         self.addends = addends
         self.hidden = hidden
         self.points = points
@@ -64,6 +65,7 @@ class KANRegressor:
         self.client = client
         self.multilevel = multilevel
         self.pretrain = pretrain
+        self.anneal = anneal
 
     # -- scikit-learn protocol ------------------------------------------------
     def get_params(self, deep: bool = True) -> dict:
@@ -111,7 +113,7 @@ class KANRegressor:
         bounds = (data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0))
         cfg = TrainConfig(alpha=self.alpha, step=self.step, epochs=self.epochs,
                           target_pearson=self.target_pearson, seed=self.seed,
-                          shuffle=self.shuffle)
+                          shuffle=self.shuffle, anneal=self.anneal)
         if self.fixed:
             contract = resolve_contract(load_contract(self.fixed), finest, self.alpha)
             self.model_ = FixedKAN.initialise(first, contract, *bounds, seed=self.seed)

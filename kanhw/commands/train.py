@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--step", choices=sorted(STEP_RULES), default="constant",
                     help="step rule (default constant)")
     tr.add_argument("--epochs", type=int, help="maximum epochs")
+    tr.add_argument("--anneal", type=int, metavar="N",
+                    help="end with small, steady steps: the last N epochs (of the last "
+                         "level with --multilevel) halve the step each epoch; with --fixed "
+                         "the step shift grows by one per epoch (software only: a "
+                         "generated core keeps one step)")
     tr.add_argument("--target-pearson", type=float, metavar="P",
                     help="stop when every output's validation Pearson reaches P")
     tr.add_argument("--validate-every", type=int, metavar="N",
@@ -112,7 +117,8 @@ def recipe_for(args: argparse.Namespace, data: datasets.Dataset) -> tuple:
                       step=args.step,
                       epochs=args.epochs if args.epochs is not None else recipe["epochs"],
                       target_pearson=args.target_pearson, seed=args.seed,
-                      shuffle=not args.no_shuffle, validate_every=args.validate_every)
+                      shuffle=not args.no_shuffle, validate_every=args.validate_every,
+                      anneal=args.anneal if args.anneal is not None else recipe.get("anneal", 0))
     return arch, cfg
 
 
@@ -199,7 +205,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"kanhw train: {data.name}, {data.X.shape[0]:,} training / "
               f"{data.X_val.shape[0]:,} validation records; KAN {arch.describe()}; "
-              f"{cfg.step} step, alpha {cfg.alpha}; {kind}", flush=True)
+              f"{cfg.step} step, alpha {cfg.alpha}"
+              + (f", halved in each of the last {cfg.anneal} epochs" if cfg.anneal else "")
+              + f"; {kind}", flush=True)
     if args.pretrain:
         info = pretrain(model, data, cfg.alpha, epochs=args.pretrain_epochs,
                         group=args.pretrain_group, workers=args.workers or 2, seed=args.seed)
@@ -233,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         persist.save(model, args.save)
     summary = result.to_dict()
     summary.update(dataset=data.name, architecture=arch.to_dict(), step=cfg.step,
-                   alpha=cfg.alpha, seed=cfg.seed)
+                   alpha=cfg.alpha, seed=cfg.seed, anneal=cfg.anneal)
     if args.fixed:
         summary["contract"] = model.contract.to_dict()
         summary["counters"] = {"saturated_records": int(model.counts[0]),
