@@ -17,8 +17,9 @@ own time is taken out of the training seconds.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -36,8 +37,7 @@ ORDER = 3
 
 
 def require_pykan():
-    """Import pykan (quietly: no progress bars) or fail in one line."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # pykan's fit draws a tqdm bar
+    """Import pykan or fail in one line."""
     try:
         import kan  # noqa: F401
     except ImportError:
@@ -132,8 +132,10 @@ def train_pykan(sizes: list[int], X: np.ndarray, y: np.ndarray, X_test: np.ndarr
             return torch.zeros(())
 
         name, lr = OPTIMISERS[optimiser]
-        model.fit(data, opt=name, steps=steps, lr=lr, loss_fn=loss_fn, metrics=[probe],
-                  log=steps)
+        # fit draws a progress bar on stderr at every step; keep it off the study's output
+        with contextlib.redirect_stderr(io.StringIO()):
+            model.fit(data, opt=name, steps=steps, lr=lr, loss_fn=loss_fn, metrics=[probe],
+                      log=steps)
         res.diverged = not all(math.isfinite(v) for v in res.test)
         if not classes:
             res.test_rmse = float(np.sqrt(np.mean((predict(data["test_input"]) - y_test) ** 2)))
