@@ -1,0 +1,79 @@
+"""``kanhw sweep``: the depth sweep and the width-against-points experiment
+of the training study (NK-KAN and the backprop models); writes a Markdown
+table, JSON and a PNG per experiment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tqdm import tqdm
+
+from .. import study, sweeps
+from ..arch import parse_int_list
+from ..backprop import parse_scheme
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="depth sweep or width against points (NK-KAN and backprop models)",
+        description="depth: one, two and three hidden layers of each dataset's recipe width; "
+                    "width: one hidden layer whose parameters grow by widening it or by "
+                    "giving its functions more points. NK-KAN, the backprop KAN, the MLP "
+                    "and the wide MLP (dropout 0.2 by default). Needs PyTorch: "
+                    "pip install -e '.[study]'.")
+    p.add_argument("experiment", choices=sweeps.EXPERIMENTS)
+    p.add_argument("datasets", nargs="*", metavar="DATASET",
+                   help=f"built-in datasets (default: {' '.join(study.DEFAULT_DATASETS)})")
+    p.add_argument("--scheme", default="kaiming_normal/adam/0.005",
+                   help="backprop scheme INIT/OPTIMISER/LR (default kaiming_normal/adam/0.005)")
+    p.add_argument("--dropout", type=float, default=0.2,
+                   help="dropout on hidden units of the backprop models (default 0.2)")
+    p.add_argument("--multipliers", default="1,2,4",
+                   help="width: parameter multipliers (default 1,2,4)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--train-records", type=int, default=10_000, metavar="N")
+    p.add_argument("--test-records", type=int, default=2_000, metavar="N")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--json", action="store_true",
+                   help="end stdout with one JSON line holding every run")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = sweeps.SweepConfig(
+        experiment=args.experiment, datasets=tuple(args.datasets) or study.DEFAULT_DATASETS,
+        scheme=parse_scheme(args.scheme), dropout=args.dropout,
+        multipliers=tuple(parse_int_list(args.multipliers, "--multipliers")),
+        epochs=args.epochs, batch=args.batch, train=args.train_records,
+        test=args.test_records, seed=args.seed, workers=args.workers)
+    n = len(sweeps.variants(cfg))
+    bar = tqdm(total=n, desc=args.experiment, unit="run", file=sys.stderr, disable=None)
+
+    def done(r: study.Run) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
+
+    try:
+        runs = sweeps.run_sweep(cfg, done)
+    finally:
+        bar.close()
+    os.makedirs(args.output, exist_ok=True)
+    md = os.path.join(args.output, f"{args.experiment}.md")
+    with open(md, "w") as fh:
+        fh.write(sweeps.markdown(runs, cfg))
+    with open(os.path.join(args.output, f"{args.experiment}.json"), "w") as fh:
+        json.dump(study.to_json(runs), fh, indent=1)
+    sweeps.plot(runs, cfg, args.output)
+    for r in runs:
+        print(f"{r.dataset:16s} {study.MODEL_NAMES[r.model]:30s} {sweeps.variant_of(r):26s} "
+              f"{r.parameters:>8,} parameters  best {r.best_test:.4f}")
+    print(f"wrote {md}, {args.experiment}.json and {args.experiment}.png in {args.output}")
+    if args.json:
+        print(json.dumps({"runs": study.to_json(runs)}))
+    return 0
