@@ -31,7 +31,7 @@ from .errors import ConfigError
 #: LBFGS: pykan's default lr 1 (each step runs up to 20 LBFGS iterations);
 #: Adam: lr 0.01, one full-batch step per step.
 OPTIMISERS = {"lbfgs": ("LBFGS", 1.0), "adam": ("Adam", 0.01)}
-DEFAULT_STEPS = {"lbfgs": 20, "adam": 200}
+DEFAULT_STEPS = {"lbfgs": 20, "adam": 100}
 GRID = 5
 ORDER = 3
 

@@ -65,7 +65,7 @@ class StudyConfig:
     seed: int = 0
     workers: int = 2
     #: Steps of pykan's LBFGS and Adam trainings.
-    pykan_steps: tuple[int, int] = (20, 200)
+    pykan_steps: tuple[int, int] = (20, 100)
     #: Balance factor of the HSIC bottleneck.
     hsic_beta: float = 100.0
     #: Dropout on hidden units of the backprop and HSIC models.

@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dropout on hidden units of the backprop and HSIC models (default 0)")
     p.add_argument("--hsic-beta", type=float, default=100.0, metavar="BETA",
                    help="balance factor of the HSIC bottleneck (default 100)")
-    p.add_argument("--pykan-steps", default="20,200", metavar="LBFGS,ADAM",
-                   help="steps of pykan's LBFGS and Adam trainings (default 20,200)")
+    p.add_argument("--pykan-steps", default="20,100", metavar="LBFGS,ADAM",
+                   help="steps of pykan's LBFGS and Adam trainings (default 20,100)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for study.md, study.json and the PNG plots")
     p.add_argument("--json", action="store_true",
