@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 from tqdm import tqdm
 
@@ -43,3 +45,19 @@ class EpochBars:
         if "validation_accuracy" in entry:
             line += f"  val acc {entry['validation_accuracy']:.4f}"
         print(line, file=self.stream, flush=True)
+
+
+@contextlib.contextmanager
+def run_bar(total: int, desc: str) -> Iterator:
+    """A bar over the finished runs of a study or sweep; yields the callback
+    that each finished run (a :class:`kanhw.study.Run`) is given to."""
+    bar = tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=None)
+
+    def done(r) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
+
+    try:
+        yield done
+    finally:
+        bar.close()

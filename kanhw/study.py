@@ -341,23 +341,32 @@ def run_study(cfg: StudyConfig, on_done: Callable[[Run], None] | None = None) ->
     if "pykan" in cfg.models:
         from .pykan_baseline import require_pykan
         require_pykan()
-    todo = tasks(cfg)
     for d in cfg.datasets:  # fail early, in one line, on data problems
         load(d, cfg.train, cfg.test, cfg.seed)
-    runs: list[Run] = []
-    if cfg.workers == 1:
-        for t in todo:
-            runs.append(run_task(t))
-            if on_done:
-                on_done(runs[-1])
-        return runs
-    import multiprocessing as mp
+    return run_pool(run_task, tasks(cfg), cfg.workers, on_done)
 
-    with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn")) as pool:
-        for run in pool.map(run_task, todo):
+
+def run_pool(fn: Callable, jobs: Sequence, workers: int,
+             on_done: Callable[[Run], None] | None = None) -> list[Run]:
+    """``fn`` on every job, in order, in a pool of ``workers`` spawned
+    processes (each imports PyTorch once and keeps to one thread), or here
+    with one worker; ``on_done`` sees each run as it finishes."""
+    if workers == 1:
+        results = (fn(j) for j in jobs)
+        pool = None
+    else:
+        import multiprocessing as mp
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        results = pool.map(fn, jobs)
+    runs: list[Run] = []
+    try:
+        for run in results:
             runs.append(run)
             if on_done:
                 on_done(run)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return runs
 
 

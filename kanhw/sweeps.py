@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,24 +146,11 @@ def run_variant(job: tuple[Variant, SweepConfig]) -> study.Run:
 
 def run_sweep(cfg: SweepConfig, on_done: Callable[[study.Run], None] | None = None
               ) -> list[study.Run]:
+    """Every run of the experiment, in ``cfg.workers`` processes."""
     from .backprop import require_torch
     require_torch()
-    jobs = [(v, cfg) for v in variants(cfg)]
-    runs: list[study.Run] = []
-    if cfg.workers == 1:
-        for j in jobs:
-            runs.append(run_variant(j))
-            if on_done:
-                on_done(runs[-1])
-        return runs
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn")) as pool:
-        for run in pool.map(run_variant, jobs):
-            runs.append(run)
-            if on_done:
-                on_done(run)
-    return runs
+    return study.run_pool(run_variant, [(v, cfg) for v in variants(cfg)], cfg.workers,
+                          on_done)
 
 
 # -- reporting ----------------------------------------------------------------

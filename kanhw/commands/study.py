@@ -9,12 +9,11 @@ import json
 import os
 import sys
 
-from tqdm import tqdm
-
 from .. import study
 from ..arch import parse_int_list
 from ..backprop import all_schemes, parse_scheme
 from ..errors import ConfigError
+from ..progress import run_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,16 +84,8 @@ def run(args: argparse.Namespace) -> int:
                             pykan_steps=tuple(pykan_steps), hsic_beta=args.hsic_beta,
                             dropout=args.dropout)
     n = len(study.tasks(cfg))
-    bar = tqdm(total=n, desc="study", unit="run", file=sys.stderr, disable=None)
-
-    def done(r: study.Run) -> None:
-        bar.update(1)
-        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
-
-    try:
+    with run_bar(n, "study") as done:
         runs = study.run_study(cfg, done)
-    finally:
-        bar.close()
     os.makedirs(args.output, exist_ok=True)
     md = os.path.join(args.output, "study.md")
     with open(md, "w") as fh:

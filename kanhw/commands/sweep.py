@@ -7,13 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-
-from tqdm import tqdm
 
 from .. import study, sweeps
 from ..arch import parse_int_list
 from ..backprop import parse_scheme
+from ..progress import run_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,17 +50,8 @@ def run(args: argparse.Namespace) -> int:
         multipliers=tuple(parse_int_list(args.multipliers, "--multipliers")),
         epochs=args.epochs, batch=args.batch, train=args.train_records,
         test=args.test_records, seed=args.seed, workers=args.workers)
-    n = len(sweeps.variants(cfg))
-    bar = tqdm(total=n, desc=args.experiment, unit="run", file=sys.stderr, disable=None)
-
-    def done(r: study.Run) -> None:
-        bar.update(1)
-        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
-
-    try:
+    with run_bar(len(sweeps.variants(cfg)), args.experiment) as done:
         runs = sweeps.run_sweep(cfg, done)
-    finally:
-        bar.close()
     os.makedirs(args.output, exist_ok=True)
     md = os.path.join(args.output, f"{args.experiment}.md")
     with open(md, "w") as fh:
