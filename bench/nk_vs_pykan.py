@@ -38,7 +38,7 @@ from kanhw.pykan_baseline import train_pykan
 #: (points per layer x epochs), alpha and annealed epochs.
 ANNEALED = {
     "feynman-I.6.2": ([7], "5,22x40 9,43x40", 1.0, 15),
-    "feynman-I.27.6": ([7], "12,22x40 23,43x40", 0.6, 15),
+    "feynman-I.27.6": ([7], "5,22x40 9,43x40 17,85x40", 0.6, 20),
     "feynman-I.29.16": ([9], "5,22x40 9,43x40", 1.0, 15),
     "feynman-I.34.8": ([9], "5,22x60 9,43x40", 1.5, 20),
 }
