@@ -1,12 +1,13 @@
 """The training study (seed 001's grid on piecewise-linear KANs): NK-KAN, a
 backprop KAN, an MLP of the same sizes and a parameter-matched wide MLP,
-27 schemes each, on digits, det4 and three Feynman formulas.
+the same three by the HSIC bottleneck, 27 schemes each, and pykan's KAN
+(LBFGS and Adam), on digits, det4 and three Feynman formulas.
 
     python bench/study_table.py [-o docs/study] [--epochs 20] [--workers 2]
 
 Prints the best scheme per model and dataset; the full table (every run),
 study.json and PNG plots go to the output folder. The same as
-``kanhw study -o DIR``; about 30 minutes on 2 cores.
+``kanhw study -o DIR`` (docs/study.md gives its time).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from .errors import EXIT_USAGE, KanhwError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import build, generate, metakan, plot, program, sim, stream, study, train
+    from .commands import build, generate, metakan, plot, program, sim, stream, study, sweep, train
 
     parser = argparse.ArgumentParser(
         prog="kanhw",
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "model, hardware generator, simulation and host streaming.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (train, plot, generate, sim, build, program, stream, study, metakan):
+    for module in (train, plot, generate, sim, build, program, stream, study, sweep, metakan):
         module.register(sub)
     return parser
 

@@ -166,6 +166,13 @@ def feynman_waves(records: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     return X, np.sqrt(x1 ** 2 + x2 ** 2 - 2 * x1 * x2 * np.cos(t1 - t2))[:, None]
 
 
+def feynman_cyclotron(records: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feynman I.34.8: omega = q v B / p, all U(1, 5)."""
+    X = _uniform(rng, records, 4)
+    q, v, B, p = X.T
+    return X, (q * v * B / p)[:, None]
+
+
 # -- digits (scikit-learn's bundled copy of the UCI optical digits, 8x8) -----
 
 #: Share of the 1,797 digits held out for testing, and the split's seed offset.
@@ -237,6 +244,9 @@ BUILTINS: dict[str, Builtin] = {
     "feynman-I.29.16": Builtin(feynman_waves, 10_000, 2_000,
                                "Feynman I.29.16, wave sum sqrt(x1^2+x2^2-2x1x2cos(t1-t2))",
                                lambda: ["x1", "x2", "theta1", "theta2"], ["x"]),
+    "feynman-I.34.8": Builtin(feynman_cyclotron, 16_000, 4_000,
+                              "Feynman I.34.8, cyclotron frequency q v B / p",
+                              lambda: ["q", "v", "B", "p"], ["omega"]),
 }
 
 #: Datasets that are read, not generated (no record-count options).

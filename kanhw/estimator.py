@@ -37,7 +37,8 @@ class _KANEstimator(BaseEstimator):
                  validation_fraction: float = 0.1, fixed: str | None = None,
                  workers: int | None = None, rounds: int | None = None,
                  batch: int | None = None, client=None, multilevel: str | None = None,
-                 pretrain: bool = False, recipe: str | None = None) -> None:
+                 pretrain: bool = False, recipe: str | None = None,
+                 anneal: int | None = None) -> None:
         self.addends = addends
         self.hidden = hidden
         self.points = points
@@ -56,6 +57,7 @@ class _KANEstimator(BaseEstimator):
         self.multilevel = multilevel
         self.pretrain = pretrain
         self.recipe = recipe
+        self.anneal = anneal
 
     def _options(self) -> TrainOptions:
         return TrainOptions(addends=self.addends, hidden=self.hidden, points=self.points,
@@ -64,7 +66,7 @@ class _KANEstimator(BaseEstimator):
                             shuffle=self.shuffle, fixed=self.fixed, workers=self.workers,
                             rounds=self.rounds, batch=self.batch,
                             multilevel=self.multilevel, pretrain=self.pretrain,
-                            recipe=self.recipe)
+                            recipe=self.recipe, anneal=self.anneal)
 
     def _train(self, X: np.ndarray, Y: np.ndarray, eval_set: tuple | None,
                labels: Labels | None = None) -> None:

@@ -55,6 +55,7 @@ class TrainOptions:
     epochs: int | None = None
     target_pearson: float | None = None
     validate_every: int | None = None
+    anneal: int | None = None
     seed: int = 0
     shuffle: bool = True
     fixed: str | None = None
@@ -152,7 +153,8 @@ def plan(options: TrainOptions, data: Dataset) -> Plan:
     cfg = TrainConfig(alpha=o.alpha if o.alpha is not None else r.alpha, step=o.step,
                       epochs=o.epochs if o.epochs is not None else r.epochs,
                       target_pearson=o.target_pearson, seed=o.seed, shuffle=o.shuffle,
-                      validate_every=o.validate_every)
+                      validate_every=o.validate_every,
+                      anneal=o.anneal if o.anneal is not None else r.anneal)
     merged = bool(o.workers is not None or o.rounds or o.batch)
     return Plan(arch, finest, cfg, schedule, merged)
 

@@ -222,6 +222,7 @@ class FixedBackend:
         self.model = model
         self.geometry = layout(model.arch)
         self.c = model.contract.kernel_vector()
+        self._shift = model.contract.step_shift
         self._mapped: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.input_clamps = 0
 
@@ -293,3 +294,15 @@ class FixedBackend:
 
     def frozen(self, snap: FixedKAN) -> Callable[[np.ndarray], np.ndarray]:
         return FixedBackend(snap).predict
+
+    def halve_step(self, k: int) -> None:
+        """Train with the step ``step_mult / 2^(step_shift + k)`` from now on:
+        the same constant multiplier, ``k`` more bits of shift. Software only:
+        the generated core's step is a constant of the design (no register
+        the host could rewrite between epochs), so an annealed fixed-point
+        run is what a core generated with each epoch's step would compute."""
+        shift = self._shift + k
+        if shift > 40:
+            raise ConfigError(f"annealing {k} halvings takes the step shift to {shift}, "
+                              "beyond the contract's 40")
+        self.c[nkx.K_SHIFT] = shift

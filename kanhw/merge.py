@@ -118,6 +118,9 @@ def fit_merged(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig, merge: Me
     """Train ``model`` in place by merge rounds; validates after every
     ``merge.validate_every`` rounds. With a ``dask.distributed`` ``client``
     the copies train on the cluster's workers instead of local processes."""
+    if cfg.anneal:
+        raise ConfigError("anneal works with sequential training; drop --workers/--rounds/"
+                          "--batch/--scheduler")
     t0 = time.perf_counter()
     X, Y = data.X, data.y
     backend = _backend(model, cfg)

@@ -165,6 +165,9 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
     if tuple(model.arch.points) != schedule[0].points:
         raise ConfigError(f"the model's points {list(model.arch.points)} differ from the "
                           f"schedule's first level {list(schedule[0].points)}")
+    if cfg.anneal > schedule[-1].epochs:
+        raise ConfigError(f"anneal ({cfg.anneal} epochs) exceeds the last level's "
+                          f"{schedule[-1].epochs} epochs")
     t0 = time.perf_counter()
     history: list[dict] = []
     totals = {"records": 0, "train_seconds": 0.0, "jit_seconds": 0.0, "stretches": 0,
@@ -186,8 +189,11 @@ def fit_multilevel(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig,
         else:
             backend = FixedBackend(model, cfg) if isinstance(model, FixedKAN) else None
             before = len(model.history)
-            result = fit(model, data, replace(cfg, epochs=level.epochs), backend=backend,
-                         progress=progress)
+            # the anneal ends the run: it belongs to the finest level only
+            last = i == len(schedule) - 1
+            result = fit(model, data, replace(cfg, epochs=level.epochs,
+                                              anneal=cfg.anneal if last else 0),
+                         backend=backend, progress=progress)
             new = result.history[before:]
         for h in new:
             h["level"] = i + 1

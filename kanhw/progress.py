@@ -3,9 +3,11 @@ and the notice that numba is compiling the kernels (the first run)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Self, TextIO
 
 
@@ -120,3 +122,20 @@ class CompileNotice:
         self.seconds = time.perf_counter() - self._t0
         if self.compiled and exc[0] is None:
             self._say(f"kanhw: compiled in {self.seconds:.1f} s")
+
+
+@contextlib.contextmanager
+def run_bar(total: int, desc: str) -> Iterator:
+    """A bar over the finished runs of a study or sweep; yields the callback
+    that each finished run (a :class:`kanhw.study.Run`) is given to."""
+    from tqdm import tqdm
+    bar = tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=None)
+
+    def done(r) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
+
+    try:
+        yield done
+    finally:
+        bar.close()

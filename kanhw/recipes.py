@@ -19,10 +19,12 @@ class Recipe:
     points: tuple[int, ...]
     alpha: float
     epochs: int
+    #: the last this many epochs halve the step each epoch (0: constant step)
+    anneal: int = 0
 
     def to_dict(self) -> dict:
         return {"hidden": list(self.hidden), "points": list(self.points), "alpha": self.alpha,
-                "epochs": self.epochs}
+                "epochs": self.epochs, "anneal": self.anneal}
 
 
 #: The recipe of every built-in dataset (generated ones and ``digits``).
@@ -38,6 +40,9 @@ RECIPES: dict[str, Recipe] = {
     "feynman-I.12.11": Recipe((11,), (12, 22), 0.3, 30),
     "feynman-I.27.6": Recipe((7,), (12, 22), 0.3, 30),
     "feynman-I.29.16": Recipe((9,), (12, 22), 0.3, 30),
+    # A product of powers: the outer functions must bend hard; a large step
+    # finds the shape, the anneal settles it.
+    "feynman-I.34.8": Recipe((9,), (5, 22), 2.0, 100, anneal=10),
     "digits": Recipe((32,), (2, 12), 0.1, 30),
 }
 

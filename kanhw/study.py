@@ -1,7 +1,10 @@
 """The training study (seed 001 brought to piecewise-linear KANs and NK):
 NK-trained KAN against a backprop KAN, an MLP of the same depth and widths,
 and a wide MLP matched to the KAN's parameter count, over the paper's 27
-schemes (initialiser x optimiser x learning rate), on offline datasets.
+schemes (initialiser x optimiser x learning rate), on offline datasets; the
+same three models trained layer by layer by the HSIC bottleneck
+(:mod:`kanhw.hsic`) over the same schemes; and pykan's spline KAN with its
+own LBFGS and Adam trainings (:mod:`kanhw.pykan_baseline`).
 
 Per run it reports the best test score (accuracy for classification, mean
 Pearson otherwise), the train-test gap at that epoch, epochs to best, wall
@@ -27,10 +30,17 @@ from .arch import build_architecture
 from .backprop import Scheme, all_schemes
 from .errors import ConfigError
 
-MODELS = ("nk_kan", "bp_kan", "mlp", "mlp_wide")
+MODELS = ("nk_kan", "bp_kan", "mlp", "mlp_wide", "hsic_kan", "hsic_mlp", "hsic_mlp_wide",
+          "pykan")
 MODEL_NAMES = {"nk_kan": "NK-KAN", "bp_kan": "backprop KAN", "mlp": "MLP (same sizes)",
                "mlp_wide": "MLP (wide, KAN's parameters)",
+               "hsic_kan": "HSIC KAN", "hsic_mlp": "HSIC MLP (same sizes)",
+               "hsic_mlp_wide": "HSIC MLP (wide)", "pykan": "pykan (cubic splines)",
                "sklearn_mlp": "scikit-learn MLPClassifier"}
+#: Models trained over the 27 schemes (the rest: NK's recipe, pykan's two trainings).
+SCHEMED = ("bp_kan", "mlp", "mlp_wide", "hsic_kan", "hsic_mlp", "hsic_mlp_wide")
+#: The extra each model needs beyond the base install.
+EXTRAS = {**{m: "study" for m in SCHEMED}, "pykan": "pykan"}
 #: Added to every classification dataset: scikit-learn's MLPClassifier with its
 #: defaults (one hidden layer of 100, Adam, lr 0.001, early stop on loss).
 REFERENCE_MODEL = "sklearn_mlp"
@@ -54,6 +64,12 @@ class StudyConfig:
     test: int = 2_000
     seed: int = 0
     workers: int = 2
+    #: Steps of pykan's LBFGS and Adam trainings.
+    pykan_steps: tuple[int, int] = (20, 100)
+    #: Balance factor of the HSIC bottleneck.
+    hsic_beta: float = 100.0
+    #: Dropout on hidden units of the backprop and HSIC models.
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for m in self.models:
@@ -66,8 +82,14 @@ class StudyConfig:
         for name in ("epochs", "batch", "train", "test", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"study {name} must be at least 1")
-        if not self.schemes and any(m != "nk_kan" for m in self.models):
-            raise ConfigError("backprop models need at least one scheme")
+        if not self.schemes and any(m in SCHEMED for m in self.models):
+            raise ConfigError("backprop and HSIC models need at least one scheme")
+        if min(self.pykan_steps) < 1:
+            raise ConfigError("pykan steps must be at least 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if not (math.isfinite(self.hsic_beta) and self.hsic_beta >= 0):
+            raise ConfigError(f"the HSIC balance factor must be >= 0, got {self.hsic_beta}")
 
 
 @dataclass
@@ -149,15 +171,18 @@ def kan_architecture(data: datasets.Dataset):
 
 def _summarise(dataset: str, model: str, scheme: str, sizes: Sequence[int], params: int,
                train: list[float], test: list[float], seconds: list[float], diverged: bool,
-               dim: float) -> Run:
+               dim: float, marks: Sequence[int] | None = None) -> Run:
+    """A run's figures from its per-epoch scores; ``marks``: the epoch (or
+    step) of each score when they are not 1, 2, 3..."""
     finite = [v if math.isfinite(v) else -math.inf for v in test]
     if not finite:
         return Run(dataset, model, scheme, list(sizes), params, float("nan"), float("nan"),
                    float("nan"), 0, 0.0, 0.0, float("nan"), True, [])
     b = int(np.argmax(finite))
     best = test[b]
+    at = int(marks[b]) if marks is not None else b + 1
     return Run(dataset, model, scheme, list(sizes), params, best, train[b], train[b] - best,
-               b + 1, seconds[-1], seconds[b], efficiency(best, b + 1, params, dim),
+               at, seconds[-1], seconds[b], efficiency(best, at, params, dim),
                diverged, [round(v, 5) for v in test], [round(v, 4) for v in seconds])
 
 
@@ -167,7 +192,8 @@ def _summarise(dataset: str, model: str, scheme: str, sizes: Sequence[int], para
 class Task:
     dataset: str
     model: str
-    scheme: Scheme | None
+    #: a backprop/HSIC scheme, pykan's optimiser name, or None
+    scheme: Scheme | str | None
     cfg: StudyConfig
 
 
@@ -181,22 +207,44 @@ def run_task(task: Task) -> Run:
         return _run_nk(data, arch, cfg, dim)
     if task.model == REFERENCE_MODEL:
         return _run_sklearn(data, cfg, dim)
+    if task.model == "pykan":
+        return _run_pykan(data, arch, task.scheme, cfg, dim)
     from . import backprop as bp
 
     torch = bp.require_torch()
     torch.set_num_threads(1)
     sizes = list(arch.sizes)
-    if task.model == "bp_kan":
-        net = bp.pl_kan(sizes, arch.points, data.X, task.scheme, cfg.seed)
-    elif task.model == "mlp":
-        net = bp.mlp(sizes, task.scheme, cfg.seed)
+    kind = task.model.removeprefix("hsic_")
+    if kind == "bp_kan" or kind == "kan":
+        net = bp.pl_kan(sizes, arch.points, data.X, task.scheme, cfg.seed, cfg.dropout)
+    elif kind == "mlp":
+        net = bp.mlp(sizes, task.scheme, cfg.seed, cfg.dropout)
     else:
         sizes = bp.matched_widths(sizes, arch.n_parameters)
-        net = bp.mlp(sizes, task.scheme, cfg.seed)
-    res = bp.train(net, data.X, data.y, data.X_val, data.y_val, task.scheme, cfg.epochs,
-                   cfg.batch, data.classes, cfg.seed)
+        net = bp.mlp(sizes, task.scheme, cfg.seed, cfg.dropout)
+    if task.model.startswith("hsic_"):
+        from .hsic import train_hsic
+        res = train_hsic(net, data.X, data.y, data.X_val, data.y_val, task.scheme, cfg.epochs,
+                         cfg.batch, data.classes, cfg.seed, cfg.hsic_beta)
+    else:
+        res = bp.train(net, data.X, data.y, data.X_val, data.y_val, task.scheme, cfg.epochs,
+                       cfg.batch, data.classes, cfg.seed)
     return _summarise(task.dataset, task.model, task.scheme.label, sizes, res.parameters,
                       res.train, res.test, res.seconds, res.diverged, dim)
+
+
+def _run_pykan(data: datasets.Dataset, arch, optimiser: str, cfg: StudyConfig,
+               dim: float) -> Run:
+    """pykan's KAN at the study's widths, its LBFGS or Adam training; scored
+    about 20 times over the run ("epochs to best" counts pykan's steps)."""
+    from .pykan_baseline import train_pykan
+
+    steps = cfg.pykan_steps[0 if optimiser == "lbfgs" else 1]
+    res = train_pykan(list(arch.sizes), data.X, data.y, data.X_val, data.y_val, optimiser,
+                      steps, data.classes, cfg.seed, score_every=max(1, steps // 20))
+    label = f"{'LBFGS' if optimiser == 'lbfgs' else 'Adam, lr 0.01'}, {steps} steps"
+    return _summarise(data.name, "pykan", label, arch.sizes, res.parameters, res.train,
+                      res.test, res.seconds, res.diverged, dim, marks=res.steps)
 
 
 def _run_nk(data: datasets.Dataset, arch, cfg: StudyConfig, dim: float) -> Run:
@@ -212,14 +260,19 @@ def _run_nk(data: datasets.Dataset, arch, cfg: StudyConfig, dim: float) -> Run:
     train_s, test_s, secs = [], [], []
     elapsed = 0.0
     quiet = datasets.Dataset(data.name, data.X, data.y, None, None)
+    anneal = min(r.get("anneal", 0), cfg.epochs)
     for epoch in range(cfg.epochs):
         t = time.perf_counter()
-        fit(model, quiet, TrainConfig(alpha=r["alpha"], epochs=1, seed=cfg.seed + epoch))
+        # the recipe's anneal, if any: the last epochs halve the step
+        halvings = max(0, epoch + 1 - (cfg.epochs - anneal))
+        fit(model, quiet, TrainConfig(alpha=r["alpha"] / 2.0 ** halvings, epochs=1,
+                                      seed=cfg.seed + epoch))
         elapsed += time.perf_counter() - t
         secs.append(elapsed)
         train_s.append(score(predict(model, data.X), data.y, data.classes))
         test_s.append(score(predict(model, data.X_val), data.y_val, data.classes))
-    return _summarise(data.name, "nk_kan", f"NK, alpha {r['alpha']}", arch.sizes,
+    label = f"NK, alpha {r['alpha']}" + (f", anneal {anneal}" if anneal else "")
+    return _summarise(data.name, "nk_kan", label, arch.sizes,
                       arch.n_parameters, train_s, test_s, secs, False, dim)
 
 
@@ -259,34 +312,61 @@ def tasks(cfg: StudyConfig) -> list[Task]:
         for m in cfg.models:
             if m == "nk_kan":
                 out.append(Task(d, m, None, cfg))
+            elif m == "pykan":
+                out.extend(Task(d, m, o, cfg) for o in ("lbfgs", "adam"))
             else:
                 out.extend(Task(d, m, s, cfg) for s in cfg.schemes)
-    return out
+    # the longest runs first, so the pool's last minutes are not one long run
+    return sorted(out, key=lambda t: t.model != "pykan")
+
+
+def missing_extras(models: Sequence[str]) -> dict[str, str]:
+    """The models whose optional extra is not installed, with the note to
+    print for each (``pip install -e '.[EXTRA]'``)."""
+    from importlib.util import find_spec
+
+    have = {"study": find_spec("torch") is not None,
+            "pykan": find_spec("torch") is not None and find_spec("kan") is not None}
+    return {m: f"{MODEL_NAMES[m]} skipped: it needs the '{EXTRAS[m]}' extra "
+               f"(pip install -e '.[{EXTRAS[m]}]')"
+            for m in models if m in EXTRAS and not have[EXTRAS[m]]}
 
 
 def run_study(cfg: StudyConfig, on_done: Callable[[Run], None] | None = None) -> list[Run]:
     """Every run of ``cfg``, in a pool of ``cfg.workers`` processes (spawned:
     each imports PyTorch once and keeps to one thread)."""
-    if any(m != "nk_kan" for m in cfg.models):
+    if any(m in SCHEMED for m in cfg.models):
         from .backprop import require_torch
         require_torch()
-    todo = tasks(cfg)
+    if "pykan" in cfg.models:
+        from .pykan_baseline import require_pykan
+        require_pykan()
     for d in cfg.datasets:  # fail early, in one line, on data problems
         load(d, cfg.train, cfg.test, cfg.seed)
-    runs: list[Run] = []
-    if cfg.workers == 1:
-        for t in todo:
-            runs.append(run_task(t))
-            if on_done:
-                on_done(runs[-1])
-        return runs
-    import multiprocessing as mp
+    return run_pool(run_task, tasks(cfg), cfg.workers, on_done)
 
-    with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn")) as pool:
-        for run in pool.map(run_task, todo):
+
+def run_pool(fn: Callable, jobs: Sequence, workers: int,
+             on_done: Callable[[Run], None] | None = None) -> list[Run]:
+    """``fn`` on every job, in order, in a pool of ``workers`` spawned
+    processes (each imports PyTorch once and keeps to one thread), or here
+    with one worker; ``on_done`` sees each run as it finishes."""
+    if workers == 1:
+        results = (fn(j) for j in jobs)
+        pool = None
+    else:
+        import multiprocessing as mp
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        results = pool.map(fn, jobs)
+    runs: list[Run] = []
+    try:
+        for run in results:
             runs.append(run)
             if on_done:
                 on_done(run)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return runs
 
 
@@ -321,7 +401,7 @@ HEADER = ("| dataset | model | scheme | parameters | best test | train-test gap 
           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
-def markdown(runs: Sequence[Run], cfg: StudyConfig) -> str:
+def markdown(runs: Sequence[Run], cfg: StudyConfig, notes: Sequence[str] = ()) -> str:
     dims = []
     for d in cfg.datasets:
         dim, how = intrinsic_dimension(load(d, cfg.train, cfg.test, cfg.seed))
@@ -333,11 +413,17 @@ def markdown(runs: Sequence[Run], cfg: StudyConfig) -> str:
         f"{cfg.test:,} test records, seed {cfg.seed}. Score: test accuracy (digits) or mean "
         "test Pearson. Efficiency = best / (epochs to best + 1) / ln(1 + parameters - "
         "intrinsic dimension). Seconds: training time (NK: the compiled trainer on one core; "
-        "backprop: PyTorch on one thread), scoring excluded. Target: "
+        "backprop, HSIC and pykan: PyTorch on one thread), scoring excluded. Target: "
         + ", ".join(f"{d} {TARGETS.get(d, 0.95)}" for d in cfg.datasets) + ".",
+        "",
+        (f"Dropout on hidden units of the backprop and HSIC models: {cfg.dropout:g}. HSIC "
+        f"bottleneck: balance factor {cfg.hsic_beta:g}, Gaussian kernels, readout by ridge "
+        f"after every epoch. pykan: grid 5, cubic, LBFGS {cfg.pykan_steps[0]} steps and "
+        f"Adam {cfg.pykan_steps[1]} steps (its epochs to best count steps)."),
         "",
         "Intrinsic dimensions: " + "; ".join(dims) + ".",
         "",
+        *([*(f"* {n}" for n in notes), ""] if notes else []),
         "## Best scheme per model",
         "",
         HEADER,
@@ -353,8 +439,9 @@ def markdown(runs: Sequence[Run], cfg: StudyConfig) -> str:
 
 
 def plot(runs: Sequence[Run], outdir: str) -> list[str]:
-    """Per dataset, a PNG: best test score of every scheme and backprop model
-    (NK-KAN as a line), and the test curves of each model's best run."""
+    """Per dataset, a PNG: best test score of every scheme and backprop or
+    HSIC model (NK-KAN, pykan and the reference as lines), and the test
+    score against training seconds of each model's best run."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -364,17 +451,19 @@ def plot(runs: Sequence[Run], outdir: str) -> list[str]:
     for d in dict.fromkeys(r.dataset for r in runs):
         mine = [r for r in runs if r.dataset == d]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5))
-        bp_models = [m for m in MODELS if m != "nk_kan" and any(r.model == m for r in mine)]
+        bp_models = [m for m in SCHEMED if any(r.model == m for r in mine)]
         schemes = list(dict.fromkeys(r.scheme for r in mine if r.model in bp_models))
         for k, m in enumerate(bp_models):
             vals = {r.scheme: r.best_test for r in mine if r.model == m}
             y = [vals.get(s, np.nan) for s in schemes]
             ax1.plot(range(len(schemes)), y, "o", label=MODEL_NAMES[m], alpha=0.8)
+        lines = {"nk_kan": ("k", "-"), REFERENCE_MODEL: ("grey", "--"), "pykan": ("C9", ":")}
         for r in mine:
-            if r.model in ("nk_kan", REFERENCE_MODEL):
-                ax1.axhline(r.best_test, color="k" if r.model == "nk_kan" else "grey",
-                            lw=1, ls="-" if r.model == "nk_kan" else "--",
-                            label=MODEL_NAMES[r.model])
+            if r.model in lines:
+                color, ls = lines[r.model]
+                ax1.axhline(r.best_test, color=color, lw=1, ls=ls,
+                            label=f"{MODEL_NAMES[r.model]}" + (
+                                f" ({r.scheme})" if r.model == "pykan" else ""))
         ax1.set_xticks(range(len(schemes)))
         ax1.set_xticklabels(schemes, rotation=90, fontsize=6)
         ax1.set_ylabel("best test score")
@@ -383,11 +472,11 @@ def plot(runs: Sequence[Run], outdir: str) -> list[str]:
         for r in best_per_model(mine):
             if r.model == REFERENCE_MODEL:
                 continue
-            ax2.plot(range(1, len(r.test_curve) + 1), r.test_curve,
-                     label=f"{MODEL_NAMES[r.model]} ({r.scheme})")
-        ax2.set_xlabel("epoch")
+            ax2.plot(r.seconds_curve, r.test_curve, label=f"{MODEL_NAMES[r.model]} ({r.scheme})")
+        ax2.set_xscale("log")
+        ax2.set_xlabel("training seconds")
         ax2.set_ylabel("test score")
-        ax2.set_title(f"{d}: test curves of each model's best scheme")
+        ax2.set_title(f"{d}: test score against time, each model's best scheme")
         ax2.legend(fontsize=7)
         fig.tight_layout()
         path = os.path.join(outdir, f"study-{d}.png")

@@ -27,6 +27,9 @@ from .model import KAN, writable
 STEP_RULES = {"constant": nk.RULE_CONSTANT, "kaczmarz": nk.RULE_KACZMARZ}
 #: A residual this many times the training-target span means the run diverged.
 DIVERGENCE_FACTOR = 1e6
+#: Longest anneal: the fixed-point step shift grows by one per halving and
+#: must stay within the contract's range.
+MAX_HALVINGS = 24
 
 
 @dataclass
@@ -43,6 +46,10 @@ class TrainConfig:
     #: Also validate after every this many records within an epoch (so a
     #: target is noticed without finishing the pass); None: once per epoch.
     validate_every: int | None = None
+    #: The last ``anneal`` epochs halve the step each epoch (the k-th of them
+    #: trains with step / 2^k): small, steady steps to end on, so the last
+    #: updates stop scattering the tables around the optimum. 0: constant step.
+    anneal: int = 0
 
     def __post_init__(self) -> None:
         if self.step not in STEP_RULES:
@@ -57,6 +64,12 @@ class TrainConfig:
             raise ConfigError("chunk must be at least 1 record")
         if self.validate_every is not None and self.validate_every < 1:
             raise ConfigError("validate_every must be at least 1 record")
+        if not 0 <= self.anneal <= MAX_HALVINGS:
+            raise ConfigError(f"anneal must lie in 0..{MAX_HALVINGS} epochs, got {self.anneal}")
+
+    def halvings(self, epoch: int) -> int:
+        """How many times the step is halved in ``epoch`` (1-based) of this run."""
+        return max(0, epoch - (self.epochs - self.anneal))
 
 
 class Backend(Protocol):
@@ -71,6 +84,8 @@ class Backend(Protocol):
     def frozen(self, snap) -> Callable[[np.ndarray], np.ndarray]:
         """Frozen prediction on ``snap``, a copy of the model's tables, for
         validation in a background thread while training goes on."""
+    def halve_step(self, k: int) -> None:
+        """Train with the configured step divided by ``2^k`` from now on."""
 
 
 def restore(model, snap) -> None:
@@ -93,6 +108,7 @@ class FloatBackend:
         a = model.arch
         self.model = model
         self.rule = STEP_RULES[cfg.step]
+        self.base_alpha = float(cfg.alpha)
         self.alpha = float(cfg.alpha)
         self.mu = float(cfg.alpha) / a.addends
         self.geometry = layout(a)
@@ -134,6 +150,12 @@ class FloatBackend:
 
     def frozen(self, snap: KAN) -> Callable[[np.ndarray], np.ndarray]:
         return lambda X: predict(snap, X)
+
+    def halve_step(self, k: int) -> None:
+        """Train with the configured step divided by ``2^k`` from now on (both
+        rules: the constant mu and the Kaczmarz alpha)."""
+        self.alpha = self.base_alpha / 2.0 ** k
+        self.mu = self.alpha / self.model.arch.addends
 
 
 def predict(model: KAN, X: np.ndarray) -> np.ndarray:
@@ -184,6 +206,8 @@ def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = N
         raise ConfigError(f"dataset {data.name} has {data.X.shape[1]} inputs and "
                           f"{data.y.shape[1]} outputs; the model has {model.arch.n_in} and "
                           f"{model.arch.n_out}")
+    if cfg.anneal > cfg.epochs:
+        raise ConfigError(f"anneal ({cfg.anneal} epochs) exceeds the run's {cfg.epochs} epochs")
     t0 = time.perf_counter()
     backend = backend or FloatBackend(model, cfg)
     backend.compile(compile_step)
@@ -216,6 +240,8 @@ def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = N
             "validation_relative_rmse": m["relative_rmse"],
             "stretches": st,
         }
+        if cfg.anneal:
+            entry["step_halvings"] = cfg.halvings(epoch)
         if data.classes and pred is not None:
             entry["validation_accuracy"] = metrics.accuracy(pred, data.y_val)
         model.history.append(entry)
@@ -254,6 +280,8 @@ def fit(model: KAN, data: Dataset, cfg: TrainConfig, backend: Backend | None = N
 
     try:
         for epoch in range(1, cfg.epochs + 1):
+            if cfg.anneal:
+                backend.halve_step(cfg.halvings(epoch))
             order = rng.permutation(n) if cfg.shuffle else np.arange(n)
             sq_res = np.zeros(model.arch.n_out)
             if progress:

@@ -116,6 +116,7 @@ def test_metakan_shares_or_separates_meta_learners():
 def test_study_cli_writes_table_json_and_plots(tmp_path):
     r = subprocess.run([sys.executable, "-m", "kanhw", "study", "digits", "feynman-I.27.6",
                         "--schemes", "kaiming_normal/adam/0.005,orthogonal/sgd/0.0005",
+                        "--models", "nk_kan,bp_kan,mlp,mlp_wide",
                         "--epochs", "3", "--workers", "2", "-o", str(tmp_path), "--json"],
                        capture_output=True, text=True, timeout=900, check=False)
     assert r.returncode == 0, r.stderr

@@ -1,5 +1,6 @@
-"""``kanhw study``: NK-KAN against backprop KANs and MLPs over the 27
-training schemes; writes a Markdown table, JSON and PNG plots."""
+"""``kanhw study``: NK-KAN against backprop and HSIC-bottleneck KANs and
+MLPs over the 27 training schemes and pykan's spline KAN; writes a Markdown
+table, JSON and PNG plots."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ from ..errors import ConfigError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "study", help="compare NK-KAN with backprop KANs and MLPs (27 training schemes)",
+        "study", help="compare NK-KAN with backprop and HSIC KANs and MLPs (27 training "
+                      "schemes) and pykan",
         description="Train NK-KAN, a backprop piecewise-linear KAN, an MLP of the same sizes "
                     "and a wide MLP with the KAN's parameter count, over initialisers x "
-                    "optimisers x learning rates, and report best test score, train-test "
-                    "gap, epochs to best, time, parameters and efficiency. Backprop models "
-                    "need PyTorch: pip install -e '.[study]'.")
+                    "optimisers x learning rates, the same three by the HSIC bottleneck, and "
+                    "pykan's KAN with LBFGS and Adam; report best test score, train-test "
+                    "gap, epochs to best, time, parameters and efficiency. Backprop and HSIC "
+                    "models need PyTorch (pip install -e '.[study]'), pykan its extra "
+                    "(pip install -e '.[pykan]'); by default a model whose extra is missing "
+                    "is skipped with a note.")
     p.add_argument("datasets", nargs="*", metavar="DATASET",
                    help="built-in datasets (default: digits, det4 and three Feynman "
                         "formulas)")
     p.add_argument("--models",
-                   help="comma-separated subset of nk_kan, bp_kan, mlp, mlp_wide (default: "
-                        "all)")
+                   help="comma-separated subset of nk_kan, bp_kan, mlp, mlp_wide, hsic_kan, "
+                        "hsic_mlp, hsic_mlp_wide, pykan (default: all whose extras are "
+                        "installed)")
     p.add_argument("--schemes", default="all",
                    help="'all' (the 27 schemes) or comma-separated INIT/OPTIMISER/LR, e.g. "
                         "kaiming_normal/adam/0.005")
@@ -37,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="parallel runs (default: one per core)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="dropout on hidden units of the backprop and HSIC models (default 0)")
+    p.add_argument("--hsic-beta", type=float, default=100.0, metavar="BETA",
+                   help="balance factor of the HSIC bottleneck (default 100)")
+    p.add_argument("--pykan-steps", default="20,100", metavar="LBFGS,ADAM",
+                   help="steps of pykan's LBFGS and Adam trainings (default 20,100)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="folder for study.md, study.json and the PNG plots")
     p.add_argument("--json", action="store_true",
@@ -45,38 +57,42 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .. import study
+    from ..arch import parse_int_list
     from ..backprop import all_schemes, parse_scheme
+    from ..progress import run_bar
 
     if args.schemes == "all":
         schemes = tuple(all_schemes())
     else:
         schemes = tuple(parse_scheme(s.strip()) for s in args.schemes.split(",") if s.strip())
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models \
-        else study.MODELS
-    if not models:
-        raise ConfigError("--models is empty")
+    notes: list[str] = []
+    if args.models is None:  # every model; those whose extra is missing are skipped
+        skipped = study.missing_extras(study.MODELS)
+        models = tuple(m for m in study.MODELS if m not in skipped)
+        notes = list(dict.fromkeys(skipped.values()))
+        for n in notes:
+            print(f"kanhw study: {n}", file=sys.stderr)
+    else:
+        models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+        if not models:
+            raise ConfigError("--models is empty")
+    pykan_steps = parse_int_list(args.pykan_steps, "--pykan-steps")
+    if len(pykan_steps) != 2:
+        raise ConfigError("--pykan-steps takes two numbers: LBFGS,ADAM")
     cfg = study.StudyConfig(datasets=tuple(args.datasets) or study.DEFAULT_DATASETS,
                             models=models, schemes=schemes, epochs=args.epochs,
                             batch=args.batch, train=args.train_records,
-                            test=args.test_records, seed=args.seed, workers=args.workers)
+                            test=args.test_records, seed=args.seed, workers=args.workers,
+                            pykan_steps=tuple(pykan_steps), hsic_beta=args.hsic_beta,
+                            dropout=args.dropout)
     n = len(study.tasks(cfg))
-    bar = tqdm(total=n, desc="study", unit="run", file=sys.stderr, disable=None)
-
-    def done(r: study.Run) -> None:
-        bar.update(1)
-        bar.set_postfix_str(f"{r.dataset} {r.model} {r.best_test:.4f}")
-
-    try:
+    with run_bar(n, "study") as done:
         runs = study.run_study(cfg, done)
-    finally:
-        bar.close()
     os.makedirs(args.output, exist_ok=True)
     md = os.path.join(args.output, "study.md")
     with open(md, "w") as fh:
-        fh.write(study.markdown(runs, cfg))
+        fh.write(study.markdown(runs, cfg, notes))
     with open(os.path.join(args.output, "study.json"), "w") as fh:
         json.dump(study.to_json(runs), fh, indent=1)
     pngs = study.plot(runs, args.output)

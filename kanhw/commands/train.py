@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="step rule: constant (mu = alpha/K) or kaczmarz (alpha r g/|g|^2); "
                          "default constant")
     tr.add_argument("--no-shuffle", action="store_true", help="keep the record order fixed")
+    tr.add_argument("--anneal", type=int, metavar="N",
+                    help="end with small, steady steps: the last N epochs (of the last "
+                         "level with --multilevel) halve the step each epoch (default: the "
+                         "recipe's, mostly 0); with --fixed the step shift grows by one per "
+                         "epoch (software only: a generated core keeps one step)")
     tr.add_argument("--fixed", metavar="CONTRACT",
                     help="train the bit-exact fixed-point model instead of float64: a named "
                          "contract (hw: the hardware default, deep: for deeper networks) or "
@@ -89,7 +94,7 @@ def train_options(args: argparse.Namespace):
         hidden=parse_int_list(args.layers, "--layers") if args.layers else None,
         points=options.points(args), alpha=args.alpha, step=args.step, epochs=args.epochs,
         target_pearson=args.target_pearson, validate_every=args.validate_every,
-        seed=args.seed, shuffle=not args.no_shuffle, fixed=args.fixed, workers=args.workers,
+        anneal=args.anneal, seed=args.seed, shuffle=not args.no_shuffle, fixed=args.fixed, workers=args.workers,
         rounds=args.rounds, batch=args.batch, multilevel=args.multilevel,
         pretrain=args.pretrain, pretrain_group=args.pretrain_group,
         pretrain_epochs=args.pretrain_epochs,
