@@ -240,9 +240,9 @@ def with_shape(design: Design, lanes: int, addends: int,
     contract)."""
     a = design.arch
     arch = replace(a, sizes=(a.sizes[0], addends, *a.sizes[2:]))
-    return replace(design, lanes=lanes, arch=arch,
-                   addends_per_block=design.addends_per_block if addends_per_block is None
-                   else addends_per_block)
+    per_block = design.units_per_block if addends_per_block is None \
+        else (*design.units_per_block[:-1], addends_per_block)
+    return replace(design, lanes=lanes, arch=arch, units_per_block=per_block)
 
 
 def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str:

@@ -73,6 +73,9 @@ LANE_STAGES = (3, 4, 5)
 #: The core's shape register holds ``addends_per_block - 1`` in four bits.
 MAX_ADDENDS_PER_BLOCK = 16
 
+#: Widest layer the cores address (unit indices in 12 bits).
+MAX_WIDTH = 4096
+
 
 @dataclass(frozen=True)
 class Design:
@@ -85,16 +88,25 @@ class Design:
     seed: int = 0
     tree_levels_per_cycle: int = 3
     table_ram: str = "auto"
-    addends_per_block: int = 1
+    #: units each block of a hidden layer serves in turn, one value per
+    #: hidden layer (a two-layer KAN's hidden units are its addends, so
+    #: there it is ``addends_per_block``)
+    units_per_block: tuple[int, ...] = (1,)
     lane_stages: int = 3
 
     def __post_init__(self) -> None:
         a = self.arch
-        if a.n_layers != 2:
-            raise ConfigError("the hardware generator builds two-layer KANs "
-                              f"(inputs -> addends -> outputs); got {a.n_layers} layers")
-        if a.n_out != 1:
-            raise ConfigError("the hardware generator supports one output for now")
+        object.__setattr__(self, "units_per_block",
+                           tuple(int(m) for m in self.units_per_block))
+        if len(a.sizes) < 3:
+            raise ConfigError("the hardware generator builds KANs with at least one hidden "
+                              f"layer; got widths {list(a.sizes)}")
+        if any(s > MAX_WIDTH for s in a.sizes):
+            raise ConfigError(f"layer widths above {MAX_WIDTH} do not fit the core's address "
+                              f"map; got {list(a.sizes)}")
+        if len(self.units_per_block) != a.n_layers - 1:
+            raise ConfigError(f"units_per_block needs one value per hidden layer "
+                              f"({a.n_layers - 1}), got {list(self.units_per_block)}")
         if not 1 <= self.lanes <= a.n_in:
             raise ConfigError(f"lanes must lie in 1..{a.n_in} (the number of inputs), "
                               f"got {self.lanes}")
@@ -103,12 +115,14 @@ class Design:
         if self.table_ram not in TABLE_RAMS:
             raise ConfigError(f"table_ram must be one of {', '.join(TABLE_RAMS)}, "
                               f"got {self.table_ram!r}")
-        M = self.addends_per_block
-        if not 1 <= M <= MAX_ADDENDS_PER_BLOCK or a.addends % M:
-            raise ConfigError(f"addends_per_block must divide addends ({a.addends}) and lie in "
-                              f"1..{MAX_ADDENDS_PER_BLOCK}, got {M}")
-        if M > 1 and self.steps < 2:
-            raise ConfigError(f"addends_per_block > 1 needs at least two steps per lane "
+        name = "units_per_block" if self.layered else "addends_per_block"
+        for h, (width, M) in enumerate(zip(a.sizes[1:-1], self.units_per_block), 1):
+            what = f"hidden layer {h}'s width" if self.layered else "addends"
+            if not 1 <= M <= MAX_ADDENDS_PER_BLOCK or width % M:
+                raise ConfigError(f"{name} must divide {what} ({width}) and lie in "
+                                  f"1..{MAX_ADDENDS_PER_BLOCK}, got {M}")
+        if self.units_per_block[0] > 1 and self.steps < 2:
+            raise ConfigError(f"{name} > 1 needs at least two steps per lane "
                               f"(lanes below the {a.n_in} inputs), got lanes {self.lanes}")
         if self.lane_stages not in LANE_STAGES:
             raise ConfigError(f"lane_stages must be one of {', '.join(map(str, LANE_STAGES))}, "
@@ -119,6 +133,17 @@ class Design:
     @property
     def n(self) -> int:
         return self.arch.n_in
+
+    @property
+    def layered(self) -> bool:
+        """Deeper than two layers, or more than one output: the layered core
+        (:mod:`kanhw.rtl_gen.layered`); otherwise the two-layer core."""
+        return self.arch.n_layers > 2 or self.arch.n_out > 1
+
+    @property
+    def addends_per_block(self) -> int:
+        """Units per block of the last hidden layer (a two-layer KAN's addends)."""
+        return self.units_per_block[-1]
 
     @property
     def addends(self) -> int:
@@ -135,13 +160,17 @@ class Design:
         return math.ceil(self.n / self.lanes)
 
     def to_dict(self) -> dict:
-        return {"arch": {"inputs": self.n, "addends": self.addends,
-                         "points": list(self.arch.points), "outputs": self.arch.n_out},
-                "hardware": {"lanes": self.lanes,
-                             "tree_levels_per_cycle": self.tree_levels_per_cycle,
-                             "table_ram": self.table_ram,
-                             "addends_per_block": self.addends_per_block,
-                             "lane_stages": self.lane_stages},
+        hw = {"lanes": self.lanes, "tree_levels_per_cycle": self.tree_levels_per_cycle,
+              "table_ram": self.table_ram, "lane_stages": self.lane_stages}
+        if self.layered:
+            arch = {"inputs": self.n, "layers": list(self.arch.sizes[1:]),
+                    "points": list(self.arch.points)}
+            hw["units_per_block"] = list(self.units_per_block)
+        else:
+            arch = {"inputs": self.n, "addends": self.addends,
+                    "points": list(self.arch.points), "outputs": self.arch.n_out}
+            hw["addends_per_block"] = self.addends_per_block
+        return {"arch": arch, "hardware": hw,
                 "training": {"alpha": self.alpha, "seed": self.seed},
                 "contract": self.contract.to_dict()}
 
@@ -175,26 +204,49 @@ def _int(t: dict, key: str, section: str, default: int | None = None) -> int:
     return v
 
 
+def _ints(v, what: str) -> list[int]:
+    if not isinstance(v, list) or not v or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise ConfigError(f"{what} must be a list of integers, got {v!r}")
+    return list(v)
+
+
 def design_from_dict(doc: dict) -> Design:
     unknown = set(doc) - _SECTIONS
     if unknown:
         raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}; "
                           f"expected {', '.join(sorted(_SECTIONS))}")
     a, h, tr, c = (_table(doc, s) for s in ("arch", "hardware", "training", "contract"))
-    for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs"}),
+    for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs", "layers"}),
                           ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram",
-                                           "addends_per_block", "lane_stages"}),
+                                           "addends_per_block", "units_per_block",
+                                           "lane_stages"}),
                           ("training", tr, {"alpha", "seed"})):
         extra = set(t) - keys
         if extra:
             raise ConfigError(f"[{name}] unknown key(s) {', '.join(sorted(extra))}")
     n = _int(a, "inputs", "arch")
-    K = _int(a, "addends", "arch")
-    points = a.get("points", [5, 22])
-    if (not isinstance(points, list) or len(points) != 2
-            or not all(isinstance(p, int) and not isinstance(p, bool) for p in points)):
-        raise ConfigError("[arch] points must be a list of two integers [inner, outer]")
-    arch = Architecture((n, K, _int(a, "outputs", "arch", 1)), tuple(points))
+    if "layers" in a:
+        # widths after the inputs: every hidden layer, then the outputs
+        if "addends" in a or "outputs" in a:
+            raise ConfigError("[arch] gives either layers or addends/outputs, not both")
+        widths = _ints(a["layers"], "[arch] layers")
+        if len(widths) < 2:
+            raise ConfigError("[arch] layers lists every hidden width and then the outputs "
+                              f"(at least two values), got {widths}")
+    else:
+        widths = [_int(a, "addends", "arch"), _int(a, "outputs", "arch", 1)]
+    points = _ints(a.get("points", [5] * (len(widths) - 1) + [22]), "[arch] points")
+    if len(points) != len(widths):
+        raise ConfigError(f"[arch] points needs one value per layer ({len(widths)}), "
+                          f"got {points}")
+    arch = Architecture((n, *widths), tuple(points))
+    if "addends_per_block" in h and "units_per_block" in h:
+        raise ConfigError("[hardware] gives either units_per_block or addends_per_block "
+                          "(its two-layer name), not both")
+    per_block = h.get("units_per_block", h.get("addends_per_block", 1))
+    per_block = _ints(per_block if isinstance(per_block, list)
+                      else [per_block] * (len(widths) - 1), "[hardware] units_per_block")
     alpha = tr.get("alpha", 0.2)
     if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha > 0:
         raise ConfigError(f"[training] alpha must be a positive number, got {alpha!r}")
@@ -205,7 +257,7 @@ def design_from_dict(doc: dict) -> Design:
                   _int(tr, "seed", "training", 0),
                   _int(h, "tree_levels_per_cycle", "hardware", 3),
                   str(h.get("table_ram", "auto")),
-                  _int(h, "addends_per_block", "hardware", 1),
+                  tuple(per_block),
                   _int(h, "lane_stages", "hardware", 3))
 
 

@@ -336,14 +336,21 @@ class BlockEdge(Elaboratable):
                     (self.uclear, b.uclear), (self.train, b.train), (self.u, b.u),
                     (self.e, b.e), (self.coord_top, b.coord_top),
                     *((v, getattr(b.ctl, n)) for n, v in vars(self.ctl).items())))]
-        hook = getattr(platform, "get_edge_register", None)
-        for i, (domain, q, d) in enumerate(regs):
-            cells = hook(q, d, domain) if hook is not None else None
-            if cells is None:
-                m.d[domain] += q.eq(d)
-            else:
-                m.submodules[f"ff{i}"] = cells
+        edge_registers(m, platform, regs)
         return m
+
+
+def edge_registers(m: Module, platform, regs) -> None:
+    """``q <= d`` in ``domain`` for every ``(domain, q, d)`` of ``regs``: as
+    the platform builds registers that must stay apart from identical ones
+    (``get_edge_register``, a board's FPGA family), else plain registers."""
+    hook = getattr(platform, "get_edge_register", None)
+    for i, (domain, q, d) in enumerate(regs):
+        cells = hook(q, d, domain) if hook is not None else None
+        if cells is None:
+            m.d[domain] += q.eq(d)
+        else:
+            m.submodules[f"ff{i}"] = cells
 
 
 class ProcessingBlock(wiring.Component):

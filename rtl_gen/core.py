@@ -138,7 +138,7 @@ class TrainingCore(wiring.Component):
                          blk.update.eq(update), blk.e.eq(e), blk.coord_top.eq(coord_top)]
 
         # -- one stretch unit serves every block's rare domain stretches ------------------
-        m.submodules.stretch = st = StretchUnit(geo)
+        m.submodules.stretch = st = StretchUnit(c, geo.blocks, geo.p_outer)
         m.d.comb += st.segments.eq(segments)
         for k, blk in enumerate(blocks):
             m.d.comb += [st.req[k].eq(blk.st_req), st.s[k].eq(blk.s_hidden),

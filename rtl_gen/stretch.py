@@ -19,7 +19,7 @@ from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from kanhw.interface.geometry import Geometry
+from kanhw.contract import Contract
 
 from .arith import round_shift, saturate, times_const
 from .divider import Divider
@@ -29,14 +29,16 @@ class StretchUnit(wiring.Component):
     """See the module docstring. The time one request holds the unit is
     :attr:`~kanhw.interface.cycles.CycleModel.stretch_service`."""
 
-    def __init__(self, geo: Geometry) -> None:
-        self.geo = geo
-        c = geo.design.contract
-        V, K = c.value_bits, geo.blocks
+    def __init__(self, contract: Contract, blocks: int, max_points: int) -> None:
+        """``blocks`` requesters; ``max_points``: the most points a mapped
+        function has (the grid in use is ``segments + 1`` points)."""
+        self.contract, self.blocks, self.max_points = contract, blocks, max_points
+        c = contract
+        V, K = c.value_bits, blocks
         super().__init__({
             "req": In(K),
-            # the outer grid's segments (points - 1), set at run time
-            "segments": In(range(geo.p_outer)),
+            # the grid's segments (points - 1) of the requester, set at run time
+            "segments": In(range(max_points)),
             "s": In(data.ArrayLayout(signed(V), K)),
             "lo": In(data.ArrayLayout(signed(V), K)),
             "hi": In(data.ArrayLayout(signed(V), K)),
@@ -50,10 +52,9 @@ class StretchUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        geo = self.geo
-        c = geo.design.contract
-        V, K, MB, G = c.value_bits, geo.blocks, c.mul_bits, c.guard_bits
-        P1 = geo.p_outer
+        c = self.contract
+        V, K, MB, G = c.value_bits, self.blocks, c.mul_bits, c.guard_bits
+        P1 = self.max_points
 
         m.submodules.divider = div = Divider(
             P1 - 1, c.frac_bits + c.rcp_shift + G, width_bits=V + 1, quotient_bits=c.rcp_bits)

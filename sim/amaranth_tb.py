@@ -86,7 +86,8 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
             await run(ctx, JOB_CTRL, len(load))
         await run(ctx, JOB_RECORDS, len(records))
         got["pred"], got["resid"] = unpack_results(
-            await read(ctx, JOB_RECORDS, len(records)), vec.design.contract.value_bits)
+            await read(ctx, JOB_RECORDS, len(records)), vec.design.contract.value_bits,
+            geo.n_out if vec.design.layered else 1)
         await write(ctx, JOB_CTRL, reads)
         await run(ctx, JOB_CTRL, len(reads))
         got["read"] = await read(ctx, JOB_CTRL, len(reads))
@@ -96,7 +97,8 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
     sim.add_testbench(bench)
     # a bound, so that a core that never finishes fails instead of hanging;
     # run_until runs to its deadline, so advance in slices of 1,000 cycles
-    budget = 8 * (len(load) + len(reads)) + len(records) * 4 * (CycleModel(geo).per_record + 100)
+    per = _per_record_bound(geo)
+    budget = 8 * (len(load) + len(reads)) + len(records) * 4 * (per + 100)
     t = 0
     while "read" not in got and t < budget + 10_000:
         t += 1000
@@ -104,3 +106,11 @@ def run_amaranth(vec: Vectors, geo: Geometry, job: dict,
     if "read" not in got:
         raise KanhwError(f"the simulated core did not finish in {budget + 10_000:,d} cycles")
     return outcome(vec, geo, got["pred"], got["resid"], got["read"])
+
+
+def _per_record_bound(geo) -> int:
+    """Cycles a record takes at most without stretches (the run's budget)."""
+    if geo.design.layered:
+        from kanhw.interface.layered_cycles import LayeredCycleModel
+        return LayeredCycleModel(geo).per_record
+    return CycleModel(geo).per_record

@@ -8,6 +8,7 @@ import numpy as np
 
 from kanhw.interface.cycles import CycleModel
 from kanhw.interface.geometry import Geometry
+from kanhw.interface.layered import LayeredGeometry
 
 from .vectors import Vectors
 
@@ -43,13 +44,16 @@ def compare(vec: Vectors, out: Outcome, limit: int = 20) -> list[Mismatch]:
     """Every difference, in stream order (at most ``limit``)."""
     found: list[Mismatch] = []
     N = vec.U.shape[0]
-    for r in range(N):
-        for name, exp, got in (("prediction", vec.pred, out.pred),
-                               ("residual", vec.resid, out.resid)):
-            if exp[r] != got[r]:
-                found.append(Mismatch(r, name, int(exp[r]), int(got[r])))
-        if len(found) >= limit:
-            return found
+    for name, exp, got in (("prediction", vec.pred, out.pred),
+                           ("residual", vec.resid, out.resid)):
+        exp = np.asarray(exp).reshape(N, -1)
+        got = np.asarray(got).reshape(N, -1)
+        for r, k in zip(*np.nonzero(exp != got)):
+            label = name if exp.shape[1] == 1 else f"{name} {k}"
+            found.append(Mismatch(int(r), label, int(exp[r, k]), int(got[r, k])))
+    found.sort(key=lambda mm: mm.record)
+    if len(found) >= limit:
+        return found[:limit]
     a = vec.design.arch
     for kind in ("values", "lo", "hi", "rcp"):
         exp, got = getattr(vec.final, kind), getattr(out.final, kind)
@@ -69,6 +73,16 @@ def compare(vec: Vectors, out: Outcome, limit: int = 20) -> list[Mismatch]:
 
 def _describe(vec: Vectors, kind: str, idx: int) -> str:
     a = vec.initial.arch        # the design's grids, or a coarser outer grid
+    if a.n_layers > 2 or a.n_out > 1:
+        fb, nb = a.func_base, a.node_base
+        if kind != "values":
+            F = idx + int(fb[1])
+            layer = int(np.searchsorted(fb, F, side="right")) - 1
+            return f"layer {layer} function {F - int(fb[layer])}"
+        layer = int(np.searchsorted(nb, idx, side="right")) - 1
+        F, node = divmod(idx - int(nb[layer]), a.points[layer])
+        o, i = divmod(F, a.sizes[layer])
+        return f"layer {layer} function ({o}, {i}) node {node}"
     if kind != "values":
         return f"addend {idx}"
     n, P0, P1 = a.sizes[0], a.points[0], a.points[1]
@@ -83,7 +97,11 @@ def _describe(vec: Vectors, kind: str, idx: int) -> str:
 
 def expected_cycles(vec: Vectors) -> int:
     """The cycle model's count for the whole stream, every stretch's stall
-    included (exact, for any addends per block)."""
+    included (exact, for any addends per block, and for layered cores)."""
+    if vec.design.layered:
+        from kanhw.interface.layered_cycles import LayeredCycleModel
+        return LayeredCycleModel(LayeredGeometry(vec.design)).stream(
+            vec.U.shape[0], vec.train, vec.stretched, vec.stretch_functions)
     geo = Geometry(vec.design)
     cyc = CycleModel(geo)
     return cyc.stream(vec.U.shape[0], vec.train) \

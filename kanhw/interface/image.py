@@ -11,13 +11,19 @@ import numpy as np
 from kanhw.errors import ConfigError
 from kanhw.fixed_model import FixedKAN
 from kanhw.interface.geometry import DOMAIN_HI, DOMAIN_LO, DOMAIN_RCP, Geometry
+from kanhw.interface.layered import LayeredGeometry
 
 
 def outer_points_of(geo: Geometry, model: FixedKAN) -> int:
     """The outer grid ``model`` runs on in the core: the design's, or a
     coarser one (the core's ``outer_points`` register) with the same
-    inner grid."""
+    inner grid. A layered core runs its design's grids only."""
     a, d = model.arch, geo.design.arch
+    if isinstance(geo, LayeredGeometry):
+        if a != d:
+            raise ConfigError(f"a {a.describe()} KAN does not fit the core's tables "
+                              f"({d.describe()})")
+        return int(a.points[-1])
     if a.sizes != d.sizes or a.points[0] != d.points[0] or not 2 <= a.points[1] <= d.points[1]:
         raise ConfigError(f"a {a.describe()} KAN does not fit the core's tables "
                           f"({d.describe()}): a coarser outer grid is the only difference "
@@ -39,6 +45,8 @@ def table_addresses(geo: Geometry, outer_points: int | None = None
 def _table_addresses(geo: Geometry, outer_points: int) -> tuple[tuple[int, str, int], ...]:
     # cached: a stream loads and reads the tables every epoch, and the
     # address arithmetic per word is most of that time on the host
+    if isinstance(geo, LayeredGeometry):
+        return geo.table_words()
     a = geo.design.arch
     n, K, P0 = geo.n, geo.K, geo.p_inner
     P1 = outer_points
@@ -77,6 +85,8 @@ def table_writes(geo: Geometry, model: FixedKAN) -> tuple[np.ndarray, np.ndarray
     words = np.empty(len(addrs), np.int64)
     for kind, pos in groups:
         words[pos] = getattr(model, kind)[index[pos]] & 0xFFFFFFFF
+    if isinstance(geo, LayeredGeometry):
+        return addrs, words
     return (np.concatenate([[geo.global_addr("outer_points")], addrs]),
             np.concatenate([[P1], words]))
 

@@ -2,13 +2,12 @@
 result and control-request payloads of the core's streams (fields from bit
 0 up, little-endian on the link), and the link's sizes derived from them.
 The generator builds its stream signatures from these fields; the host
-packs and unpacks the same bits (:mod:`.packing`)."""
+packs and unpacks the same bits (:mod:`.packing`). ``geo`` is either
+core's geometry (:class:`.geometry.Geometry`, :class:`.layered.LayeredGeometry`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from .geometry import Geometry
 
 #: Width of a control word (data of every control request and response).
 CTRL_DATA_BITS = 32
@@ -28,19 +27,28 @@ class Field:
         return self.width * (self.count or 1)
 
 
-def record_fields(geo: Geometry) -> list[Field]:
-    """A training record: the first layer's grid coordinates, then the target."""
+def _outputs(geo) -> int | None:
+    """Targets per record as a field count: ``None`` (one scalar) for the
+    two-layer core, the output count for a layered core."""
+    return geo.n_out if geo.design.layered else None
+
+
+def record_fields(geo) -> list[Field]:
+    """A training record: the first layer's grid coordinates, then the
+    target (every output's, in order, for a layered core)."""
     return [Field("u", geo.coord_width, count=geo.n),
-            Field("y", geo.design.contract.value_bits, signed=True)]
+            Field("y", geo.design.contract.value_bits, signed=True, count=_outputs(geo))]
 
 
-def result_fields(geo: Geometry) -> list[Field]:
-    """A record's result: prediction, then residual (before its update)."""
+def result_fields(geo) -> list[Field]:
+    """A record's result: the predictions, then the residuals (before its
+    update), one per output."""
     V = geo.design.contract.value_bits
-    return [Field("pred", V, signed=True), Field("resid", V, signed=True)]
+    n = _outputs(geo)
+    return [Field("pred", V, signed=True, count=n), Field("resid", V, signed=True, count=n)]
 
 
-def ctrl_fields(geo: Geometry) -> list[Field]:
+def ctrl_fields(geo) -> list[Field]:
     """A control request: word address, write flag, data."""
     return [Field("addr", geo.addr_width), Field("write", 1), Field("data", CTRL_DATA_BITS)]
 
@@ -49,7 +57,7 @@ def payload_bits(fields: list[Field]) -> int:
     return sum(f.bits for f in fields)
 
 
-def link_sizes(geo: Geometry, buffer_bytes: int) -> dict:
+def link_sizes(geo, buffer_bytes: int) -> dict:
     """Bytes of a record and a result on the link, and the most records a
     STREAM frame carries with ``buffer_bytes`` of frame buffer each way."""
     rec = (payload_bits(record_fields(geo)) + 7) // 8

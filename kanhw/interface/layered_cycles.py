@@ -1,0 +1,162 @@
+"""The cycle model of a layered core: each phase of a record is the sum of
+the latencies the generator states (:mod:`kanhw.rtl_gen.layered`; their
+values are repeated here as the interface's, and the tests hold simulation
+to the model to the cycle), and a domain stretch's stall is replayed
+against the shared stretch unit.
+
+A record: stage 1's forward pass (lanes, then the engine taking each unit
+as the lanes finish it), then per stage the barrier's reduction and the
+next stage's forward pass; residuals and steps per output; the result; and
+when training, per stage from the last: the steps broadcast (or gathered
+from the stage above), the engines' backward pass and stage 1's lanes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import BARRIER_MIN_STAGES, tree_stages
+from .layered import LayeredGeometry, Stage
+
+#: Engine: cycles of a forward slot, of a backward slot, from a slot's take
+#: to its stretch request, from a grant to the slot's end; a cycle waiting
+#: for each new unit's value (kanhw.rtl_gen.layered.engine).
+FORWARD_SLOT, BACKWARD_SLOT, STRETCH_REQUEST, AFTER_GRANT, UNIT_GAP = 7, 4, 3, 7, 1
+#: Cycle (from the start) the engine starts waiting for its first value.
+WAIT_FIRST = 2
+#: Lanes: pipeline stages (address, product, accumulate or write).
+LANE_PIPELINE = 3
+#: Core: cycles from a broadcast to what the blocks show back, a start to
+#: the blocks' done being sampled, the last flag to the record's count
+#: (kanhw.rtl_gen.layered.core).
+READBACK, SETTLE, FLAG_SETTLE = 2, 2, 2
+
+
+@dataclass(frozen=True)
+class LayeredCycleModel:
+    """Cycles of a layered core's records (see the module docstring)."""
+
+    geo: LayeredGeometry
+
+    @property
+    def stretch_service(self) -> int:
+        return self.geo.design.contract.rcp_bits + 8
+
+    def _barrier(self, st: Stage) -> int:
+        return tree_stages(st.blocks, self.geo.design.tree_levels_per_cycle, BARRIER_MIN_STAGES)
+
+    def _arrivals(self, st: Stage) -> list[int] | None:
+        """Cycle (from the stage's start) each unit's value reaches the
+        engine: stage 1's from its lanes; later stages' are all there."""
+        if st.index != 1:
+            return None
+        T = tree_stages(self.geo.lanes, self.geo.design.tree_levels_per_cycle)
+        S = self.geo.steps
+        return [5 + T + (j + 1) * S for j in range(st.units_per_block)]
+
+    def _forward(self, st: Stage, stretching: dict[int, list[int]]) -> int:
+        """Cycles from the stage's start to its last block's done, each
+        block's stretching slots (in slot order) served by the shared unit."""
+        M, Q = st.units_per_block, st.outputs
+        arrivals = self._arrivals(st)
+        grant_delay = self.stretch_service - 1
+
+        def walk(b: int, j: int, p: int, free: int):
+            """Block ``b`` from slot (j, p), its engine free from cycle ``free``
+            (the end of the slot before, or waiting for the first value):
+            until a request or done. Returns (j, p, take or end, request)."""
+            slots = stretching.get(b, ())
+            take = free
+            while j < M:
+                if p == 0:           # a new unit: its value, then a cycle
+                    ready = arrivals[j] if arrivals is not None else 0
+                    take = max(ready, take) + UNIT_GAP
+                if j * Q + p in slots:
+                    return j, p, take, take + STRETCH_REQUEST
+                take += FORWARD_SLOT
+                p += 1
+                if p == Q:
+                    j, p = j + 1, 0
+            return j, p, take, None
+
+        def finish(b: int, j: int, p: int, grant: int):
+            end = grant + AFTER_GRANT
+            p += 1
+            if p == Q:
+                j, p = j + 1, 0
+            return walk(b, j, p, end)
+
+        # the engine waits for its first value from the start's second cycle
+        state = {b: walk(b, 0, 0, WAIT_FIRST) for b in range(st.blocks)}
+        unit_free = 0
+        while True:
+            pending = {b: s for b, s in state.items() if s[3] is not None}
+            if not pending:
+                break
+            x = max(unit_free, min(s[3] for s in pending.values()))
+            b = min(b for b, s in pending.items() if s[3] <= x)
+            grant = x + grant_delay
+            unit_free = grant + 1
+            j, p, _, _ = pending[b]
+            state[b] = finish(b, j, p, grant)
+        return max(s[2] for s in state.values())
+
+    def record(self, train: bool, stretches: dict | None = None) -> int:
+        """Cycles of one record; ``stretches`` maps a stage's index to
+        ``{block: [slot order, ...]}`` of the functions that stretch."""
+        geo = self.geo
+        stretches = stretches or {}
+        stages = geo.stages
+        n_out = geo.n_out
+        total = 0
+        for st in stages:
+            done = self._forward(st, stretches.get(st.index, {}))
+            # stage 1 from the cycle after the record's acceptance; later
+            # stages from their start cycle, one before the engines see it
+            total += done if st.index == 1 else done + 1
+            total += st.outputs + 2 + self._barrier(st)          # the reduction
+        total += n_out + 1                                        # outputs, result
+        if train:
+            for st in reversed(stages):
+                if st.index == len(stages):
+                    total += n_out + 1                            # steps broadcast
+                else:
+                    total += stages[st.index].units + 2 + 1       # gathered, start
+                M, Q = st.units_per_block, st.outputs
+                total += BACKWARD_SLOT * M * Q + 3
+                if st.index == 1:
+                    total += M * geo.steps + 3                    # the lanes
+        return total + FLAG_SETTLE + 1
+
+    @property
+    def per_record(self) -> int:
+        """Training mode, no stretch."""
+        return self.record(True)
+
+    @property
+    def per_record_frozen(self) -> int:
+        return self.record(False)
+
+    def stream(self, records: int, train: bool, stretched=None, functions=None) -> int:
+        """Cycles the core's counter adds for ``records`` records, the
+        stretches of the reference's log included (``stretched`` per record,
+        ``functions`` in stream order)."""
+        if not records:
+            return 0
+        base = self.record(train)
+        if stretched is None or not np.any(stretched):
+            return records * base
+        stretched = np.asarray(stretched)
+        functions = np.asarray(functions)
+        ends = np.cumsum(stretched)
+        total = (records - np.count_nonzero(stretched)) * base
+        for r in np.flatnonzero(stretched):
+            per_stage: dict[int, dict[int, list[int]]] = {}
+            for F in functions[ends[r] - stretched[r]:ends[r]]:
+                st, b, slot = self.geo.function_slot(int(F))
+                j, p = slot >> st.out_bits, slot & ((1 << st.out_bits) - 1)
+                per_stage.setdefault(st.index, {}).setdefault(b, []).append(j * st.outputs + p)
+            total += self.record(train, per_stage)
+        return int(total)

@@ -1,0 +1,1 @@
+"""The layered training core: KANs of any depth and any number of outputs."""

@@ -1,0 +1,182 @@
+"""A block of a layered core's stage: ``M`` units of one hidden layer, with
+their first-layer functions (stage 1 only, :class:`~.lanes.InnerLanes`) and
+their outgoing functions (:class:`~.engine.FunctionEngine`), behind edge
+registers of the block's own, and a control port into every table.
+
+Forward (``start``): stage 1 runs the lanes, whose unit values feed the
+engine as they leave the lanes' adder tree; a later stage's unit values
+arrive first, broadcast by the core (``a_*``), each block keeping its own.
+Backward (``bstart``, with the next layer's steps broadcast in ``e_*``):
+the engine writes the outgoing functions back and forms each unit's step,
+then (stage 1) the lanes write the first-layer functions back with it.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import (
+    ClockDomain,
+    ClockSignal,
+    DomainRenamer,
+    Module,
+    Mux,
+    ResetSignal,
+    Signal,
+    signed,
+)
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from kanhw.interface.geometry import REGION_DOMAIN, REGION_INNER, ceil_log2
+from kanhw.interface.layered import LayeredGeometry, Stage
+
+from ..block import edge_registers
+from .engine import FunctionEngine
+from .lanes import InnerLanes
+
+
+def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signature:
+    c = geo.design.contract
+    V, EB = c.value_bits, c.step_bits
+    M, Q = stage.units_per_block, stage.outputs
+    first = stage.index == 1
+    members = {
+        "start": In(1), "bstart": In(1), "train": In(1), "clear": In(1),
+        "unit_base": In(range(max(stage.units, 2))),   # the block's first unit (a constant)
+        "a_we": In(1), "a_idx": In(range(max(stage.units, 2))), "a_data": In(signed(V)),
+        "e_we": In(1), "e_idx": In(range(max(Q, 2))), "e_data": In(signed(EB)),
+        "val_idx": In(range(max(Q, 2))), "val": Out(signed(V + 2 + ceil_log2(M))),
+        "ek_idx": In(range(max(M, 2))), "ek": Out(signed(EB)),
+        "fdone": Out(1), "bdone": Out(1),
+        "sat": Out(1), "clamps": Out(range(M * Q + 1)), "stretches": Out(range(M * Q + 1)),
+        "st_req": Out(1), "s_hidden": Out(signed(V)), "dom_lo": Out(signed(V)),
+        "dom_hi": Out(signed(V)),
+        "st_grant": In(1), "st_lo": In(signed(V)), "st_hi": In(signed(V)),
+        "st_rcp": In(c.rcp_bits), "st_d": In(signed(c.mul_bits)), "st_sat": In(1),
+        "ctl_sel": In(1), "ctl_we": In(1), "ctl_region": In(2),
+        "ctl_offset": In(geo.offset_bits), "ctl_wdata": In(32), "ctl_rdata": Out(32),
+    }
+    if first:
+        members["u"] = In(data.ArrayLayout(geo.coord_width, geo.n))
+    return wiring.Signature(members)
+
+
+#: Broadcast inputs that pass the block's edge registers (the reset too).
+EDGE_INPUTS = ("start", "bstart", "train", "clear", "u", "a_we", "a_idx", "a_data", "e_we",
+               "e_idx", "e_data", "val_idx", "ek_idx", "ctl_sel", "ctl_we", "ctl_region",
+               "ctl_offset", "ctl_wdata")
+#: Of those, the ones that are data: meaningless without their strobe, no reset.
+EDGE_DATA = ("u", "a_idx", "a_data", "e_idx", "e_data", "val_idx", "ek_idx", "ctl_we",
+             "ctl_region", "ctl_offset", "ctl_wdata")
+
+
+class StageBlock(wiring.Component):
+    """See the module docstring."""
+
+    def __init__(self, geo: LayeredGeometry, stage: Stage) -> None:
+        self.geo, self.stage = geo, stage
+        super().__init__(stage_block_signature(geo, stage))
+
+    def elaborate(self, platform):
+        top = Module()
+        # the reset and every broadcast reach the datapath through registers
+        # of the block's own, a cycle later (one driver per block)
+        rst = Signal(init=1)
+        edge = {}
+        regs = [("sync", rst, ResetSignal())]
+        for name in EDGE_INPUTS:
+            if not hasattr(self, name):
+                continue
+            src = getattr(self, name)
+            q = Signal.like(src, name=f"e_{name}", reset_less=name in EDGE_DATA)
+            edge[name] = q
+            regs.append(("local", q, src))
+        edge_registers(top, platform, regs)
+        top.domains.local = cd = ClockDomain("local", local=True)
+        top.d.comb += [cd.clk.eq(ClockSignal()), cd.rst.eq(rst)]
+        top.submodules.datapath = DomainRenamer("local")(
+            self._datapath(edge, getattr(platform, "has_lut_ram", True)))
+        return top
+
+    def _datapath(self, edge: dict, lut_ram: bool) -> Module:
+        m = Module()
+        geo, st = self.geo, self.stage
+        M = st.units_per_block
+        first = st.index == 1
+        m.submodules.engine = eng = FunctionEngine(geo, st, lut_ram)
+        m.d.comb += [eng.train.eq(edge["train"]), eng.clear.eq(edge["clear"]),
+                     eng.e_we.eq(edge["e_we"]), eng.e_idx.eq(edge["e_idx"]),
+                     eng.e_data.eq(edge["e_data"]), eng.val_idx.eq(edge["val_idx"]),
+                     self.val.eq(eng.val), self.ek.eq(eng.ek),
+                     self.clamps.eq(eng.clamps), self.stretches.eq(eng.stretches),
+                     self.st_req.eq(eng.st_req), self.s_hidden.eq(eng.s_hidden),
+                     self.dom_lo.eq(eng.dom_lo), self.dom_hi.eq(eng.dom_hi),
+                     eng.st_grant.eq(self.st_grant), eng.st_lo.eq(self.st_lo),
+                     eng.st_hi.eq(self.st_hi), eng.st_rcp.eq(self.st_rcp),
+                     eng.st_d.eq(self.st_d), eng.st_sat.eq(self.st_sat)]
+        count = Signal(range(M + 1))          # units whose value the engine has
+        m.d.comb += eng.arg_count.eq(count)
+        lanes_running = Signal()
+        if first:
+            m.submodules.lanes = lanes = InnerLanes(geo)
+            m.d.comb += [lanes.u.eq(edge["u"]), lanes.clear.eq(edge["clear"]),
+                         lanes.fstart.eq(edge["start"]),
+                         eng.arg_we.eq(lanes.u_we), eng.arg_idx.eq(lanes.u_idx),
+                         eng.arg_data.eq(lanes.u_data)]
+            with m.If(edge["start"]):
+                m.d.sync += count.eq(0)
+            with m.Elif(lanes.u_we):
+                m.d.sync += count.eq(count + 1)
+            # the engine's step of each unit, read by the lanes going backward
+            m.d.comb += eng.ek_idx.eq(Mux(lanes_running, lanes.ek_idx, edge["ek_idx"]))
+            m.d.comb += lanes.ek.eq(eng.ek)
+            sat = eng.sat | lanes.sat
+        else:
+            # this stage's unit values, broadcast by the core: keep the block's own
+            mine = (edge["a_idx"] >= self.unit_base) & (edge["a_idx"] < self.unit_base + M)
+            m.d.comb += [eng.arg_we.eq(edge["a_we"] & mine),
+                         eng.arg_idx.eq((edge["a_idx"] - self.unit_base)[:len(eng.arg_idx)]),
+                         eng.arg_data.eq(edge["a_data"]), eng.ek_idx.eq(edge["ek_idx"])]
+            m.d.sync += count.eq(M)
+            sat = eng.sat
+        m.d.comb += self.sat.eq(sat)
+
+        # -- sequencing: forward, then backward (engine, then lanes) ---------------------
+        m.d.comb += eng.fstart.eq(edge["start"])
+        with m.FSM(name="block") as fsm:
+            with m.State("IDLE"):
+                with m.If(edge["bstart"]):
+                    m.d.comb += eng.bstart.eq(1)
+                    m.next = "B_ENGINE"
+            with m.State("B_ENGINE"):
+                with m.If(eng.bdone):
+                    if first:
+                        m.d.comb += lanes.bstart.eq(1)
+                        m.next = "B_LANES"
+                    else:
+                        m.next = "IDLE"
+            if first:
+                with m.State("B_LANES"):
+                    m.d.comb += lanes_running.eq(1)
+                    with m.If(lanes.bdone):
+                        m.next = "IDLE"
+        backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
+        m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
+                     self.bdone.eq(eng.bdone & backward_idle)]
+
+        # -- control access: inner tables (lanes), outgoing nodes and domains (engine) ------
+        m.d.comb += [eng.tbl_sel.eq(edge["ctl_sel"] & (edge["ctl_region"] != REGION_INNER)),
+                     eng.tbl_we.eq(edge["ctl_we"]),
+                     eng.tbl_domain.eq(edge["ctl_region"] == REGION_DOMAIN),
+                     eng.tbl_offset.eq(edge["ctl_offset"]), eng.tbl_wdata.eq(edge["ctl_wdata"])]
+        r_inner = Signal()
+        with m.If(edge["ctl_sel"]):
+            m.d.sync += r_inner.eq(edge["ctl_region"] == REGION_INNER)
+        if first:
+            m.d.comb += [lanes.tbl_sel.eq(edge["ctl_sel"] & (edge["ctl_region"] == REGION_INNER)),
+                         lanes.tbl_we.eq(edge["ctl_we"]), lanes.tbl_offset.eq(edge["ctl_offset"]),
+                         lanes.tbl_wdata.eq(edge["ctl_wdata"])]
+            m.d.comb += self.ctl_rdata.eq(Mux(r_inner, lanes.tbl_rdata, eng.tbl_rdata))
+        else:
+            m.d.comb += self.ctl_rdata.eq(eng.tbl_rdata)
+        return m
+
