@@ -9,7 +9,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from kanhw.interface.geometry import Geometry
-from kanhw.rtl_gen.core import TrainingCore
+from kanhw.rtl_gen.cores import training_core
 
 from .link import LinkEngine
 from .uart import UARTReceiver, UARTTransmitter
@@ -34,7 +34,7 @@ class LinkedCore(wiring.Component):
         m.submodules.uart_tx = tx = UARTTransmitter(self.uart_divisor)
         m.submodules.link = link = LinkEngine(self.geo, self.buffer_bytes, self.timeout)
         core_reset = Signal()
-        core = TrainingCore(self.geo, shared_blocks=self.shared_blocks)
+        core = training_core(self.geo, shared_blocks=self.shared_blocks)
         m.submodules.core = ResetInserter(core_reset)(core)
         # registered: the link decodes the reset command in logic, and the
         # inserted reset reaches every flip-flop of the core (the 45F

@@ -9,8 +9,9 @@ import numpy as np
 
 from kanhw.design import Design
 from kanhw.fixed_model import FixedKAN
+from kanhw.interface import geometry_of
 from kanhw.interface import protocol as P
-from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS
 from kanhw.interface.image import (
     outer_points_of,
     table_addresses,
@@ -29,7 +30,7 @@ class Device:
                  retries: int = 3) -> None:
         self.t = transport
         self.design = design
-        self.geo = Geometry(design)
+        self.geo = geometry_of(design)
         self.timeout = timeout or getattr(transport, "timeout", 5.0)
         self.retries = retries
         self.seq = 0
@@ -135,7 +136,10 @@ class Device:
         """Play records (device format) in frames; predictions and residuals."""
         from kanhw.interface.packing import record_rows, results_from_rows
         V = self.design.contract.value_bits
-        Yq = np.asarray(Yq).reshape(-1)
+        n_out = self.design.arch.n_out
+        Yq = np.asarray(Yq).reshape(len(U), n_out)
+        if n_out == 1:
+            Yq = Yq[:, 0]
         rb, qb, step = (self.info["record_bytes"], self.info["result_bytes"],
                         self.info["max_records"])
         pred, resid = [], []
@@ -147,7 +151,8 @@ class Device:
             if len(answer) != len(rows) * qb:
                 raise P.LinkError(f"the device answered {len(answer)} bytes for {len(rows)} "
                                   f"records ({len(rows) * qb} expected)")
-            p, r = results_from_rows(np.frombuffer(answer, np.uint8).reshape(len(rows), qb), V)
+            p, r = results_from_rows(np.frombuffer(answer, np.uint8).reshape(len(rows), qb), V,
+                                     n_out)
             pred.append(p)
             resid.append(r)
         return np.concatenate(pred), np.concatenate(resid)

@@ -17,10 +17,12 @@ from kanhw import nk_fixed as nkx
 from kanhw.arch import Architecture
 from kanhw.design import Design
 from kanhw.fixed_model import FixedKAN
+from kanhw.interface import geometry_of
 from kanhw.interface import protocol as P
 from kanhw.interface.cycles import CycleModel
-from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS, Geometry
+from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS
 from kanhw.interface.image import table_addresses
+from kanhw.interface.layered_cycles import LayeredCycleModel
 from kanhw.interface.layouts import link_sizes
 from kanhw.interface.packing import records_from_rows, result_rows
 from kanhw.train import layout
@@ -31,7 +33,7 @@ class SoftDevice:
 
     def __init__(self, design: Design, buffer_bytes: int = 8192) -> None:
         self.design = design
-        self.geo = Geometry(design)
+        self.geo = geometry_of(design)
         self.sizes = link_sizes(self.geo, buffer_bytes)
         a = design.arch
         z = np.zeros
@@ -49,7 +51,8 @@ class SoftDevice:
         self.regs["id"] = CORE_ID
         self.regs["shape"] = self.geo.shape_word
         self.regs["mode"] = 1
-        self.regs["outer_points"] = self.geo.p_outer
+        if not self.design.layered:
+            self.regs["outer_points"] = self.geo.p_outer
         self.model.counts[:] = 0
 
     # -- control space -------------------------------------------------------------
@@ -62,7 +65,7 @@ class SoftDevice:
         name = names.get(addr & 0xF) if addr < 16 else None
         if name == "mode":
             self.regs["mode"] = data & 1
-        elif name == "outer_points":    # clamped, as the core does
+        elif name == "outer_points" and not self.design.layered:   # clamped, as the core does
             self.regs["outer_points"] = min(max(data, 2), self.geo.p_outer)
         elif name in ("records", "saturations", "clamps", "stretches", "cycles"):
             self.regs[name] = 0
@@ -93,10 +96,13 @@ class SoftDevice:
         rb, qb = self.sizes["record_bytes"], self.sizes["result_bytes"]
         n = (len(payload)) // rb
         V = c.value_bits
+        n_out = self.design.arch.n_out
         U, y = records_from_rows(np.frombuffer(payload[:n * rb], np.uint8).reshape(n, rb),
-                                 geo.n, geo.coord_width, V)
-        Y = y[:, None]
+                                 geo.n, geo.coord_width, V, n_out)
+        Y = y.reshape(n, n_out)
         m = self.model
+        if self.design.layered:
+            return self._stream_layered(U, Y, qb)
         # the outer grid in use: the first ``outer_points`` nodes of each
         # outer table, as the core reads them
         arch = Architecture(m.arch.sizes, (m.arch.points[0], self.regs["outer_points"]))
@@ -125,6 +131,28 @@ class SoftDevice:
             self.regs["cycles"] += CycleModel(geo).stream(n, False, back_to_back=False)
         self.regs["records"] += n
         return result_rows(pred[:, 0], resid[:, 0], V, qb).tobytes()
+
+    def _stream_layered(self, U: np.ndarray, Y: np.ndarray, qb: int) -> bytes:
+        """A layered core's records: its design's grids, every output."""
+        m, c = self.model, self.design.contract
+        n, n_out = len(U), Y.shape[1]
+        g = layout(m.arch)
+        pred = np.zeros((n, n_out), np.int64)
+        resid = np.zeros((n, n_out), np.int64)
+        cv = c.kernel_vector()
+        cycles = LayeredCycleModel(self.geo)
+        if self.regs["mode"]:
+            stretched = np.zeros(n, np.int64)
+            slog = np.zeros(n * m.arch.n_functions + 1, np.int64)
+            nkx.train_records(U, Y, np.arange(n), *g, m.values, m.lo, m.hi, m.rcp, cv,
+                              m.counts, pred, resid, stretched, slog)
+            self.regs["cycles"] += cycles.stream(n, True, stretched, slog[1:slog[0] + 1])
+        else:
+            nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred,
+                                resid)
+            self.regs["cycles"] += cycles.stream(n, False)
+        self.regs["records"] += n
+        return result_rows(pred, resid, c.value_bits, qb).tobytes()
 
     # -- frames -----------------------------------------------------------------------
     def handle(self, f: P.Frame) -> bytes:

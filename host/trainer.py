@@ -87,13 +87,11 @@ class StreamTrainer:
         self.quiet = quiet
 
     def check(self, data: Dataset) -> None:
-        """The dataset must fit the design: its inputs, and one output."""
+        """The dataset must fit the design: its inputs and outputs."""
         d = self.design
         if data.classes and data.y.shape[1] != d.arch.n_out:
-            raise ConfigError(f"{data.name} has {data.classes} classes, which take one output "
-                              f"each; the design has {d.arch.n_out} output (the generated "
-                              "core has one: kanhw stream classifies two classes; train "
-                              "more with kanhw train)")
+            raise ConfigError(f"{data.name} has {data.classes} classes, which take "
+                              f"{data.y.shape[1]} outputs; the design has {d.arch.n_out}")
         if data.X.shape[1] != d.n or data.y.shape[1] != d.arch.n_out:
             raise ConfigError(f"dataset {data.name} has {data.X.shape[1]} inputs and "
                               f"{data.y.shape[1]} outputs; the design takes {d.n} and "
@@ -191,7 +189,7 @@ class StreamTrainer:
                             self.progress.advance(part.size)
                         dev.set_mode(False)
                         pred, _ = dev.stream(Uv, Yvq)
-                        out = model.unmap_outputs(pred)[:, None]
+                        out = model.unmap_outputs(np.asarray(pred).reshape(len(Uv), -1))
                         m = metrics.summary(out, data.y_val)
                         entry = {"epoch": epoch, "records": ((epoch - 1) * n) + s + part.size,
                                  "seconds": round(time.perf_counter() - t0, 3),
@@ -238,7 +236,8 @@ class StreamTrainer:
         if self.target_pearson is not None:
             summary["reached_target"] = bool(reached)
         if data.classes and pred is not None:
-            rep = classes.report(model.unmap_outputs(pred)[:, None], data.y_val,
+            rep = classes.report(model.unmap_outputs(np.asarray(pred).reshape(len(Uv), -1)),
+                                 data.y_val,
                                  data.class_names, data.y)
             summary["classification"] = rep
             summary["validation_accuracy"] = rep["accuracy"]

@@ -14,5 +14,7 @@ def to_verilog(top: wiring.Component, geo: Geometry, name: str) -> str:
     """Verilog of ``top`` (built with ``shared_blocks=True``) followed by the
     block module it instantiates K times."""
     top_v = verilog.convert(top, name=name, emit_src=False)
+    if geo.design.layered:      # its blocks are elaborated in place
+        return top_v
     block_v = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
     return top_v + "\n" + block_v

@@ -76,7 +76,7 @@ async def run_job(dut):
     await _run(dut, JOB_RECORDS, len(records))
     stream_seconds = time.perf_counter() - t0
     pred, resid = unpack_results(await _read(dut, JOB_RECORDS, len(records)),
-                                 int(job["value_bits"]))
+                                 int(job["value_bits"]), int(job["n_out"]))
     # 3. read every table word and the counters back
     reads = pack_ctrl(aw, job["read_addr"], np.zeros(len(job["read_addr"])),
                       np.zeros(len(job["read_addr"])))

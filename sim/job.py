@@ -27,7 +27,7 @@ def make_job(vec: Vectors, geo: Geometry) -> dict:
     read = [a for a, _, _ in table_addresses(geo, P1)] + [g[n] for n in AFTER]
     c = vec.design.contract
     return {"U": vec.U, "Y": vec.Yq, "coord_width": geo.coord_width, "value_bits": c.value_bits,
-            "addr_width": geo.addr_width,
+            "addr_width": geo.addr_width, "n_out": geo.n_out if vec.design.layered else 1,
             "load_addr": np.concatenate([la, extra_a]).astype(np.int64),
             "load_data": np.concatenate([ld, extra_d]).astype(np.int64),
             "read_addr": np.array(read, np.int64)}

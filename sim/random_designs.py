@@ -69,6 +69,41 @@ def _spec(rng: np.random.Generator, shape: str) -> dict:
     return spec
 
 
+def _layered_spec(rng: np.random.Generator) -> dict:
+    """A layered design: depth 2 to 4 layers, 1 to 4 outputs (a two-layer
+    one has at least two), units per block dividing each hidden width."""
+    depth = int(rng.integers(2, 5))
+    n = int(rng.integers(1, 7))
+    hidden = [int(rng.integers(1, 7)) for _ in range(depth - 1)]
+    outputs = int(rng.integers(2 if depth == 2 else 1, 5))
+    per_block = [int(rng.choice(_divisors(w, 16))) for w in hidden]
+    lanes = int(rng.integers(1, n + 1))
+    if -(-n // lanes) < 2:            # a block serving several units needs two steps
+        per_block[0] = 1
+    spec = {"arch": {"inputs": n, "layers": [*hidden, outputs],
+                     "points": [int(rng.integers(2, 8)) for _ in range(depth)]},
+            "hardware": {"lanes": lanes, "units_per_block": per_block,
+                         "table_ram": str(rng.choice(["auto", "block", "lut"])),
+                         "tree_levels_per_cycle": int(rng.integers(1, 5))},
+            "training": {"alpha": float(np.round(rng.uniform(0.05, 0.6), 3)),
+                         "seed": int(rng.integers(0, 1000))}}
+    if rng.random() < 0.5:
+        spec["contract"] = _contract(rng)
+    return spec
+
+
+def random_layered_design(seed: int, index: int = 0) -> tuple[dict, Design]:
+    """The ``index``-th layered design of sweep ``seed`` (spec, design)."""
+    rng = np.random.default_rng([seed, index, 1])
+    for _ in range(100):
+        spec = _layered_spec(rng)
+        try:
+            return spec, design_from_dict(spec)
+        except ConfigError:
+            continue
+    raise RuntimeError(f"no valid layered design in 100 draws (seed {seed}, index {index})")
+
+
 #: Shapes the sweep cycles through, so that every run has each kind.
 SHAPES = ("any", "single-block", "any", "one-addend")
 
@@ -110,6 +145,12 @@ class SweepRow:
     def describe(self) -> str:
         a, h = self.spec["arch"], self.spec["hardware"]
         c = self.spec.get("contract", {})
+        if "layers" in a:
+            return (f"n{a['inputs']} -> {'-'.join(map(str, a['layers']))} "
+                    f"P{'/'.join(map(str, a['points']))} L{h['lanes']} "
+                    f"M{'/'.join(map(str, h['units_per_block']))} {h['table_ram']} "
+                    f"T{h['tree_levels_per_cycle']} V{c.get('value_bits', 24)}/"
+                    f"{c.get('value_frac', 20)} mul{c.get('mul_bits', 18)} {self.mode}")
         return (f"n{a['inputs']} K{a['addends']} P{a['points'][0]}/{a['points'][1]} "
                 f"L{h['lanes']} M{h['addends_per_block']} S{h['lane_stages']} "
                 f"{h['table_ram']} T{h['tree_levels_per_cycle']} "
@@ -130,11 +171,13 @@ def vectors_for(design: Design, records: int, seed: int, index: int, train: bool
 FROZEN_EVERY = 5
 
 
-def check_design(seed: int, index: int, records: int, simulator: str = "amaranth") -> SweepRow:
-    """Simulate design ``index`` of sweep ``seed``; every
-    :data:`FROZEN_EVERY`-th design runs in frozen mode after a warm-up epoch."""
+def check_design(seed: int, index: int, records: int, simulator: str = "amaranth",
+                 layered: bool = False) -> SweepRow:
+    """Simulate design ``index`` of sweep ``seed`` (a layered one with
+    ``layered``); every :data:`FROZEN_EVERY`-th design runs in frozen mode
+    after a warm-up epoch."""
     from . import runner
-    spec, design = random_design(seed, index)
+    spec, design = (random_layered_design if layered else random_design)(seed, index)
     train = index % FROZEN_EVERY != FROZEN_EVERY - 1
     vec = vectors_for(design, records, seed, index, train)
     t0 = time.perf_counter()

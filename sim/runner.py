@@ -100,7 +100,9 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     # are made visible (top_public.vlt).
     # Verilator emits code per instance: K blocks cost K times the C++. With
     # hierarchical verilation the block is compiled once, as a library.
-    build_args = ["-Wno-fatal", "--no-public-flat-rw", "--hierarchical"] \
+    # (a layered core elaborates its blocks in place: nothing to verilate apart)
+    hier = [] if geo.design.layered else ["--hierarchical"]
+    build_args = ["-Wno-fatal", "--no-public-flat-rw", *hier] \
         if simulator == "verilator" else []
     tools = [cocotb.__version__, str(Path(cocotb.__file__).parent),
              (verilator_bin() or "") if simulator == "verilator" else ""]
@@ -127,7 +129,7 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
         from cocotb_tools.runner import VerilatorControlFile, Verilog
         vlt = build_dir / "top_public.vlt"
         vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{name}" -var "*"\n'
-                       f'hier_block -module "{BLOCK_MODULE}"\n')
+                       + ("" if geo.design.layered else f'hier_block -module "{BLOCK_MODULE}"\n'))
         sources = [VerilatorControlFile(vlt), Verilog(source)]
     try:
         runner.build(sources=sources, hdl_toplevel=name, build_dir=build_dir,

@@ -28,10 +28,10 @@ class SimTransport:
 
     def __init__(self, design: Design, buffer_bytes: int = 2048, log=None) -> None:
         from kanhw.boards.device import LinkedCore
-        from kanhw.interface.geometry import Geometry
+        from kanhw.interface import geometry_of
         from kanhw.sim.runner import build_cocotb
 
-        geo = Geometry(design)
+        geo = geometry_of(design)
         top = LinkedCore(geo, UART_DIVISOR, buffer_bytes, shared_blocks=True,
                          timeout=UART_DIVISOR * 10 * 64)
         self.runner, self.build_dir = build_cocotb(top, geo, "verilator", TOP, log=log)

@@ -134,6 +134,11 @@ class LayeredGeometry:
     def p_inner(self) -> int:
         return self.design.arch.points[0]
 
+    @property
+    def p_outer(self) -> int:
+        """Points of the last layer's functions (the grid image tables key on)."""
+        return self.design.arch.points[-1]
+
     @cached_property
     def stages(self) -> tuple[Stage, ...]:
         out, first = [], 0
