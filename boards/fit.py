@@ -126,8 +126,9 @@ def instantiated_cells(design: Design) -> dict[str, int]:
     ROMs of Yosys' own making): what the manifest's counts describe."""
     from amaranth.back import verilog
 
-    from kanhw.rtl_gen.core import TrainingCore
-    v = verilog.convert(TrainingCore(Geometry(design)), name="kanhw_core", emit_src=False)
+    from kanhw.interface import geometry_of
+    from kanhw.rtl_gen.cores import training_core
+    v = verilog.convert(training_core(geometry_of(design)), name="kanhw_core", emit_src=False)
     cells, _ = _yosys({"core.v": v}, "read_verilog core.v; hierarchy -top kanhw_core; "
                       "proc -norom; flatten; opt -full; memory -nomap; opt_clean")
     return {"multipliers": cells.get("$mul", 0), "memories": cells.get("$mem_v2", 0)}

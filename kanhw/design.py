@@ -59,6 +59,41 @@ margin_shift = 12
 # rcp_shift, step_mult and step_shift are derived unless given here
 """
 
+TETRA_EXAMPLE = """\
+# kanhw design file: a layered training core, three layers and four outputs
+# (tetrahedron face areas: 12 vertex coordinates -> 4 areas).
+# kanhw generate --config THIS.toml -o build/   writes Verilog + manifest
+# kanhw sim --config THIS.toml --records 1000    checks it bit for bit
+# kanhw stream tetra --transport soft --config THIS.toml   trains it
+
+[arch]
+inputs = 12
+layers = [64, 16, 4]     # every hidden width, then the outputs
+points = [2, 12, 22]     # grid points of each layer's functions (2: linear first layer)
+
+[hardware]
+lanes = 4                # first-layer functions each stage-1 block evaluates per cycle
+units_per_block = [8, 4] # units a block of each hidden layer serves in turn
+tree_levels_per_cycle = 3
+table_ram = "auto"       # the first-layer tables in "block" RAM, "lut" RAM or the tool's
+
+[training]
+alpha = 0.3
+seed = 0
+
+[contract]               # the deep contract: hidden values grow beyond the
+value_bits = 30          # target range and the steps pushed down are tiny
+value_frac = 20
+mul_bits = 32
+guard_bits = 0
+rcp_bits = 20
+slope_bits = 24
+slope_frac = 16
+"""
+
+#: ``kanhw generate --example NAME``.
+EXAMPLES = {"det4": EXAMPLE, "tetra": TETRA_EXAMPLE}
+
 _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: Where the inner node tables live: the synthesis tool's choice, block RAM
 #: (saves logic on ECP5, where a det4 block's tables would take ~300 LUTs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kanhw.design import Design
 from kanhw.interface.cycles import CycleModel
+from kanhw.interface.layered import LAYERED_REGS, LayeredGeometry
 from kanhw.interface.geometry import GLOBAL_REGS, Geometry, ceil_log2
 
 from .core import ctrl_layout, record_layout, result_layout
@@ -130,3 +131,102 @@ def manifest(design: Design, top: str) -> dict:
         "resources": resource_counts(geo),
     }
 
+
+
+def layered_resource_counts(geo: LayeredGeometry) -> dict:
+    """What the layered generator instantiates, exactly: per stage, each
+    block's multipliers (a lane multiplier per lane in stage 1, the
+    engine's two) and memories (lanes' even/odd banks, the engine's
+    outgoing banks and its per-slot and per-unit stores)."""
+    c = geo.design.contract
+    V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
+    stages, mults_total, mems_total, bits_total = [], 0, 0, 0
+    for st in geo.stages:
+        mults = [{"what": "engine: map (a - lo) x rcp, value f x difference, slope "
+                          "difference x rcp, in turn", "count": 1,
+                  "widths": [MB, max(RB + 1, F + 1)]},
+                 {"what": "engine: e x slope, then e x f", "count": 1,
+                  "widths": [EB, max(c.slope_bits, F + 1)]}]
+        each = []
+        if st.index == 1:
+            mults.insert(0, {"what": "lane: f x difference, then f x e", "count": geo.lanes,
+                             "widths": [F, max(MB, EB)]})
+            slots = (1 << geo.step_bits) << st.unit_bits
+            ne0, no0 = geo.bank_depths(geo.p_inner)
+            sb0 = ceil_log2(slots)
+            for _ in range(geo.lanes):
+                each += [("inner nodes (even bank)", ne0 << sb0, V),
+                         ("inner nodes (odd bank)", no0 << sb0, V)]
+        ne1, no1 = geo.bank_depths(st.points)
+        n_slots = 1 << st.slot_bits
+        each += [("outgoing nodes (even bank)", ne1 << st.slot_bits, V),
+                 ("outgoing nodes (odd bank)", no1 << st.slot_bits, V)]
+        for name, w, depth in (("lo", V, n_slots), ("hi", V, n_slots), ("rcp", RB, n_slots),
+                               ("tj", max(1, ceil_log2(st.points)), n_slots), ("tf", F, n_slots),
+                               ("slope", c.slope_bits, n_slots),
+                               ("unit values", V, st.units_per_block),
+                               ("sums", V + 2 + ceil_log2(st.units_per_block), st.outputs),
+                               ("steps in", EB, st.outputs),
+                               ("unit steps", EB, st.units_per_block)):
+            each.append((name, max(2, depth), w))
+        mems: dict[tuple, int] = {}
+        for kind, depth, width in each:
+            if depth > 1:
+                mems[kind, depth, width] = mems.get((kind, depth, width), 0) + 1
+        per_mult = sum(m["count"] for m in mults)
+        per_mem = sum(mems.values())
+        bits = sum(n * d * w for (_, d, w), n in mems.items())
+        stages.append({"stage": st.index, "blocks": st.blocks,
+                       "units_per_block": st.units_per_block,
+                       "multipliers_per_block": per_mult, "multiplier_detail": mults,
+                       "memories_per_block": per_mem,
+                       "memory_detail": [{"what": k, "count": n, "depth": d, "width": w}
+                                         for (k, d, w), n in mems.items()]})
+        mults_total += st.blocks * per_mult
+        mems_total += st.blocks * per_mem
+        bits_total += st.blocks * bits
+    return {"multipliers": {"total": mults_total}, "memories": {"total": mems_total,
+                                                                "total_bits": bits_total},
+            "stages": stages,
+            "note": "exact counts of what the generator builds; DSPs, block RAMs, LUTs and "
+                    "flip-flops on a device: kanhw build --board B --config C --fit"}
+
+
+def layered_manifest(design: Design, top: str) -> dict:
+    """The manifest of a layered core (see :func:`manifest`)."""
+    from kanhw.interface.layered_cycles import LayeredCycleModel
+    geo = LayeredGeometry(design)
+    cyc = LayeredCycleModel(geo)
+    return {
+        "top": top,
+        "design": design.to_dict(),
+        "ports": {
+            "clock": "clk", "reset": "rst (synchronous, active high)",
+            "records": {"stream": "in", "payload": _fields(record_layout(geo)),
+                        "payload_bits": record_layout(geo).size},
+            "results": {"stream": "out", "payload": _fields(result_layout(geo)),
+                        "payload_bits": result_layout(geo).size},
+            "ctrl_req": {"stream": "in", "payload": _fields(ctrl_layout(geo)),
+                         "payload_bits": ctrl_layout(geo).size},
+            "ctrl_rsp": {"stream": "out", "payload_bits": 32},
+            "busy": "out: a record is in flight",
+        },
+        "memory_map": {
+            "address_bits": geo.addr_width,
+            "layout": "[space:1][block:block_bits][region:2][offset:offset_bits]",
+            "global_registers": LAYERED_REGS, "block_bits": geo.block_bits,
+            "offset_bits": geo.offset_bits,
+            "stages": [{"stage": st.index, "units": st.units, "blocks": st.blocks,
+                        "first_block": st.first_block, "units_per_block": st.units_per_block,
+                        "outputs": st.outputs, "points": st.points, "slot_bits": st.slot_bits,
+                        "node_bits": st.node_bits} for st in geo.stages],
+            "inner": "offset = lane << (slot_bits + node_bits) | slot << node_bits | node; "
+                     "slot = j << step_bits | step; input i = step * lanes + lane",
+            "outer": "offset = slot << node_bits | node; slot = j << out_bits | p",
+            "domain": "offset = slot << 2 | word (lo 0, hi 1, rcp 2)",
+        },
+        "timing": {"cycles_per_record": cyc.per_record,
+                   "cycles_per_record_frozen": cyc.per_record_frozen,
+                   "stretch_service_cycles": cyc.stretch_service},
+        "resources": layered_resource_counts(geo),
+    }

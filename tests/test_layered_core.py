@@ -60,3 +60,14 @@ def test_random_layered_design_under_verilator(index):
     replay = f"seed {SWEEP_SEED}, layered design {index} ({row.describe()})"
     assert row.mismatches == [], replay + "\n" + "\n".join(map(str, row.mismatches))
     assert row.cycles == row.cycles_model, replay
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_layered_manifest_counts_what_yosys_reads(name):
+    from kanhw.boards.fit import instantiated_cells
+    from kanhw.interface.layered import LayeredGeometry
+    from kanhw.rtl_gen.manifest import layered_resource_counts
+    d = design_from_dict(SHAPES[name])
+    res = layered_resource_counts(LayeredGeometry(d))
+    assert instantiated_cells(d) == {"multipliers": res["multipliers"]["total"],
+                                     "memories": res["memories"]["total"]}

@@ -18,22 +18,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="ARCH.toml", help="the design file")
     p.add_argument("-o", "--output", metavar="DIR", help="output folder")
     p.add_argument("--top", default="kanhw_core", help="top module name (default kanhw_core)")
-    p.add_argument("--example", action="store_true",
-                   help="print a commented example design file and exit")
+    p.add_argument("--example", nargs="?", const="det4", metavar="NAME",
+                   help="print a commented example design file and exit: det4 (the "
+                        "default; two layers, one output) or tetra (three layers, four "
+                        "outputs)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..design import EXAMPLE, load_design
+    from ..design import EXAMPLES, load_design
 
     if args.example:
-        print(EXAMPLE, end="")
+        if args.example not in EXAMPLES:
+            raise ConfigError(f"no example {args.example!r}; examples: "
+                              f"{', '.join(EXAMPLES)}")
+        print(EXAMPLES[args.example], end="")
         return 0
     if not args.config or not args.output:
         raise ConfigError("give --config ARCH.toml and -o DIR (or --example)")
     if not args.top.isidentifier():
         raise ConfigError(f"--top must be a Verilog identifier, got {args.top!r}")
     design = load_design(args.config)
+    if design.layered:
+        return _generate_layered(args, design)
     from ..interface.cycles import CycleModel
     from ..interface.geometry import Geometry
     from ..rtl_gen.core import TrainingCore
@@ -69,6 +76,43 @@ def run(args: argparse.Namespace) -> int:
         (f"memories: {res['memories']['total']} ({res['memories']['per_block']} per block; "
         f"{res['memories']['total_bits'] / 1024:.1f} kbit in all)"),
     ]
+    with open(os.path.join(args.output, "resources.txt"), "w") as fh:
+        fh.write("\n".join(lines) + "\n" + res["note"] + "\n")
+    for line in lines:
+        print(line)
+    print(f"wrote {vpath}, manifest.json, resources.txt in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _generate_layered(args: argparse.Namespace, design) -> int:
+    from ..interface.layered import LayeredGeometry
+    from ..rtl_gen.emit import to_verilog
+    from ..rtl_gen.layered.core import LayeredCore
+    from ..rtl_gen.manifest import layered_manifest
+
+    geo = LayeredGeometry(design)
+    try:
+        os.makedirs(args.output, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {args.output}: {exc.strerror}") from None
+    t0 = time.perf_counter()
+    vpath = os.path.join(args.output, f"{args.top}.v")
+    with open(vpath, "w") as fh:
+        fh.write(to_verilog(LayeredCore(geo), geo, args.top))
+    man = layered_manifest(design, args.top)
+    with open(os.path.join(args.output, "manifest.json"), "w") as fh:
+        json.dump(man, fh, indent=2)
+    res = man["resources"]
+    t = man["timing"]
+    lines = [f"design: {design.arch.describe()}, layered core, {design.lanes} lane(s)",
+             *(f"stage {s['stage']}: {s['blocks']} blocks of {s['units_per_block']} units, "
+               f"{s['multipliers_per_block']} multipliers and {s['memories_per_block']} "
+               "memories each" for s in res["stages"]),
+             f"cycles per record: {t['cycles_per_record']} training, "
+             f"{t['cycles_per_record_frozen']} frozen (a stretch stalls its record "
+             f"{t['stretch_service_cycles']} + 2 cycles when the unit is free)",
+             f"multipliers: {res['multipliers']['total']}; memories: "
+             f"{res['memories']['total']} ({res['memories']['total_bits'] / 1024:.1f} kbit)"]
     with open(os.path.join(args.output, "resources.txt"), "w") as fh:
         fh.write("\n".join(lines) + "\n" + res["note"] + "\n")
     for line in lines:

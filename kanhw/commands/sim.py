@@ -47,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
     from ..sim.compare import compare, expected_cycles
     from ..sim.vectors import make_vectors
 
-    geo = Geometry(design)
+    if design.layered:
+        from ..interface.layered import LayeredGeometry
+        from ..interface.layered_cycles import LayeredCycleModel
+        cyc = LayeredCycleModel(LayeredGeometry(design))
+    else:
+        cyc = CycleModel(Geometry(design))
 
     def log(msg: str) -> None:
         print(f"kanhw sim: {msg}", file=sys.stderr, flush=True)
@@ -62,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
     mismatches = compare(vec, out)
     predicted = expected_cycles(vec)
     cycles_ok = out.cycles == predicted
-    cyc = CycleModel(geo)
     per_record = cyc.per_record if vec.train else cyc.per_record_frozen
     summary = {
         "simulator": args.simulator, "records": args.records, "mode":
