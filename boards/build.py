@@ -17,10 +17,13 @@ from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
+from kanhw.interface import geometry_of
 from kanhw.interface.cycles import CycleModel
 from kanhw.interface.geometry import Geometry
+from kanhw.interface.layered_cycles import LayeredCycleModel
 from kanhw.interface.layouts import link_sizes
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
+from kanhw.rtl_gen.layered.block import StageBlock, stage_module
 
 from .board import Board, BoardTop
 from .families import Family
@@ -110,20 +113,20 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     check_pnr_options(router, placer)
     family = board.fpga
     family.check(design)
-    geo = Geometry(design)
+    geo = geometry_of(design)
     target = clock_hz or board.default_hz
-    # One block module, instantiated K times (elaborating K copies in
-    # Python would dominate the build for large designs). It is elaborated
-    # for the board's platform: the family decides how the block's edge
-    # registers stay apart through synthesis and where its small memories go.
-    from amaranth.back import verilog
-    block_v = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE,
-                              platform=board.new_platform(), emit_src=False)
+    # One block module (one per stage, layered), instantiated K times
+    # (elaborating K copies in Python would dominate the build for large
+    # designs). It is elaborated for the board's platform: the family
+    # decides how the block's edge registers stay apart through synthesis
+    # and where its small memories go.
+    modules = block_modules(geo, board.new_platform())
 
     def attempt(opts: dict):
         """One run of the build script (an Amaranth platform prepares once)."""
         platform = board.new_platform()
-        platform.add_file(f"{BLOCK_MODULE}.v", block_v)
+        for name, text in modules.items():
+            platform.add_file(f"{name}.v", text)
         top = BoardTop(board, geo, target)
         return top, _run_script(platform, top, opts, out, log)
 
@@ -154,7 +157,7 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
     fmax, res = parse_report(out / "report.json", family)
     bitstream = next((str(out / f) for f in ("kanhw.bit", "kanhw.bin") if (out / f).exists()),
                      "")
-    per = CycleModel(geo).per_record
+    per = (LayeredCycleModel(geo) if design.layered else CycleModel(geo)).per_record
     rep = BuildReport(
         board=board.name, device=board.description, design=design.to_dict(),
         lanes=design.lanes, addends=design.addends,
@@ -167,6 +170,18 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
         rep.suggestion = (f"the design closes at {fmax:.1f} MHz, below the {rep.clock_target_mhz}"
                           f" MHz clock: rebuild with --clock {int(fmax)} (or fewer lanes)")
     return rep
+
+
+def block_modules(geo, platform) -> dict[str, str]:
+    """The block modules a core instantiates, as Verilog elaborated for
+    ``platform`` (a board's, or a family's for the resource model)."""
+    from amaranth.back import verilog
+    if geo.design.layered:
+        return {stage_module(st): verilog.convert(StageBlock(geo, st), name=stage_module(st),
+                                                  platform=platform, emit_src=False)
+                for st in geo.stages}
+    return {BLOCK_MODULE: verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE,
+                                          platform=platform, emit_src=False)}
 
 
 def _run_script(platform, top, opts: dict, out: Path, log) -> subprocess.Popen:

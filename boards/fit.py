@@ -25,7 +25,9 @@ from pathlib import Path
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
 from kanhw.interface.geometry import Geometry
+from kanhw.interface.layered import LayeredGeometry
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
+from kanhw.rtl_gen.layered.block import stage_module
 
 from .board import Board
 from .families import Family, get_family
@@ -184,6 +186,7 @@ class FitEstimate:
     family: str = "ecp5"
     addends_per_block: int = 1
     notes: list = field(default_factory=list)   # syntheses that fell back, and why
+    stages: list = field(default_factory=list)  # a layered core's blocks, per stage
 
     @property
     def limit(self) -> dict[str, float]:
@@ -202,7 +205,9 @@ class FitEstimate:
 
     def max_addends(self) -> int:
         """Largest K (same lanes, addends per block, points and contract)
-        the model lets fit."""
+        the model lets fit (a layered design: its K when it fits, else 0)."""
+        if self.stages:
+            return self.addends if self.fits else 0
         best = None
         for k, avail in self.available.items():
             per = self.per_block.get(k, 0) + self.rest_per_k.get(k, 0)
@@ -219,13 +224,15 @@ class FitEstimate:
                 "needed": self.needed, "available": self.available, "fits": self.fits,
                 "over": self.over, "max_addends": self.max_addends(),
                 "per_block": {k: round(v, 1) for k, v in self.per_block.items()},
-                "notes": self.notes}
+                "notes": self.notes, **({"stages": self.stages} if self.stages else {})}
 
 
 def estimate(board: Board, design: Design) -> FitEstimate:
     """The model's resource need of ``design`` on ``board`` (a design the
     board's family cannot map is refused first, in one line)."""
     board.fpga.check(design)
+    if design.layered:
+        return _estimate_layered(board, design)
     per, note = block_resources(design, board.family)
     r0, r1, notes = rest_resources(design, board.family, board.buffer_bytes)
     B = design.blocks
@@ -233,6 +240,99 @@ def estimate(board: Board, design: Design) -> FitEstimate:
     return FitEstimate(board.name, design.addends, design.lanes, per, r0, r1, needed,
                        dict(board.capacity), board.family, design.addends_per_block,
                        [n for n in (note, *notes) if n])
+
+
+@lru_cache(maxsize=64)
+def _stage_resources(design: Design, stage: int, family_name: str
+                     ) -> tuple[dict[str, float], str]:
+    """One block of a layered core's stage ``stage``, synthesised alone."""
+    from .build import block_modules
+    family = get_family(family_name)
+    geo = LayeredGeometry(design)
+    name = stage_module(geo.stages[stage - 1])
+    text = block_modules(geo, family)[name]
+    cells, note = _synthesise({"block.v": text}, "read_verilog block.v", name, family)
+    return _resources(cells, family), note and f"stage {stage} block: {note}"
+
+
+@lru_cache(maxsize=64)
+def _layered_rest(design: Design, family_name: str, buffer_bytes: int
+                  ) -> tuple[dict[str, float], str]:
+    """A layered device without its blocks (black boxes): the core's
+    sequencer, barriers, stretch unit, link and UART, at its real size."""
+    from amaranth.back import verilog
+
+    from .build import block_modules
+    from .device import LinkedCore
+    family = get_family(family_name)
+    geo = LayeredGeometry(design)
+    top = LinkedCore(geo, uart_divisor=25, buffer_bytes=buffer_bytes, shared_blocks=True)
+    files = {"device.v": verilog.convert(top, name="kanhw_device", platform=family,
+                                         emit_src=False)}
+    reads = []
+    for k, text in enumerate(block_modules(geo, None).values()):
+        files[f"stub{k}.v"] = text
+        reads.append(f"read_verilog -lib stub{k}.v")
+    cells, note = _synthesise(files, "; ".join([*reads, "read_verilog device.v"]),
+                              "kanhw_device", family)
+    return _resources(cells, family), note and f"rest: {note}"
+
+
+def _estimate_layered(board: Board, design: Design) -> FitEstimate:
+    """A layered core's need: the rest plus every stage's blocks."""
+    geo = LayeredGeometry(design)
+    rest, note = _layered_rest(design, board.family, board.buffer_bytes)
+    notes = [note] if note else []
+    needed = dict(rest)
+    stages = []
+    for st in geo.stages:
+        per, n = _stage_resources(design, st.index, board.family)
+        notes += [n] if n else []
+        for k, v in per.items():
+            needed[k] = needed.get(k, 0.0) + st.blocks * v
+        stages.append({"stage": st.index, "blocks": st.blocks,
+                       "units_per_block": st.units_per_block,
+                       "per_block": {k: round(v, 1) for k, v in per.items()}})
+    per_block = {k: (needed[k] - rest.get(k, 0.0)) / geo.blocks for k in needed}
+    est = FitEstimate(board.name, design.addends, design.lanes, per_block, rest, {},
+                      {k: round(v) for k, v in needed.items()}, dict(board.capacity),
+                      board.family, design.addends_per_block, notes)
+    est.stages = stages
+    return est
+
+
+def propose_layered(board: Board, design: Design, est: FitEstimate) -> str:
+    """A layered shape that fits: blocks serving more units in turn, the
+    costliest stage first, then fewer lanes; one clause, or a plain no."""
+    d = design
+    for _ in range(32):
+        if est.fits:
+            return (f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
+                    if d != design else "the design as it is")
+        geo = LayeredGeometry(d)
+        costs = sorted(((st.blocks * s["per_block"].get("lut", 0.0), st)
+                        for st, s in zip(geo.stages, est.stages)), key=lambda cs: -cs[0])
+        changed = None
+        for _, st in costs:
+            bigger = [m for m in range(st.units_per_block + 1, 17) if st.units % m == 0]
+            if bigger:
+                per = list(d.units_per_block)
+                per[st.index - 1] = bigger[0]
+                try:
+                    changed = replace(d, units_per_block=tuple(per))
+                except ConfigError:
+                    continue
+                break
+        if changed is None and d.lanes > 1:
+            try:
+                changed = replace(d, lanes=max(1, d.lanes // 2))
+            except ConfigError:
+                changed = None
+        if changed is None:
+            break
+        d = changed
+        est = estimate(board, d)
+    return "no layered shape with these widths, points and contract fits this board"
 
 
 def with_shape(design: Design, lanes: int, addends: int,
@@ -248,8 +348,11 @@ def with_shape(design: Design, lanes: int, addends: int,
 
 def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str:
     """One clause naming designs that fit: the largest K at these lanes, and
-    the lanes that keep this K (fewer lanes: smaller blocks)."""
+    the lanes that keep this K (fewer lanes: smaller blocks); for a layered
+    design, the units per block and lanes that fit."""
     est = est or estimate(board, design)
+    if design.layered:
+        return propose_layered(board, design, est)
     parts = []
     k_max = est.max_addends()
     if k_max >= 1 and k_max < design.addends:

@@ -18,6 +18,6 @@ def training_core(geo: Geometry | LayeredGeometry, shared_blocks: bool = False
     as instances of one emitted module (for large designs)."""
     if isinstance(geo, LayeredGeometry):
         from .layered.core import LayeredCore
-        return LayeredCore(geo)
+        return LayeredCore(geo, shared_blocks=shared_blocks)
     from .core import TrainingCore
     return TrainingCore(geo, shared_blocks=shared_blocks)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from kanhw.design import Design
 from kanhw.interface.cycles import CycleModel
-from kanhw.interface.layered import LAYERED_REGS, LayeredGeometry
 from kanhw.interface.geometry import GLOBAL_REGS, Geometry, ceil_log2
+from kanhw.interface.layered import LAYERED_REGS, LayeredGeometry
 
 from .core import ctrl_layout, record_layout, result_layout
 

@@ -89,7 +89,6 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     import cocotb
     from cocotb_tools.runner import get_runner
 
-    from kanhw.rtl_gen.block import BLOCK_MODULE
     from kanhw.rtl_gen.emit import to_verilog
 
     text = to_verilog(top, geo, name)
@@ -100,9 +99,7 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     # are made visible (top_public.vlt).
     # Verilator emits code per instance: K blocks cost K times the C++. With
     # hierarchical verilation the block is compiled once, as a library.
-    # (a layered core elaborates its blocks in place: nothing to verilate apart)
-    hier = [] if geo.design.layered else ["--hierarchical"]
-    build_args = ["-Wno-fatal", "--no-public-flat-rw", *hier] \
+    build_args = ["-Wno-fatal", "--no-public-flat-rw", "--hierarchical"] \
         if simulator == "verilator" else []
     tools = [cocotb.__version__, str(Path(cocotb.__file__).parent),
              (verilator_bin() or "") if simulator == "verilator" else ""]
@@ -129,7 +126,7 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
         from cocotb_tools.runner import VerilatorControlFile, Verilog
         vlt = build_dir / "top_public.vlt"
         vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{name}" -var "*"\n'
-                       + ("" if geo.design.layered else f'hier_block -module "{BLOCK_MODULE}"\n'))
+                       + "".join(f'hier_block -module "{mod}"\n' for mod in _block_modules(geo)))
         sources = [VerilatorControlFile(vlt), Verilog(source)]
     try:
         runner.build(sources=sources, hdl_toplevel=name, build_dir=build_dir,
@@ -139,6 +136,14 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
         raise KanhwError(f"{simulator} build failed ({exc}); see {build_dir / 'build.log'}") \
             from None
     return runner, build_dir
+
+
+def _block_modules(geo) -> list[str]:
+    """The separately emitted block modules (verilated once each)."""
+    if geo.design.layered:
+        from kanhw.rtl_gen.layered.block import stage_module
+        return [stage_module(st) for st in geo.stages]
+    return [BLOCK_MODULE]
 
 
 def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:

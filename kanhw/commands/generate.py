@@ -98,7 +98,7 @@ def _generate_layered(args: argparse.Namespace, design) -> int:
     t0 = time.perf_counter()
     vpath = os.path.join(args.output, f"{args.top}.v")
     with open(vpath, "w") as fh:
-        fh.write(to_verilog(LayeredCore(geo), geo, args.top))
+        fh.write(to_verilog(LayeredCore(geo, shared_blocks=True), geo, args.top))
     man = layered_manifest(design, args.top)
     with open(os.path.join(args.output, "manifest.json"), "w") as fh:
         json.dump(man, fh, indent=2)
@@ -108,11 +108,11 @@ def _generate_layered(args: argparse.Namespace, design) -> int:
              *(f"stage {s['stage']}: {s['blocks']} blocks of {s['units_per_block']} units, "
                f"{s['multipliers_per_block']} multipliers and {s['memories_per_block']} "
                "memories each" for s in res["stages"]),
-             f"cycles per record: {t['cycles_per_record']} training, "
+             (f"cycles per record: {t['cycles_per_record']} training, "
              f"{t['cycles_per_record_frozen']} frozen (a stretch stalls its record "
-             f"{t['stretch_service_cycles']} + 2 cycles when the unit is free)",
-             f"multipliers: {res['multipliers']['total']}; memories: "
-             f"{res['memories']['total']} ({res['memories']['total_bits'] / 1024:.1f} kbit)"]
+             f"{t['stretch_service_cycles']} + 2 cycles when the unit is free)"),
+             (f"multipliers: {res['multipliers']['total']}; memories: "
+             f"{res['memories']['total']} ({res['memories']['total_bits'] / 1024:.1f} kbit)")]
     with open(os.path.join(args.output, "resources.txt"), "w") as fh:
         fh.write("\n".join(lines) + "\n" + res["note"] + "\n")
     for line in lines:

@@ -17,6 +17,7 @@ from amaranth.hdl import (
     ClockDomain,
     ClockSignal,
     DomainRenamer,
+    Instance,
     Module,
     Mux,
     ResetSignal,
@@ -180,3 +181,27 @@ class StageBlock(wiring.Component):
             m.d.comb += self.ctl_rdata.eq(eng.tbl_rdata)
         return m
 
+
+
+def stage_module(stage: Stage) -> str:
+    """Module name of a stage's block in emitted Verilog."""
+    return f"kanhw_stage{stage.index}"
+
+
+class StageBlockInstance(wiring.Component):
+    """A stage's block as an instance of the separately emitted module
+    (:func:`stage_module`): the Verilog holds one definition per stage, not
+    one per block (each block's first unit is a port, not a constant)."""
+
+    def __init__(self, geo: LayeredGeometry, stage: Stage) -> None:
+        self.stage = stage
+        super().__init__(stage_block_signature(geo, stage))
+
+    def elaborate(self, platform):
+        m = Module()
+        ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+        for path, member, value in self.signature.flatten(self):
+            name = "__".join(str(p) for p in path)
+            ports[("i_" if member.flow == In else "o_") + name] = value
+        m.submodules.block = Instance(stage_module(self.stage), **ports)
+        return m

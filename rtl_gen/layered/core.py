@@ -36,7 +36,7 @@ from ..arith import round_shift, saturate, times_const
 from ..core import amaranth_layout
 from ..stretch import StretchUnit
 from ..tree import AdderTree
-from .block import StageBlock
+from .block import StageBlock, StageBlockInstance
 
 #: Cycles from the core's broadcast to what a block shows back: the block's
 #: edge register, then the engine's registered read (sums and steps).
@@ -51,8 +51,12 @@ FLAG_SETTLE = 2
 class LayeredCore(wiring.Component):
     """NK training core for any depth and outputs (see the module doc)."""
 
-    def __init__(self, geo: LayeredGeometry) -> None:
+    def __init__(self, geo: LayeredGeometry, shared_blocks: bool = False) -> None:
+        """``shared_blocks``: each stage's blocks as instances of one emitted
+        module (:class:`~.block.StageBlockInstance`), for Verilog of large
+        designs."""
         self.geo = geo
+        self.shared_blocks = shared_blocks
         super().__init__({
             "records": In(stream.Signature(amaranth_layout(record_fields(geo)))),
             "results": Out(stream.Signature(amaranth_layout(result_fields(geo)))),
@@ -75,7 +79,7 @@ class LayeredCore(wiring.Component):
         for st in stages:
             row = []
             for b in range(st.blocks):
-                blk = StageBlock(geo, st)
+                blk = (StageBlockInstance if self.shared_blocks else StageBlock)(geo, st)
                 m.submodules[f"s{st.index}_b{b}"] = blk
                 m.d.comb += blk.unit_base.eq(b * st.units_per_block)
                 row.append(blk)
