@@ -143,6 +143,7 @@ def _block_modules(geo) -> list[str]:
     if geo.design.layered:
         from kanhw.rtl_gen.layered.block import stage_module
         return [stage_module(st) for st in geo.stages]
+    from kanhw.rtl_gen.block import BLOCK_MODULE
     return [BLOCK_MODULE]
 
 
