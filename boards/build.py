@@ -22,9 +22,8 @@ from kanhw.interface.cycles import CycleModel
 from kanhw.interface.geometry import Geometry
 from kanhw.interface.layered_cycles import LayeredCycleModel
 from kanhw.interface.layouts import link_sizes
-from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
-from kanhw.rtl_gen.layered.block import StageBlock, stage_module
 
+from .blocks import block_modules
 from .board import Board, BoardTop
 from .families import Family
 from .toolchain import toolchain_env
@@ -170,18 +169,6 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
         rep.suggestion = (f"the design closes at {fmax:.1f} MHz, below the {rep.clock_target_mhz}"
                           f" MHz clock: rebuild with --clock {int(fmax)} (or fewer lanes)")
     return rep
-
-
-def block_modules(geo, platform) -> dict[str, str]:
-    """The block modules a core instantiates, as Verilog elaborated for
-    ``platform`` (a board's, or a family's for the resource model)."""
-    from amaranth.back import verilog
-    if geo.design.layered:
-        return {stage_module(st): verilog.convert(StageBlock(geo, st), name=stage_module(st),
-                                                  platform=platform, emit_src=False)
-                for st in geo.stages}
-    return {BLOCK_MODULE: verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE,
-                                          platform=platform, emit_src=False)}
 
 
 def _run_script(platform, top, opts: dict, out: Path, log) -> subprocess.Popen:

@@ -29,6 +29,7 @@ from kanhw.interface.layered import LayeredGeometry
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.layered.block import stage_module
 
+from .blocks import block_modules
 from .board import Board
 from .families import Family, get_family
 from .toolchain import yosys
@@ -246,7 +247,6 @@ def estimate(board: Board, design: Design) -> FitEstimate:
 def _stage_resources(design: Design, stage: int, family_name: str
                      ) -> tuple[dict[str, float], str]:
     """One block of a layered core's stage ``stage``, synthesised alone."""
-    from .build import block_modules
     family = get_family(family_name)
     geo = LayeredGeometry(design)
     name = stage_module(geo.stages[stage - 1])
@@ -262,7 +262,6 @@ def _layered_rest(design: Design, family_name: str, buffer_bytes: int
     sequencer, barriers, stretch unit, link and UART, at its real size."""
     from amaranth.back import verilog
 
-    from .build import block_modules
     from .device import LinkedCore
     family = get_family(family_name)
     geo = LayeredGeometry(design)

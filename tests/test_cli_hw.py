@@ -102,9 +102,10 @@ def test_compare_names_tables_and_counters():
     ("[arch]\ninputs = 4\naddends = 3\n[hardware]\nlanes = 9\n", "lanes"),
     ("[arch]\ninputs = 4\naddends = 3\nbogus = 1\n", "unknown key"),
     ("[arch\ninputs = 4", "malformed TOML"),
-    ("[arch]\ninputs = 4\naddends = 3\npoints = [5]\n", "two integers"),
+    ("[arch]\ninputs = 4\naddends = 3\npoints = [5]\n", "one value per layer"),
     ("[arch]\ninputs = 4\naddends = 3\n[contract]\nvalue_bits = 5\n", "value_bits"),
-    ("[arch]\ninputs = 4\naddends = 3\noutputs = 2\n", "one output"),
+    ("[arch]\ninputs = 4\naddends = 3\nlayers = [3, 1]\n", "not both"),
+    ("[arch]\ninputs = 4\nlayers = [8, 2]\n[hardware]\nlane_stages = 5\n", "lane_stages"),
 ])
 def test_bad_design_files_are_one_line_errors(tmp_path, content, message):
     cfg = tmp_path / "bad.toml"

@@ -102,3 +102,39 @@ def test_a_deep_design_streams_over_the_simulated_uart_like_the_soft_device(tmp_
     assert runs["sim"]["validation_pearson"] == runs["soft"]["validation_pearson"]
     a, b = (persist.load(str(tmp_path / f"{t}.npz")) for t in ("soft", "sim"))
     assert np.array_equal(a.values, b.values) and np.array_equal(a.lo, b.lo)
+
+
+#: The deep contract: hidden values grow beyond the target range and the
+#: steps pushed down several layers are tiny.
+DEEP = {"value_bits": 30, "value_frac": 20, "mul_bits": 32, "guard_bits": 0, "rcp_bits": 20,
+        "slope_bits": 24, "slope_frac": 16}
+
+#: The published networks, as layered designs (long runs: --runslow).
+PUBLISHED = {
+    # tetrahedron face areas, the recipe's shape
+    "tetra": ({"arch": {"inputs": 12, "layers": [64, 16, 4], "points": [2, 12, 22]},
+               "hardware": {"lanes": 4, "units_per_block": [8, 4]},
+               "training": {"alpha": 0.3}, "contract": DEEP}, "tetra", 10_000),
+    # the authors' four-layer triangle-area network, 6 -> 53 -> 11 -> 4 -> 1
+    "triangle": ({"arch": {"inputs": 6, "layers": [53, 11, 4, 1], "points": [2, 14, 14, 14]},
+                  "hardware": {"lanes": 6, "units_per_block": [1, 11, 4]},
+                  "training": {"alpha": 0.3}, "contract": DEEP}, "triangle", 10_000),
+    # 8x8 digits, ten outputs
+    "digits": ({"arch": {"inputs": 64, "layers": [32, 10], "points": [2, 12]},
+                "hardware": {"lanes": 8, "units_per_block": [4]},
+                "training": {"alpha": 0.1}, "contract": DEEP}, "digits", 3_000),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not runner.available("verilator"), reason="verilator not installed")
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_network_under_verilator(name):
+    spec, dataset, records = PUBLISHED[name]
+    d = design_from_dict(spec)
+    for train in ((True, False) if name == "digits" else (True,)):
+        vec = make_vectors(d, records if train else records // 3, seed=0, train=train,
+                           dataset=dataset, warm_epochs=0 if train else 1)
+        out = runner.run(vec, "verilator")
+        assert compare(vec, out) == []
+        assert out.cycles == expected_cycles(vec)
