@@ -1,17 +1,21 @@
 """The link engine: the host protocol (:mod:`kanhw.interface.protocol`) in
 gateware, between a byte stream (the UART) and the training core's streams.
 
-A request frame is received whole into a buffer RAM while its CRC is
-computed; only a frame whose CRC checks is executed (records are never
-trained from a corrupted frame). Execution drives the core's control and
-record streams and collects the answer in a second buffer RAM, which is then
-sent as the response frame.
+A request frame is received whole into a buffer RAM while its CRC-32 is
+computed (``amaranth.lib.crc``); its header is checked before its length is
+trusted, a length beyond the buffer is refused at once, and a frame that
+stalls mid-way is dropped after ``timeout`` cycles. Only a frame whose CRC
+checks is executed (records are never trained from a corrupted frame), and
+only once: the answer to the last frame executed stays in the TX buffer,
+and a repeat of that frame (same ``seq`` and ``cmd``) is answered from it.
+Execution drives the core's control and record streams and collects the
+answer in the TX buffer, which is then sent as the response frame.
 """
 
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import crc, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -23,36 +27,10 @@ from kanhw.rtl_gen.core import ctrl_layout, record_layout, result_layout
 INFO_WORDS = 5
 
 
-def _crc_taps() -> list[tuple[list[int], list[int]]]:
-    """CRC-16/CCITT after one byte is linear over GF(2): for each output bit,
-    the CRC bits and data bits that XOR into it (found by probing the
-    reference with unit vectors)."""
-    def step(c: int, b: int) -> int:
-        c ^= b << 8
-        for _ in range(8):
-            c = ((c << 1) ^ 0x1021) & 0xFFFF if c & 0x8000 else (c << 1) & 0xFFFF
-        return c
-    taps = []
-    for out in range(16):
-        crc_bits = [i for i in range(16) if step(1 << i, 0) >> out & 1]
-        data_bits = [i for i in range(8) if step(0, 1 << i) >> out & 1]
-        taps.append((crc_bits, data_bits))
-    return taps
-
-
-_TAPS = _crc_taps()
-
-
-def crc16_byte(crc, byte):
-    """CRC-16/CCITT-FALSE after one more byte, as one level of XORs."""
-    bits = []
-    for crc_bits, data_bits in _TAPS:
-        terms = [crc[i] for i in crc_bits] + [byte[i] for i in data_bits]
-        x = terms[0]
-        for t in terms[1:]:
-            x = x ^ t
-        bits.append(x)
-    return Cat(*bits)
+def frame_crc() -> crc.Processor:
+    """The frame check of :mod:`kanhw.interface.protocol`: CRC-32/ISO-HDLC from
+    Amaranth's catalogue, one byte a cycle."""
+    return getattr(crc.catalog, P.CRC_ALGORITHM)(data_width=8).create()
 
 
 class LinkEngine(wiring.Component):
@@ -86,23 +64,30 @@ class LinkEngine(wiring.Component):
         m.submodules.txbuf = txbuf = Memory(shape=8, depth=depth, init=[])
         rx_w, rx_r = rxbuf.write_port(), rxbuf.read_port()
         tx_w, tx_r = txbuf.write_port(), txbuf.read_port()
+        # one CRC unit: the received frame's, then the answer's
+        m.submodules.crc = fcs = frame_crc()
 
-        seq = Signal(8)
+        seq = Signal(16)
         cmd = Signal(8)
         length = Signal(16)
         expect = Signal(range(2 + 0xFFFF * max(RB, 8) + 1))   # the length the count implies
-        crc = Signal(16)
-        crc_rx = Signal(16)
-        status = Signal(8)
+        status = Signal(2)
+        # the answer to the last frame executed (its payload stays in the TX
+        # buffer): a repeat of that frame is answered from here
+        saved_seq = Signal(16)
+        saved_cmd = Signal(8)
+        saved_status = Signal(2)
+        saved_len = Signal(16)
+        saved = Signal()
+        err = Signal()            # answering a refused frame: status only, nothing saved
         count = Signal(16)        # payload bytes received / entries left
         ptr = Signal(range(depth + 1))
         tptr = Signal(range(depth + 1))
         n = Signal(16)
-        k = Signal(range(max(RB, QB, 8, 4 * INFO_WORDS) + 1))
+        k = Signal(range(max(RB, QB, 9, 4 * INFO_WORDS) + 1))
         word = Signal(64)
         rec = Signal(RB * 8)
         res = Signal(max(QB * 8, 32))
-        tx_count = Signal(16)
         m.d.comb += [rx_r.addr.eq(ptr), tx_r.addr.eq(tptr)]
         info_words = (CORE_ID, self.geo.shape_word, sz["max_records"], RB, QB)
         info = Array([Const((w >> (8 * b)) & 0xFF, 8) for w in info_words for b in range(4)])
@@ -112,97 +97,95 @@ class LinkEngine(wiring.Component):
         # a partly received frame is dropped after `timeout` idle cycles
         idle = Signal(range(self.timeout + 1))
         receiving = Signal()
+        stalled = Signal()
+        m.d.comb += stalled.eq(idle == self.timeout)
         with m.If(self.rx.valid | ~receiving):
             m.d.sync += idle.eq(0)
-        with m.Elif(idle != self.timeout):
+        with m.Elif(~stalled):
             m.d.sync += idle.eq(idle + 1)
 
         def put(byte):
             m.d.comb += [tx_w.addr.eq(tptr), tx_w.data.eq(byte), tx_w.en.eq(1)]
             m.d.sync += tptr.eq(tptr + 1)
 
-        with m.FSM(name="link"):
+        def take(into_crc=True):
+            """Accept the byte on ``rx``: the condition it is there."""
+            m.d.comb += self.rx.ready.eq(1)
+            if into_crc:
+                m.d.comb += [fcs.data.eq(self.rx.payload), fcs.valid.eq(self.rx.valid)]
+            return self.rx.valid
+
+        with m.FSM(name="link") as fsm:
             # -- receive a frame ------------------------------------------------------
             with m.State("SYNC0"):
-                m.d.comb += [self.rx.ready.eq(1), self.idle.eq(1)]
-                m.d.sync += receiving.eq(0)
-                with m.If(self.rx.valid & (self.rx.payload == P.SYNC[0])):
+                m.d.comb += self.idle.eq(1)
+                with m.If(take(False) & (self.rx.payload == P.SYNC[0])):
                     m.next = "SYNC1"
             with m.State("SYNC1"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid):
+                with m.If(take(False)):
                     with m.If(self.rx.payload == P.SYNC[1]):
-                        m.d.sync += [crc.eq(0xFFFF), count.eq(0), status.eq(P.STATUS_OK),
-                                     receiving.eq(1)]
-                        m.next = "SEQ"
+                        m.d.comb += fcs.start.eq(1)
+                        m.d.sync += k.eq(0)
+                        m.next = "HEAD"
                     with m.Elif(self.rx.payload != P.SYNC[0]):
                         m.next = "SYNC0"
-                with m.If(receiving & (idle == self.timeout)):
-                    m.next = "SYNC0"  # a stalled frame is dropped
-            for state, target, nxt in (("SEQ", seq, "CMD"), ("CMD", cmd, "LEN0")):
-                with m.State(state):
-                    m.d.comb += self.rx.ready.eq(1)
-                    with m.If(self.rx.valid):
-                        m.d.sync += [target.eq(self.rx.payload),
-                                     crc.eq(crc16_byte(crc, self.rx.payload))]
-                        m.next = nxt
-                    with m.If(receiving & (idle == self.timeout)):
-                        m.next = "SYNC0"  # a stalled frame is dropped
-            with m.State("LEN0"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid):
-                    m.d.sync += [length[:8].eq(self.rx.payload),
-                                 crc.eq(crc16_byte(crc, self.rx.payload))]
-                    m.next = "LEN1"
-                with m.If(receiving & (idle == self.timeout)):
-                    m.next = "SYNC0"  # a stalled frame is dropped
-            with m.State("LEN1"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid):
-                    m.d.sync += [length[8:].eq(self.rx.payload),
-                                 crc.eq(crc16_byte(crc, self.rx.payload))]
-                    with m.If(Cat(length[:8], self.rx.payload) == 0):
-                        m.next = "CRC0"
-                    with m.Else():
-                        m.next = "PAYLOAD"
-                with m.If(receiving & (idle == self.timeout)):
-                    m.next = "SYNC0"  # a stalled frame is dropped
+            with m.State("HEAD"):       # seq:2, cmd, len:2, header check
+                with m.If(take()):
+                    byte = self.rx.payload
+                    m.d.sync += k.eq(k + 1)
+                    with m.Switch(k):
+                        with m.Case(0):
+                            m.d.sync += seq[:8].eq(byte)
+                        with m.Case(1):
+                            m.d.sync += seq[8:].eq(byte)
+                        with m.Case(2):
+                            m.d.sync += cmd.eq(byte)
+                        with m.Case(3):
+                            m.d.sync += length[:8].eq(byte)
+                        with m.Case(4):
+                            m.d.sync += length[8:].eq(byte)
+                        with m.Default():
+                            m.d.sync += [count.eq(0), k.eq(0), ptr.eq(0), tptr.eq(0),
+                                         status.eq(P.STATUS_OK)]
+                            with m.If(byte != fcs.crc[:8]):
+                                m.next = "SYNC0"        # a corrupted header: resynchronise
+                            with m.Elif(length > depth):
+                                m.d.sync += status.eq(P.STATUS_TOO_LONG)
+                                m.next = "REFUSE"       # not waited for
+                            with m.Elif(length == 0):
+                                m.next = "CRC"
+                            with m.Else():
+                                m.next = "PAYLOAD"
+                with m.If(stalled):
+                    m.next = "SYNC0"    # a stalled frame is dropped
             with m.State("PAYLOAD"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid):
-                    with m.If(count < depth):
-                        m.d.comb += [rx_w.addr.eq(count), rx_w.data.eq(self.rx.payload),
-                                     rx_w.en.eq(1)]
-                    with m.Else():
-                        m.d.sync += status.eq(P.STATUS_TOO_LONG)
-                    m.d.sync += [count.eq(count + 1), crc.eq(crc16_byte(crc, self.rx.payload))]
+                with m.If(take()):
+                    m.d.comb += [rx_w.addr.eq(count), rx_w.data.eq(self.rx.payload),
+                                 rx_w.en.eq(1)]
+                    m.d.sync += count.eq(count + 1)
                     with m.If(count + 1 == length):
-                        m.next = "CRC0"
-                with m.If(receiving & (idle == self.timeout)):
-                    m.next = "SYNC0"  # a stalled frame is dropped
-            with m.State("CRC0"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid):
-                    m.d.sync += crc_rx[:8].eq(self.rx.payload)
-                    m.next = "CRC1"
-                with m.If(receiving & (idle == self.timeout)):
-                    m.next = "SYNC0"  # a stalled frame is dropped
-            with m.State("CRC1"):
-                m.d.comb += self.rx.ready.eq(1)
-                with m.If(self.rx.valid):
-                    m.d.sync += [ptr.eq(0), tptr.eq(0)]
-                    with m.If(Cat(crc_rx[:8], self.rx.payload) != crc):
-                        m.d.sync += status.eq(P.STATUS_BAD_CRC)
-                    m.d.sync += receiving.eq(0)
+                        m.next = "CRC"
+                with m.If(stalled):
+                    m.next = "SYNC0"
+            with m.State("CRC"):
+                with m.If(take()):
+                    m.d.sync += k.eq(k + 1)
+                    with m.If(k == P.CRC_BYTES - 1):
+                        m.next = "CHECK_CRC"
+                with m.If(stalled):
+                    m.next = "SYNC0"
+            with m.State("CHECK_CRC"):
+                with m.If(~fcs.match_detected):
+                    m.d.sync += status.eq(P.STATUS_BAD_CRC)
+                    m.next = "REFUSE"
+                with m.Elif(saved & (seq == saved_seq) & (cmd == saved_cmd)):
+                    m.next = "REPLAY"         # executed already: the kept answer
+                with m.Else():
                     m.next = "DISPATCH"
-                with m.If(receiving & (idle == self.timeout)):
-                    m.next = "SYNC0"  # a stalled frame is dropped
 
             # -- execute ---------------------------------------------------------------
             with m.State("DISPATCH"):
-                with m.If(status != P.STATUS_OK):
-                    m.next = "RESPOND"
-                with m.Elif(cmd == P.CMD_INFO):
+                with m.If(cmd == P.CMD_INFO):
                     m.d.sync += k.eq(0)
                     m.next = "INFO"
                 with m.Elif(cmd == P.CMD_RESET):
@@ -316,44 +299,59 @@ class LinkEngine(wiring.Component):
                     m.next = "ENTRY_ADDR"
 
             # -- send the response ---------------------------------------------------------
-            with m.State("RESPOND"):
-                m.d.sync += [tx_count.eq(tptr + 1), crc.eq(0xFFFF), k.eq(0), tptr.eq(0)]
+            with m.State("RESPOND"):      # a frame executed: keep its answer
+                m.d.sync += [saved.eq(1), saved_seq.eq(seq), saved_cmd.eq(cmd),
+                             saved_status.eq(status), saved_len.eq(tptr + 1), err.eq(0)]
                 with m.If(status == P.STATUS_OK):
                     m.d.sync += self.frames.eq(self.frames + 1)
                 with m.Else():
                     m.d.sync += self.errors.eq(self.errors + 1)
+                m.next = "ANSWER"
+            with m.State("REFUSE"):       # bad CRC, too long: nothing kept
+                m.d.sync += [err.eq(1), self.errors.eq(self.errors + 1)]
+                m.next = "ANSWER"
+            with m.State("REPLAY"):
+                m.d.sync += err.eq(0)
+                m.next = "ANSWER"
+            with m.State("ANSWER"):
+                m.d.comb += fcs.start.eq(1)
+                m.d.sync += [k.eq(0), tptr.eq(0)]
                 m.next = "T_HEAD"
-            with m.State("T_HEAD"):     # sync, sync, seq, cmd, len, len, status
-                head = Array([Const(P.SYNC[0], 8), Const(P.SYNC[1], 8), seq,
-                              cmd | P.RESPONSE, tx_count[:8], tx_count[8:], status])
+            rsp_len = Mux(err, 1, saved_len)
+            with m.State("T_HEAD"):     # sync:2, seq:2, cmd, len:2, check, status
+                head = Array([Const(P.SYNC[0], 8), Const(P.SYNC[1], 8),
+                              Mux(err, seq[:8], saved_seq[:8]), Mux(err, seq[8:], saved_seq[8:]),
+                              Mux(err, cmd, saved_cmd) | P.RESPONSE, rsp_len[:8], rsp_len[8:],
+                              fcs.crc[:8], Mux(err, status, saved_status)])
                 byte = head[k]
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(byte)]
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(byte),
+                             fcs.data.eq(byte), fcs.valid.eq(self.tx.ready & (k >= 2))]
                 with m.If(self.tx.ready):
-                    with m.If(k >= 2):
-                        m.d.sync += crc.eq(crc16_byte(crc, byte))
                     m.d.sync += k.eq(k + 1)
-                    with m.If(k == 6):
-                        with m.If(tx_count == 1):
-                            m.next = "T_CRC0"
+                    with m.If(k == 8):
+                        m.d.sync += k.eq(0)
+                        with m.If(rsp_len == 1):
+                            m.next = "T_CRC"
                         with m.Else():
                             m.next = "T_FETCH"
             with m.State("T_FETCH"):
                 m.next = "T_BODY"
             with m.State("T_BODY"):
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_r.data)]
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(tx_r.data),
+                             fcs.data.eq(tx_r.data), fcs.valid.eq(self.tx.ready)]
                 with m.If(self.tx.ready):
-                    m.d.sync += [crc.eq(crc16_byte(crc, tx_r.data)), tptr.eq(tptr + 1)]
-                    with m.If(tptr + 2 == tx_count):
-                        m.next = "T_CRC0"
+                    m.d.sync += tptr.eq(tptr + 1)
+                    with m.If(tptr + 2 == rsp_len):
+                        m.next = "T_CRC"
                     with m.Else():
                         m.next = "T_FETCH"
-            with m.State("T_CRC0"):
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(crc[:8])]
+            with m.State("T_CRC"):
+                m.d.comb += [self.tx.valid.eq(1),
+                             self.tx.payload.eq(fcs.crc.word_select(k[:2], 8))]
                 with m.If(self.tx.ready):
-                    m.next = "T_CRC1"
-            with m.State("T_CRC1"):
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.eq(crc[8:])]
-                with m.If(self.tx.ready):
-                    m.next = "SYNC0"
+                    m.d.sync += k.eq(k + 1)
+                    with m.If(k == P.CRC_BYTES - 1):
+                        m.next = "SYNC0"
+        m.d.comb += receiving.eq(fsm.ongoing("HEAD") | fsm.ongoing("PAYLOAD") |
+                                 fsm.ongoing("CRC"))
         return m
-

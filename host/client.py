@@ -23,52 +23,102 @@ from .transport import Transport
 
 
 class Device:
-    """A training core behind a link. ``timeout`` is per response; a lost or
-    corrupted frame is retried ``retries`` times, then :class:`LinkError`."""
+    """A training core behind a link.
+
+    Every request is retried, with the same sequence number, after a
+    bad-CRC answer, a timeout or a garbled answer; the device executes a
+    sequence number once and answers its repeats with the kept answer, so a
+    retried training frame trains its records once. After ``retries``
+    failed retries of one frame: :class:`LinkError`, one line. ``timeout``
+    is the wait for an answer beyond the frame's transfer time (default:
+    the transport's). New frames are sized to the link: after a failed
+    attempt the next frames carry half as much, after a run of clean frames
+    twice as much, up to what the device holds.
+    """
+
+    #: clean frames in a row after which frames may grow again
+    GROW_AFTER = 8
+    #: payload bytes of the first frames of a session
+    FIRST_BUDGET = 512
 
     def __init__(self, transport: Transport, design: Design, timeout: float | None = None,
-                 retries: int = 3) -> None:
+                 retries: int = 8) -> None:
         self.t = transport
         self.design = design
         self.geo = geometry_of(design)
         self.timeout = timeout or getattr(transport, "timeout", 5.0)
+        self.byte_seconds = float(getattr(transport, "byte_seconds", 0.0) or 0.0)
         self.retries = retries
         self.seq = 0
         self.parser = P.Parser()
+        self.budget = self.FIRST_BUDGET
+        self.clean = 0
+        #: attempts that failed and were retried, over the session
+        self.retried = 0
         self.info = self._info()
 
     # -- requests ------------------------------------------------------------------
-    def request(self, cmd: int, payload: bytes = b"", retry: bool = True) -> bytes:
-        attempts = self.retries + 1 if retry else 1
+    def request(self, cmd: int, payload: bytes = b"", answer_bytes: int = 64) -> bytes:
+        """Send one request until it is answered; its answer's payload after
+        the status byte. ``answer_bytes``: the answer's expected size (for
+        the wait)."""
+        self.seq = (self.seq + 1) & P.SEQ_MASK
+        data = P.frame(self.seq, cmd, payload)
+        wait = self.timeout + (len(data) + answer_bytes + P.OVERHEAD) * self.byte_seconds
+        attempts = self.retries + 1
         last = "no answer"
-        for _ in range(attempts):
-            self.seq = (self.seq + 1) & 0xFF
-            self.t.write(P.frame(self.seq, cmd, payload))
-            answer = self._await(self.seq, cmd)
-            if answer is None:
-                last = f"no answer within {self.timeout} s"
-                continue
-            status, body = answer[0], answer[1:]
-            if status == P.STATUS_BAD_CRC:
-                last = "the device saw a bad CRC"
-                continue
-            if status != P.STATUS_OK:
+        for attempt in range(attempts):
+            if attempt:
+                self.parser.expire()       # a half-received answer is not coming
+            self.t.write(data)
+            status, body = self._await(self.seq, cmd, wait)
+            if status == P.STATUS_OK:
+                self._adapt(attempt == 0)
+                return body
+            if status == P.STATUS_BAD_COMMAND:
                 raise P.LinkError(f"device refused command {cmd:#x}: "
-                                  f"{P.STATUS_TEXT.get(status, status)}")
-            return body
-        raise P.LinkError(f"link failed: {last} (after {attempts} attempt(s))")
+                                  f"{P.STATUS_TEXT[status]}")
+            last = {None: f"no answer within {wait:.3g} s", -1: "garbled answers",
+                    P.STATUS_BAD_CRC: "the device saw bad CRCs",
+                    P.STATUS_TOO_LONG: "the device saw an impossible length"}.get(
+                        status, f"status {status}")
+            self.retried += 1
+        raise P.LinkError(f"link failed: {last} ({attempts} attempts at frame "
+                          f"{self.seq}); check the cable and baud rate, then resume from "
+                          "the last checkpoint")
 
-    def _await(self, seq: int, cmd: int) -> bytes | None:
+    def _adapt(self, clean: bool) -> None:
+        if not clean:
+            self.budget = max(1, self.budget // 2)
+            self.clean = 0
+            return
+        self.clean += 1
+        if self.clean >= self.GROW_AFTER:
+            self.budget = min(self.budget * 2, 1 << 16)
+            self.clean = 0
+
+    def _await(self, seq: int, cmd: int, wait: float) -> tuple[int | None, bytes]:
+        """(status, body) of the answer to ``seq``; status None after
+        ``wait`` seconds with no answer, -1 for a garbled one. Answers to
+        other sequence numbers (late or repeated) are skipped."""
         import time
-        end = time.monotonic() + self.timeout
-        while time.monotonic() < end:
-            chunk = self.t.read(4096, min(0.05, max(0.0, end - time.monotonic())))
+        end = time.monotonic() + wait
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None, b""
+            chunk = self.t.read(65536, min(0.05, left))
             for f in self.parser.feed(chunk):
-                if isinstance(f, P.LinkError) or not f.crc_ok:
-                    continue  # a garbled answer: wait out the timeout, then retry
-                if f.seq == seq and f.cmd == (cmd | P.RESPONSE) and f.payload:
-                    return f.payload
-        return None
+                if f.seq != seq or f.cmd != (cmd | P.RESPONSE):
+                    continue
+                if not f.crc_ok or f.too_long or not f.payload:
+                    return -1, b""
+                return f.payload[0], f.payload[1:]
+
+    def _entries(self, entry_bytes: int, limit: int) -> int:
+        """Entries of ``entry_bytes`` for the next frame: the link's budget,
+        at least one, at most ``limit``."""
+        return max(1, min(limit, (self.budget - 2) // entry_bytes))
 
     def _info(self) -> dict:
         words = P.unpack_words(self.request(P.CMD_INFO))
@@ -81,27 +131,38 @@ class Device:
         return {"max_records": words[2], "record_bytes": words[3], "result_bytes": words[4]}
 
     # -- control words ---------------------------------------------------------------
-    def _chunk(self) -> int:
+    def _limit(self, entry_bytes: int) -> int:
+        """The most entries of ``entry_bytes`` one frame may carry."""
         buf = (self.info["max_records"] * self.info["record_bytes"]) + 2
-        return max(1, (buf - 2) // 8)
+        return max(1, (buf - 2) // entry_bytes)
 
     def write(self, addrs, words) -> None:
-        addrs, words = list(addrs), list(words)
-        step = self._chunk()
-        for s in range(0, len(addrs), step):
-            a, w = addrs[s:s + step], words[s:s + step]
-            body = struct.pack("<H", len(a)) + b"".join(
-                struct.pack("<II", int(x) & 0xFFFFFFFF, int(y) & 0xFFFFFFFF) for x, y in zip(a, w))
-            self.request(P.CMD_WRITE, body)
+        addrs = np.asarray(list(addrs), np.int64) & 0xFFFFFFFF
+        words = np.asarray(list(words), np.int64) & 0xFFFFFFFF
+        pairs = np.stack([addrs, words], 1).astype("<u4") if len(addrs) else \
+            np.zeros((0, 2), "<u4")
+        s, limit = 0, self._limit(8)
+        while s < len(pairs):
+            k = self._entries(8, limit)
+            part = pairs[s:s + k]
+            self.request(P.CMD_WRITE, struct.pack("<H", len(part)) + part.tobytes(), 1)
+            s += len(part)
 
     def read(self, addrs) -> list[int]:
-        addrs = list(addrs)
-        step = self._chunk()
+        addrs = (np.asarray(list(addrs), np.int64) & 0xFFFFFFFF).astype("<u4")
         out: list[int] = []
-        for s in range(0, len(addrs), step):
-            a = addrs[s:s + step]
-            body = struct.pack("<H", len(a)) + P.pack_words(a)
-            out += P.unpack_words(self.request(P.CMD_READ, body))
+        s, limit = 0, min(self._limit(4), (self.info["max_records"] * self.info["result_bytes"])
+                          // 4)
+        while s < len(addrs):
+            k = self._entries(4, limit)
+            part = addrs[s:s + k]
+            words = P.unpack_words(self.request(P.CMD_READ, struct.pack("<H", len(part))
+                                                + part.tobytes(), 4 * len(part)))
+            if len(words) != len(part):
+                raise P.LinkError(f"the device answered {len(words)} words for {len(part)} "
+                                  "addresses")
+            out += words
+            s += len(part)
         return out
 
     def set_mode(self, train: bool) -> None:
@@ -140,14 +201,17 @@ class Device:
         Yq = np.asarray(Yq).reshape(len(U), n_out)
         if n_out == 1:
             Yq = Yq[:, 0]
-        rb, qb, step = (self.info["record_bytes"], self.info["result_bytes"],
-                        self.info["max_records"])
+        rb, qb, limit = (self.info["record_bytes"], self.info["result_bytes"],
+                         self.info["max_records"])
         pred, resid = [], []
-        for s in range(0, len(U), step):
-            rows = record_rows(U[s:s + step], Yq[s:s + step], self.geo.coord_width, V, rb)
+        allrows = record_rows(U, Yq, self.geo.coord_width, V, rb)
+        s = 0
+        while s < len(U):
+            rows = allrows[s:s + self._entries(rb, limit)]
+            s += len(rows)
             body = struct.pack("<H", len(rows)) + rows.tobytes()
-            # never retried: a record that reached the core has trained it
-            answer = self.request(P.CMD_STREAM, body, retry=False)
+            # retried with the same sequence number: the device trains it once
+            answer = self.request(P.CMD_STREAM, body, len(rows) * qb)
             if len(answer) != len(rows) * qb:
                 raise P.LinkError(f"the device answered {len(answer)} bytes for {len(rows)} "
                                   f"records ({len(rows) * qb} expected)")

@@ -10,6 +10,7 @@ gives bit-identical tables.
 from __future__ import annotations
 
 import struct
+import time
 
 import numpy as np
 
@@ -31,8 +32,12 @@ from kanhw.train import layout
 class SoftDevice:
     """Frames in, frames out; the model lives in integer tables."""
 
-    def __init__(self, design: Design, buffer_bytes: int = 8192) -> None:
+    def __init__(self, design: Design, buffer_bytes: int = 8192,
+                 frame_timeout: float = 0.02) -> None:
+        """``frame_timeout``: seconds of silence after which a partly
+        received frame is dropped (the gateware counts clock cycles)."""
         self.design = design
+        self.frame_timeout = frame_timeout
         self.geo = geometry_of(design)
         self.sizes = link_sizes(self.geo, buffer_bytes)
         a = design.arch
@@ -43,7 +48,13 @@ class SoftDevice:
                               np.ones(a.n_functions, np.int64), z(a.n_in), np.ones(a.n_in),
                               z(a.n_out), np.ones(a.n_out))
         self.addresses = {addr: (kind, idx) for addr, kind, idx in table_addresses(self.geo)}
-        self.parser = P.Parser(max_payload=1 << 16)
+        self.parser = P.Parser(max_payload=self.sizes["buffer_bytes"])
+        self.last_byte = 0.0
+        #: (seq, cmd, answer frame) of the last frame executed: a repeat of
+        #: it is answered from here, not executed again
+        self.saved: tuple[int, int, bytes] | None = None
+        #: records trained or predicted since the device was made (never cleared)
+        self.records_total = 0
         self.reset()
 
     def reset(self) -> None:
@@ -130,6 +141,7 @@ class SoftDevice:
             nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
             self.regs["cycles"] += CycleModel(geo).stream(n, False, back_to_back=False)
         self.regs["records"] += n
+        self.records_total += n
         return result_rows(pred[:, 0], resid[:, 0], V, qb).tobytes()
 
     def _stream_layered(self, U: np.ndarray, Y: np.ndarray, qb: int) -> bytes:
@@ -152,18 +164,28 @@ class SoftDevice:
                                 resid)
             self.regs["cycles"] += cycles.stream(n, False)
         self.regs["records"] += n
+        self.records_total += n
         return result_rows(pred, resid, c.value_bits, qb).tobytes()
 
     # -- frames -----------------------------------------------------------------------
     def handle(self, f: P.Frame) -> bytes:
+        """The answer to one received frame: an error answer for a bad CRC or
+        an oversized frame, the kept answer for a repeat of the last frame
+        executed, or the frame executed."""
+        if f.too_long or not f.crc_ok:
+            status = P.STATUS_TOO_LONG if f.too_long else P.STATUS_BAD_CRC
+            return P.frame(f.seq, f.cmd | P.RESPONSE, bytes([status]))
+        if self.saved is not None and self.saved[:2] == (f.seq, f.cmd):
+            return self.saved[2]
+        answer = self.execute(f)
+        self.saved = (f.seq, f.cmd, answer)
+        return answer
+
+    def execute(self, f: P.Frame) -> bytes:
         s = self.sizes
         body = f.payload
         status, answer = P.STATUS_OK, b""
-        if not f.crc_ok:
-            status = P.STATUS_BAD_CRC
-        elif len(body) > s["buffer_bytes"]:
-            status = P.STATUS_TOO_LONG
-        elif f.cmd == P.CMD_INFO:
+        if f.cmd == P.CMD_INFO:
             answer = P.pack_words([CORE_ID, self.regs["shape"], s["max_records"],
                                    s["record_bytes"], s["result_bytes"]])
         elif f.cmd == P.CMD_RESET:
@@ -186,10 +208,21 @@ class SoftDevice:
             status = P.STATUS_BAD_COMMAND
         return P.frame(f.seq, f.cmd | P.RESPONSE, bytes([status]) + answer)
 
-    def feed(self, data: bytes) -> bytes:
-        """Bytes from the host in; the bytes the device sends back."""
+    def expire(self) -> None:
+        """The partial-frame timeout has passed: drop a partly received frame."""
+        self.parser.expire()
+
+    def feed(self, data: bytes, now: float | None = None) -> bytes:
+        """Bytes from the host in; the bytes the device sends back. A frame
+        left partly received for ``frame_timeout`` seconds before ``data``
+        arrives is dropped first (``now``: the arrival time, by default the
+        monotonic clock)."""
+        now = time.monotonic() if now is None else now
+        if self.parser.partial and now - self.last_byte > self.frame_timeout:
+            self.parser.expire()
+        if data:
+            self.last_byte = now
         out = b""
         for item in self.parser.feed(data):
-            if isinstance(item, P.Frame):  # an impossible length is skipped, as in hardware
-                out += self.handle(item)
+            out += self.handle(item)
         return out

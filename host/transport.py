@@ -31,6 +31,9 @@ class Transport(Protocol):
 
 
 class SerialTransport:
+    #: seconds to wait for an answer beyond its transfer time
+    timeout = 1.0
+
     def __init__(self, port: str, baud: int) -> None:
         try:
             import serial
@@ -42,6 +45,8 @@ class SerialTransport:
         except (serial.SerialException, ValueError) as exc:
             raise LinkError(f"cannot open {port}: {exc}") from None
         self.baud = baud
+        #: a byte's time on the wire (10 bits), doubled for the USB bridge
+        self.byte_seconds = 20.0 / baud
 
     def write(self, data: bytes) -> None:
         try:
@@ -69,19 +74,25 @@ class SerialTransport:
 
 
 class SoftTransport:
-    """In-process: bytes go straight to a :class:`~.soft.SoftDevice`."""
+    """In-process: bytes go straight to a :class:`~.soft.SoftDevice`, which
+    answers at once; an answer that is missing is therefore lost, and the
+    host's wait for it (``timeout``) is short."""
 
     baud = None
+    timeout = 0.05
 
     def __init__(self, design: Design, buffer_bytes: int = 8192) -> None:
         from .soft import SoftDevice
-        self.device = SoftDevice(design, buffer_bytes)
+        self.device = SoftDevice(design, buffer_bytes, frame_timeout=self.timeout / 2)
         self.pending = b""
 
     def write(self, data: bytes) -> None:
         self.pending += self.device.feed(data)
 
     def read(self, size: int, timeout: float) -> bytes:
+        if not self.pending:
+            time.sleep(timeout)
+            return b""
         out, self.pending = self.pending[:size], self.pending[size:]
         return out
 

@@ -1,13 +1,33 @@
-"""The host link protocol: framed packets with a sequence number and a CRC.
+"""The host link protocol: framed packets that survive a faulty link.
 
 Every frame, in both directions::
 
-    0x5A 0xA5 | seq:1 | cmd:1 | len:2 (LE) | payload:len | crc:2 (LE)
+    0x5A 0xA5 | seq:2 | cmd:1 | len:2 | hcheck:1 | payload:len | crc:4
 
-The CRC is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over ``seq`` to the
-end of the payload. The device answers every request with ``cmd | 0x80``,
+(multi-byte fields little-endian). ``hcheck`` is the low byte of the CRC-32
+of ``seq, cmd, len``: a receiver checks the header before it trusts the
+length, so a corrupted length never makes a side wait for a frame that is
+not coming. ``crc`` is the CRC-32 (CRC-32/ISO-HDLC, the standard library's
+:func:`zlib.crc32`; the gateware uses ``amaranth.lib.crc.catalog.CRC32_ISO_HDLC``)
+of everything from ``seq`` to the end of the payload, which detects every
+error of up to 3 bits in frames of the sizes used here (a few kB).
+
+A receiver looks for the preamble ``5A A5``; a header whose check fails is
+dropped and the search for the preamble goes on after it; a header whose
+length exceeds the receiver's buffer is answered ``STATUS_TOO_LONG`` at once
+and dropped; a frame that stops arriving mid-way is dropped after a timeout
+of silence (the *partial-frame timeout*, in gateware and soft device alike).
+
+The device answers every request whose header checked with ``cmd | 0x80``,
 the request's ``seq`` and a payload whose first byte is a status
-(``STATUS_*``); a frame with a bad CRC is answered with ``STATUS_BAD_CRC``.
+(``STATUS_*``): a frame with a bad CRC is answered ``STATUS_BAD_CRC`` and
+not executed. **Exactly once**: the device keeps the answer to the last
+frame it executed; a frame with that frame's ``seq`` and ``cmd`` is not
+executed again but answered with the kept answer, byte for byte. A host
+therefore retries every frame, training frames included, with the same
+``seq`` until it has an answer: a record is trained once however many
+copies of its frame reach the device. Sequence numbers are 16 bits; a host
+starts each session with ``INFO``.
 
 Commands (request payload -> response payload after the status byte):
 
@@ -21,21 +41,29 @@ Commands (request payload -> response payload after the status byte):
   residual); the records are applied only after the whole frame checked;
 * ``RESET``: nothing -> nothing (counters cleared, training mode).
 
-This module is the single source of the constants: the gateware
-(:mod:`kanhw.boards.link`) and the host side import them from here.
+This module is the single source of the framing: the gateware
+(:mod:`kanhw.boards.link`), the soft device and the host import it.
 """
 
 from __future__ import annotations
 
-import binascii
 import struct
+import zlib
 from dataclasses import dataclass
 
 from kanhw.errors import KanhwError
 
 SYNC = b"\x5a\xa5"
-HEADER = 4          # seq, cmd, len (after the sync bytes)
-CRC_BYTES = 2
+HEADER = 5          # seq:2, cmd:1, len:2 (after the sync bytes)
+HCHECK = 1          # the header check byte
+CRC_BYTES = 4
+OVERHEAD = len(SYNC) + HEADER + HCHECK + CRC_BYTES
+SEQ_MASK = 0xFFFF
+
+#: The frame check: CRC-32/ISO-HDLC (poly 0x04C11DB7 reflected, init and
+#: final XOR 0xFFFFFFFF). The gateware builds it from amaranth.lib.crc's
+#: catalogue entry of this name; a test checks the two agree.
+CRC_ALGORITHM = "CRC32_ISO_HDLC"
 
 CMD_INFO, CMD_WRITE, CMD_READ, CMD_STREAM, CMD_RESET = 0x01, 0x02, 0x03, 0x04, 0x05
 RESPONSE = 0x80
@@ -46,61 +74,110 @@ STATUS_TEXT = {STATUS_OK: "ok", STATUS_BAD_CRC: "bad CRC", STATUS_BAD_COMMAND: "
 
 
 class LinkError(KanhwError):
-    """A broken link: timeout, bad CRC, unexpected answer."""
+    """A broken link: no usable answer after every retry, or a refusal."""
 
 
-def crc16(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE (polynomial 0x1021, not reflected): the standard
-    library's ``crc_hqx`` computes it in C; a bitwise loop in Python was most
-    of the soft device's time per frame."""
-    return binascii.crc_hqx(data, crc)
+def crc32(data: bytes, crc: int = 0) -> int:
+    """CRC-32/ISO-HDLC of ``data`` (continuing from ``crc``)."""
+    return zlib.crc32(data, crc)
+
+
+def header_check(header: bytes) -> int:
+    """The header check byte: the low byte of the CRC-32 of ``seq, cmd, len``."""
+    return zlib.crc32(header) & 0xFF
 
 
 def frame(seq: int, cmd: int, payload: bytes = b"") -> bytes:
-    body = struct.pack("<BBH", seq & 0xFF, cmd, len(payload)) + payload
-    return SYNC + body + struct.pack("<H", crc16(body))
+    """One frame, preamble to CRC."""
+    head = struct.pack("<HBH", seq & SEQ_MASK, cmd, len(payload))
+    body = head + bytes([header_check(head)]) + payload
+    return SYNC + body + struct.pack("<I", crc32(body))
 
 
 @dataclass
 class Frame:
+    """A received frame. ``crc_ok`` False: the CRC did not match (the header
+    did); ``too_long``: the header checked but announced more payload than
+    the receiver holds (the payload is not waited for)."""
+
     seq: int
     cmd: int
     payload: bytes
     crc_ok: bool = True
+    too_long: bool = False
+
+
+_SYNC0, _SYNC1, _HEAD, _BODY = range(4)
 
 
 class Parser:
-    """Incremental frame parser: feed bytes, collect frames (or errors)."""
+    """Incremental frame parser, byte for byte the gateware's receiver: feed
+    bytes, collect :class:`Frame` s. ``max_payload``: the longest payload
+    waited for (the receiver's buffer)."""
 
     def __init__(self, max_payload: int = 1 << 16) -> None:
-        self.buf = bytearray()
         self.max_payload = max_payload
+        self.state = _SYNC0
+        self.head = bytearray()
+        self.body = bytearray()
+        self.need = 0
 
-    def feed(self, data: bytes) -> list[Frame | LinkError]:
-        """Complete frames (``crc_ok`` False when the CRC did not match), or a
-        :class:`LinkError` for a length no device could hold."""
-        self.buf += data
-        out: list[Frame | LinkError] = []
-        while True:
-            start = self.buf.find(SYNC)
-            if start < 0:
-                del self.buf[:max(0, len(self.buf) - 1)]
-                return out
-            del self.buf[:start]
-            if len(self.buf) < 2 + HEADER:
-                return out
-            seq, cmd, length = struct.unpack_from("<BBH", self.buf, 2)
-            if length > self.max_payload:
-                del self.buf[:2]
-                out.append(LinkError(f"frame length {length} exceeds {self.max_payload}"))
-                continue
-            total = 2 + HEADER + length + CRC_BYTES
-            if len(self.buf) < total:
-                return out
-            body = bytes(self.buf[2:2 + HEADER + length])
-            (crc,) = struct.unpack_from("<H", self.buf, 2 + HEADER + length)
-            del self.buf[:total]
-            out.append(Frame(seq, cmd, body[HEADER:], crc == crc16(body)))
+    @property
+    def partial(self) -> bool:
+        """A frame is partly received (its preamble has arrived)."""
+        return self.state in (_HEAD, _BODY)
+
+    def expire(self) -> None:
+        """The partial-frame timeout: drop a partly received frame."""
+        if self.partial:
+            self.state = _SYNC0
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """The frames ``data`` completes, in order."""
+        out: list[Frame] = []
+        data = bytes(data)
+        i, n = 0, len(data)
+        while i < n:
+            if self.state == _SYNC0:
+                j = data.find(SYNC[0], i)
+                if j < 0:
+                    break
+                self.state, i = _SYNC1, j + 1
+            elif self.state == _SYNC1:
+                b = data[i]
+                i += 1
+                if b == SYNC[1]:
+                    self.state = _HEAD
+                    self.head.clear()
+                elif b != SYNC[0]:
+                    self.state = _SYNC0
+            elif self.state == _HEAD:
+                take = min(HEADER + HCHECK - len(self.head), n - i)
+                self.head += data[i:i + take]
+                i += take
+                if len(self.head) < HEADER + HCHECK:
+                    break
+                self.state = _SYNC0
+                if self.head[HEADER] != header_check(bytes(self.head[:HEADER])):
+                    continue                          # a corrupted header: resynchronise
+                seq, cmd, length = struct.unpack_from("<HBH", self.head)
+                if length > self.max_payload:
+                    out.append(Frame(seq, cmd, b"", False, True))
+                    continue
+                self.state, self.need = _BODY, length + CRC_BYTES
+                self.body.clear()
+            else:
+                take = min(self.need - len(self.body), n - i)
+                self.body += data[i:i + take]
+                i += take
+                if len(self.body) < self.need:
+                    break
+                self.state = _SYNC0
+                seq, cmd, length = struct.unpack_from("<HBH", self.head)
+                payload = bytes(self.body[:length])
+                (crc,) = struct.unpack_from("<I", self.body, length)
+                out.append(Frame(seq, cmd, payload, crc == crc32(payload, crc32(self.head))))
+        return out
 
 
 def pack_words(words) -> bytes:
