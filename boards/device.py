@@ -43,8 +43,8 @@ class LinkedCore(wiring.Component):
         # the UART next, so the core misses nothing in the cycle it waits
         m.d.sync += core_reset.eq(link.core_reset)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx),
-                     self.busy.eq(core.busy), self.activity.eq(link.frames[0]),
-                     self.error.eq(link.errors != 0),
+                     self.busy.eq(core.busy), self.activity.eq(link.frames),
+                     self.error.eq(link.errors),
                      # nothing received, executing or sending: safe to wait for the host
                      self.idle.eq(link.idle & rx.idle & tx.idle & ~core.busy)]
         connect(m, rx.bytes, link.rx)

@@ -49,8 +49,8 @@ class LinkEngine(wiring.Component):
             "ctrl_req": Out(stream.Signature(ctrl_layout(geo))),
             "ctrl_rsp": In(stream.Signature(32)),
             "core_reset": Out(1),
-            "frames": Out(16),      # frames executed (status LED activity)
-            "errors": Out(16),      # frames refused
+            "frames": Out(1),       # toggles with each frame executed (activity LED)
+            "errors": Out(1),       # a frame has been refused since reset (error LED)
             "idle": Out(1),         # waiting for a frame, nothing in progress
         })
 
@@ -77,16 +77,20 @@ class LinkEngine(wiring.Component):
         saved_seq = Signal(16)
         saved_cmd = Signal(8)
         saved_status = Signal(2)
-        saved_len = Signal(16)
+        saved_len = Signal(range(depth + 1))
         saved = Signal()
         err = Signal()            # answering a refused frame: status only, nothing saved
-        count = Signal(16)        # payload bytes received / entries left
+        count = Signal(range(depth + 1))   # payload bytes received
         ptr = Signal(range(depth + 1))
         tptr = Signal(range(depth + 1))
         n = Signal(16)
         k = Signal(range(max(RB, QB, 9, 4 * INFO_WORDS) + 1))
-        word = Signal(64)
-        rec = Signal(RB * 8)
+        # one shift register takes an entry's bytes (little endian, shifted in
+        # at the top): a record, a write's address and data, a read's address,
+        # the entry count
+        W = max(RB * 8, 64)
+        rec = Signal(W)
+        word = rec[W - 64:]
         res = Signal(max(QB * 8, 32))
         m.d.comb += [rx_r.addr.eq(ptr), tx_r.addr.eq(tptr)]
         info_words = (CORE_ID, self.geo.shape_word, sz["max_records"], RB, QB)
@@ -197,7 +201,7 @@ class LinkEngine(wiring.Component):
                         m.d.sync += status.eq(P.STATUS_BAD_COMMAND)
                         m.next = "RESPOND"
                     with m.Else():
-                        m.d.sync += [k.eq(2), word.eq(0)]
+                        m.d.sync += k.eq(2)
                         m.next = "COUNT_ADDR"
                 with m.Else():
                     m.d.sync += status.eq(P.STATUS_BAD_COMMAND)
@@ -211,7 +215,7 @@ class LinkEngine(wiring.Component):
             with m.State("COUNT_ADDR"):
                 m.next = "COUNT_DATA"
             with m.State("COUNT_DATA"):
-                m.d.sync += [word.eq(Cat(word[8:16], rx_r.data)), ptr.eq(ptr + 1),
+                m.d.sync += [rec.eq(Cat(rec[8:], rx_r.data)), ptr.eq(ptr + 1),
                              k.eq(k - 1)]
                 with m.If(k == 1):
                     m.next = "SIZE"
@@ -221,16 +225,16 @@ class LinkEngine(wiring.Component):
                 # the length the entries imply, a cycle of its own: formed in
                 # CHECK (a multiplier, then the comparison) it was the
                 # longest path of a small ECP5 build
-                entries = word[:16]
+                entries = rec[W - 16:]
                 m.d.sync += expect.eq(2 + Mux(cmd == P.CMD_READ, entries * 4,
                                               Mux(cmd == P.CMD_STREAM, entries * RB,
                                                   entries * 8)))
                 m.next = "CHECK"
             with m.State("CHECK"):
-                entries = word[:16]
+                entries = rec[W - 16:]
                 ok = (length == expect) & \
                     ((cmd != P.CMD_STREAM) | (entries <= sz["max_records"]))
-                m.d.sync += [n.eq(entries), k.eq(entry_bytes), word.eq(0), rec.eq(0)]
+                m.d.sync += [n.eq(entries), k.eq(entry_bytes)]
                 with m.If(~ok):
                     m.d.sync += status.eq(P.STATUS_BAD_COMMAND)
                     m.next = "RESPOND"
@@ -242,7 +246,7 @@ class LinkEngine(wiring.Component):
             with m.State("ENTRY_ADDR"):
                 m.next = "ENTRY_DATA"
             with m.State("ENTRY_DATA"):
-                m.d.sync += [word.eq(Cat(word[8:], rx_r.data)), rec.eq(Cat(rec[8:], rx_r.data)),
+                m.d.sync += [rec.eq(Cat(rec[8:], rx_r.data)),
                              ptr.eq(ptr + 1), k.eq(k - 1)]
                 with m.If(k == 1):
                     with m.Switch(cmd):
@@ -278,7 +282,7 @@ class LinkEngine(wiring.Component):
                     m.next = "EMIT"
             with m.State("DO_RECORD"):
                 m.d.comb += [self.records.valid.eq(1),
-                             self.records.payload.eq(rec[:rec_bits])]
+                             self.records.payload.eq(rec[W - RB * 8:][:rec_bits])]
                 with m.If(self.records.ready):
                     m.next = "WAIT_RESULT"
             with m.State("WAIT_RESULT"):
@@ -292,7 +296,7 @@ class LinkEngine(wiring.Component):
                 with m.If(k == 1):
                     m.next = "NEXT"
             with m.State("NEXT"):
-                m.d.sync += [n.eq(n - 1), word.eq(0), rec.eq(0), k.eq(entry_bytes)]
+                m.d.sync += [n.eq(n - 1), k.eq(entry_bytes)]
                 with m.If(n == 1):
                     m.next = "RESPOND"
                 with m.Else():
@@ -303,12 +307,12 @@ class LinkEngine(wiring.Component):
                 m.d.sync += [saved.eq(1), saved_seq.eq(seq), saved_cmd.eq(cmd),
                              saved_status.eq(status), saved_len.eq(tptr + 1), err.eq(0)]
                 with m.If(status == P.STATUS_OK):
-                    m.d.sync += self.frames.eq(self.frames + 1)
+                    m.d.sync += self.frames.eq(~self.frames)
                 with m.Else():
-                    m.d.sync += self.errors.eq(self.errors + 1)
+                    m.d.sync += self.errors.eq(1)
                 m.next = "ANSWER"
             with m.State("REFUSE"):       # bad CRC, too long: nothing kept
-                m.d.sync += [err.eq(1), self.errors.eq(self.errors + 1)]
+                m.d.sync += [err.eq(1), self.errors.eq(1)]
                 m.next = "ANSWER"
             with m.State("REPLAY"):
                 m.d.sync += err.eq(0)

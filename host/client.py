@@ -55,6 +55,10 @@ class Device:
         self.clean = 0
         #: attempts that failed and were retried, over the session
         self.retried = 0
+        #: records whose STREAM frame was answered; records of a STREAM frame
+        #: that never was (trained once or not at all)
+        self.records_acked = 0
+        self.records_unacked = 0
         self.info = self._info()
 
     # -- requests ------------------------------------------------------------------
@@ -211,7 +215,10 @@ class Device:
             s += len(rows)
             body = struct.pack("<H", len(rows)) + rows.tobytes()
             # retried with the same sequence number: the device trains it once
+            self.records_unacked = len(rows)
             answer = self.request(P.CMD_STREAM, body, len(rows) * qb)
+            self.records_acked += len(rows)
+            self.records_unacked = 0
             if len(answer) != len(rows) * qb:
                 raise P.LinkError(f"the device answered {len(answer)} bytes for {len(rows)} "
                                   f"records ({len(rows) * qb} expected)")

@@ -50,7 +50,9 @@ class StreamTrainer:
     validation whose Pearson reaches ``target_pearson``. ``checkpoint``: the
     tables are saved there after every epoch, and a run resumes from it.
     ``init``: a float model quantised to the design's contract as the
-    initial tables.
+    initial tables. ``faults``: rates per byte of injected link faults
+    (:mod:`.faults`), seeded by ``fault_seed``; ``retries``: per frame,
+    before the run ends with :class:`~kanhw.interface.protocol.LinkError`.
     """
 
     def __init__(self, design: Design, transport: str, baud: int | None = None, *,
@@ -58,7 +60,9 @@ class StreamTrainer:
                  target_pearson: float | None = None, seed: int = 0,
                  schedule: list[Level] | None = None, checkpoint: str | None = None,
                  init: KAN | None = None, progress=None,
-                 log: Callable[[str], None] | None = None, quiet: bool = True) -> None:
+                 log: Callable[[str], None] | None = None, quiet: bool = True,
+                 faults: dict[str, float] | None = None, fault_seed: int = 0,
+                 retries: int = 8) -> None:
         if schedule:
             if schedule[-1].points != tuple(design.arch.points):
                 raise ConfigError(f"the schedule's last level {list(schedule[-1].points)} "
@@ -85,6 +89,13 @@ class StreamTrainer:
         self.progress = progress
         self.log = log or (lambda msg: None)
         self.quiet = quiet
+        self.faults = faults
+        self.fault_seed = fault_seed
+        self.retries = retries
+        #: the transports and devices the run opened (closed when it ends),
+        #: for inspection
+        self.opened: list = []
+        self.devices: list[Device] = []
 
     def check(self, data: Dataset) -> None:
         """The dataset must fit the design: its inputs and outputs."""
@@ -137,6 +148,7 @@ class StreamTrainer:
         pred = None
         input_clamps = 0
         dev, opened = None, None
+        retried = 0                          # frames the link made the host send again
         ran_on: list[dict] = []              # where each level trained
         try:
             for li, level in enumerate(self.levels):
@@ -157,9 +169,13 @@ class StreamTrainer:
                     "serial")) else "soft"
                 if dev is None or dev.design != level_design or transport != opened:
                     if dev is not None:
+                        retried += dev.retried
                         dev.t.close()
-                    dev = Device(open_transport(transport, level_design, self.baud),
-                                 level_design)
+                    t = open_transport(transport, level_design, self.baud, self.faults,
+                                       self.fault_seed + len(self.opened))
+                    self.opened.append(t)
+                    dev = Device(t, level_design, retries=self.retries)
+                    self.devices.append(dev)
                     opened = transport
                 ran_on.append({"points": list(level.points), "transport": transport,
                                "design_points": list(level_design.arch.points)})
@@ -222,6 +238,7 @@ class StreamTrainer:
                     break
         finally:
             if dev is not None:
+                retried += dev.retried
                 dev.t.close()
         counters["input_clamps"] = input_clamps
         seconds = time.perf_counter() - t0
@@ -232,7 +249,13 @@ class StreamTrainer:
                    "validation_rmse": entry.get("validation_rmse", []),
                    "validation_relative_rmse": entry.get("validation_relative_rmse", []),
                    "architecture": d.arch.to_dict(), "counters": counters,
-                   "levels": ran_on}
+                   "levels": ran_on, "link": {"retried_frames": retried}}
+        if self.faults:
+            injected: dict = {}
+            for t in self.opened:
+                for k, v in getattr(t, "injected", {}).items():
+                    injected[k] = injected.get(k, 0) + v
+            summary["link"]["faults_injected"] = injected
         if self.target_pearson is not None:
             summary["reached_target"] = bool(reached)
         if data.classes and pred is not None:

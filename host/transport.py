@@ -79,7 +79,7 @@ class SoftTransport:
     host's wait for it (``timeout``) is short."""
 
     baud = None
-    timeout = 0.05
+    timeout = 0.01
 
     def __init__(self, design: Design, buffer_bytes: int = 8192) -> None:
         from .soft import SoftDevice
@@ -111,9 +111,19 @@ REGISTRY = {
 DEFAULT_BAUD = 1_000_000
 
 
-def open_transport(spec: str, design: Design, baud: int | None = None) -> Transport:
+def open_transport(spec: str, design: Design, baud: int | None = None,
+                   faults: dict[str, float] | None = None, fault_seed: int = 0) -> Transport:
     """``serial:PORT[@BAUD]`` (``baud``, e.g. the board's, when the spec has
-    none), or a name in :data:`REGISTRY` (``soft``, ``sim``)."""
+    none), or a name in :data:`REGISTRY` (``soft``, ``sim``); with ``faults``
+    (rates per byte, :mod:`.faults`) wrapped in a fault injector."""
+    t = _open(spec, design, baud)
+    if faults:
+        from .faults import FaultyTransport
+        return FaultyTransport(t, faults, fault_seed)
+    return t
+
+
+def _open(spec: str, design: Design, baud: int | None) -> Transport:
     if spec.startswith("serial:"):
         rest = spec[len("serial:"):]
         port, _, rate = rest.partition("@")

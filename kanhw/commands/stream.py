@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="without --config: inner functions each block evaluates per cycle "
              "(default: the number of inputs)")
     dev.add_argument("--board", help="board (for the serial transport's default baud rate)")
+    dev.add_argument("--faults", metavar="SPEC",
+                     help="inject link faults at rates per byte, both ways: "
+                          "flip=R,drop=R,dup=R,delay=R (or all=R); for testing a link")
+    dev.add_argument("--fault-seed", type=int, default=0, metavar="S",
+                     help="seed of the injected faults (default 0)")
     groups["output"].add_argument(
         "--checkpoint", metavar="PATH",
         help="write the tables after every epoch; resume from PATH if it exists")
@@ -88,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"kanhw stream: {msg}", file=sys.stderr, flush=True)
 
+    from ..host.faults import parse_faults
+    faults = parse_faults(args.faults) if args.faults else None
     init = persist.load(args.init) if args.init else None
     # a serial link without a baud rate runs at the board's
     baud = None
@@ -98,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
                             validate_every=args.validate_every,
                             target_pearson=args.target_pearson, seed=args.seed,
                             schedule=schedule, checkpoint=args.checkpoint, init=init,
-                            progress=EpochBars(quiet=args.quiet), log=log, quiet=args.quiet)
+                            progress=EpochBars(quiet=args.quiet), log=log, quiet=args.quiet,
+                            faults=faults, fault_seed=args.fault_seed)
     if args.init:
         log(f"initial tables from {args.init}")
     model, summary = trainer.run(data)
