@@ -42,6 +42,7 @@ class Cell:
     errors: int = 0
     hangs: int = 0
     retried: int = 0
+    injected: int = 0
     messages: list[str] = field(default_factory=list)
 
 
@@ -105,6 +106,8 @@ def sweep(design, transport: str, data, epochs: int, kinds: list[str], rates: li
                     cell.twice += max(0, done - acked - open_)
                     cell.lost += max(0, acked - done)
                 cell.retried += sum(d.retried for d in res["trainer"].devices)
+                cell.injected += sum(sum(getattr(t, "injected", {}).values())
+                                     for t in res["trainer"].opened)
                 if "error" in res:
                     cell.errors += 1
                     cell.messages.append(res["error"])
@@ -117,11 +120,12 @@ def sweep(design, transport: str, data, epochs: int, kinds: list[str], rates: li
 
 def table(cells: list[Cell]) -> str:
     rows = [("| faults | rate / byte | runs | finished | bit-identical | trained twice | lost "
-             "| clean errors | hangs | frames retried |"),
-            "|---|---|---|---|---|---|---|---|---|---|"]
+             "| clean errors | hangs | faults injected | frames retried |"),
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         rows.append(f"| {c.kind} | {c.rate:g} | {c.runs} | {c.finished} | {c.identical} | "
-                    f"{c.twice} | {c.lost} | {c.errors} | {c.hangs} | {c.retried:,} |")
+                    f"{c.twice} | {c.lost} | {c.errors} | {c.hangs} | {c.injected:,} | "
+                    f"{c.retried:,} |")
     return "\n".join(rows)
 
 

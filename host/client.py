@@ -37,12 +37,12 @@ class Device:
     """
 
     #: clean frames in a row after which frames may grow again
-    GROW_AFTER = 8
+    GROW_AFTER = 16
     #: payload bytes of the first frames of a session
-    FIRST_BUDGET = 512
+    FIRST_BUDGET = 256
 
     def __init__(self, transport: Transport, design: Design, timeout: float | None = None,
-                 retries: int = 8) -> None:
+                 retries: int = 12) -> None:
         self.t = transport
         self.design = design
         self.geo = geometry_of(design)

@@ -62,7 +62,7 @@ class StreamTrainer:
                  init: KAN | None = None, progress=None,
                  log: Callable[[str], None] | None = None, quiet: bool = True,
                  faults: dict[str, float] | None = None, fault_seed: int = 0,
-                 retries: int = 8) -> None:
+                 retries: int = 12) -> None:
         if schedule:
             if schedule[-1].points != tuple(design.arch.points):
                 raise ConfigError(f"the schedule's last level {list(schedule[-1].points)} "

@@ -24,7 +24,10 @@ TOP = "kanhw_link_harness"
 
 class SimTransport:
     baud = None
-    timeout = 600.0  # a simulated second of UART traffic takes minutes
+    #: the host's wait for an answer: this beyond the frame's bytes at
+    #: ``byte_seconds`` each (a simulated UART byte takes a few ms)
+    timeout = 5.0
+    byte_seconds = 0.02
 
     def __init__(self, design: Design, buffer_bytes: int = 2048, log=None) -> None:
         from kanhw.boards.device import LinkedCore
