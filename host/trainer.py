@@ -14,6 +14,8 @@ the same tables bit for bit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from kanhw import classes, metrics, persist
 from kanhw.arch import Architecture
 from kanhw.datasets import Dataset
 from kanhw.design import Design
-from kanhw.errors import ConfigError
+from kanhw.errors import ConfigError, DataError
 from kanhw.fixed_model import FixedBackend, FixedKAN
 from kanhw.model import KAN
 from kanhw.multilevel import Level, refine_fixed
@@ -108,17 +110,43 @@ class StreamTrainer:
                               f"{data.y.shape[1]} outputs; the design takes {d.n} and "
                               f"{d.arch.n_out}")
 
+    def identity(self, data: Dataset) -> dict:
+        """What makes a run this run: a checkpoint records it, and only the
+        same run resumes from it."""
+        digest = hashlib.sha256()
+        for a in (data.X, data.y, data.X_val, data.y_val):
+            digest.update(np.ascontiguousarray(a, np.float64).tobytes())
+        d = self.design
+        return json.loads(json.dumps({
+            "dataset": data.name, "data_sha256": digest.hexdigest()[:16],
+            "records": len(data.X), "validation_records": len(data.X_val),
+            "seed": int(self.seed), "design": {"arch": d.arch.to_dict(),
+                                               "contract": d.contract.to_dict(),
+                                               "seed": int(d.seed)}}))
+
     def initial_model(self, data: Dataset) -> tuple[FixedKAN, int]:
         """The tables training starts from and the epochs already done."""
         d = self.design
         if self.init is not None:
             return FixedKAN.from_model(self.init, d.contract, data.y.min(0), data.y.max(0)), 0
         if self.checkpoint and os.path.exists(self.checkpoint):
-            model = persist.load_fixed(self.checkpoint)
+            ck = self.checkpoint
+            model = persist.load_fixed(ck)
             if model.arch != d.arch or model.contract != d.contract:
-                raise ConfigError(f"{self.checkpoint} holds another design's tables")
-            done = int(model.info.get("stream_epochs", 0))
-            self.log(f"resuming from {self.checkpoint} after epoch {done}")
+                raise ConfigError(f"{ck} holds another design's tables")
+            done = model.info.get("stream_epochs", 0)
+            if not isinstance(done, int) or isinstance(done, bool) or done < 0:
+                raise DataError(f"{ck}: corrupt checkpoint (stream_epochs {done!r} is not a "
+                                "count of epochs)")
+            saved, this = model.info.get("run"), self.identity(data)
+            if saved != this:
+                if not isinstance(saved, dict):
+                    raise ConfigError(f"{ck} does not say which run it belongs to; delete it "
+                                      "or give another --checkpoint to start afresh")
+                key = next(k for k in this if saved.get(k) != this[k])
+                raise ConfigError(f"{ck} belongs to another run ({key} {saved.get(key)} there, "
+                                  f"{this[key]} here); delete it or give another --checkpoint")
+            self.log(f"resuming from {ck} after epoch {done}")
             return model, done
         first = Architecture(d.arch.sizes, self.levels[0].points)
         return FixedKAN.initialise(first, d.contract, data.X.min(0), data.X.max(0),
@@ -224,7 +252,7 @@ class StreamTrainer:
                     model = dev.read_model(model)
                     model.history.append(entry)
                     model.info.update(stream_epochs=epoch, dataset=data.name,
-                                      transport=self.transport)
+                                      transport=self.transport, run=self.identity(data))
                     if self.progress:
                         self.progress.end_epoch(entry)
                     if self.checkpoint:

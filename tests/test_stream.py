@@ -170,3 +170,30 @@ def test_stream_trainer_is_a_host_class():
     assert set(summary["counters"]) == {"records", "saturated_records", "clamps", "stretches",
                                         "cycles", "input_clamps"}
     assert summary["counters"]["stretches"] == ref.counts[2]
+
+
+def test_resuming_another_runs_checkpoint_is_one_line(tmp_path):
+    """A checkpoint records its run (dataset, data, seed, records, design):
+    another seed, record count or dataset refuses to resume from it in one
+    line (exit 2); a damaged epoch count is one line too."""
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(DESIGN)
+    ck = str(tmp_path / "ck.npz")
+    common = ["--transport", "soft", "--config", str(cfg), "--val-records", "100", "--quiet",
+              "--checkpoint", ck, "--epochs", "1"]
+    assert kanhw("stream", "triangle", *common, "--train-records", "300",
+                 cwd=tmp_path).returncode == 0
+    assert persist.load_fixed(ck).info["run"]["records"] == 300
+    for extra, word in ((["--train-records", "400"], "records 300 there, 400 here"),
+                        (["--train-records", "300", "--seed", "5"], "seed 0 there, 5 here")):
+        r = kanhw("stream", "triangle", *common, *extra, cwd=tmp_path)
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        last = r.stderr.strip().splitlines()[-1]
+        assert "belongs to another run" in last and word in last, last
+    model = persist.load_fixed(ck)
+    model.info["stream_epochs"] = "two"
+    persist.save(model, ck)
+    r = kanhw("stream", "triangle", *common, "--train-records", "300", "--epochs", "2",
+              cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "stream_epochs 'two'" in r.stderr.strip().splitlines()[-1]
