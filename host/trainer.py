@@ -118,11 +118,11 @@ class StreamTrainer:
             digest.update(np.ascontiguousarray(a, np.float64).tobytes())
         d = self.design
         return json.loads(json.dumps({
-            "dataset": data.name, "data_sha256": digest.hexdigest()[:16],
-            "records": len(data.X), "validation_records": len(data.X_val),
-            "seed": int(self.seed), "design": {"arch": d.arch.to_dict(),
-                                               "contract": d.contract.to_dict(),
-                                               "seed": int(d.seed)}}))
+            "dataset": data.name, "records": len(data.X),
+            "validation_records": len(data.X_val), "seed": int(self.seed),
+            "design": {"arch": d.arch.to_dict(), "contract": d.contract.to_dict(),
+                       "seed": int(d.seed)},
+            "data_sha256": digest.hexdigest()[:16]}))
 
     def initial_model(self, data: Dataset) -> tuple[FixedKAN, int]:
         """The tables training starts from and the epochs already done."""
