@@ -12,7 +12,7 @@ the float64 and the bit-exact fixed-point models.
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import sys
 import time
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ from .errors import ConfigError
 from .fixed_model import FixedBackend, FixedKAN
 from .model import KAN
 from .train import FloatBackend, TrainConfig, TrainResult
+from .workers import WorkerPool
 
 _WORKER: dict = {}   # per worker process: the model template and the data
 
@@ -32,12 +33,15 @@ _WORKER: dict = {}   # per worker process: the model template and the data
 @dataclass
 class MergeConfig:
     """``workers`` copies, ``rounds`` merges, ``batch`` records per copy and
-    round; validation after every ``validate_every`` rounds and the last."""
+    round; validation after every ``validate_every`` rounds and the last.
+    ``round_timeout``: seconds after which a round of worker processes counts
+    as hung (default: :class:`~kanhw.workers.WorkerPool`'s)."""
 
     workers: int = 2
     rounds: int = 10
     batch: int = 10_000
     validate_every: int = 1
+    round_timeout: float | None = None
 
     @classmethod
     def for_epochs(cls, workers: int, n: int, epochs: int, batch: int | None = None,
@@ -45,6 +49,9 @@ class MergeConfig:
         """Defaults from a record count: batches of at most 10,000 records, and
         as many rounds as ``epochs`` passes over ``n`` records take."""
         workers = max(1, workers)
+        if batch is not None and batch > n:
+            raise ConfigError(f"--batch {batch:,} is more than the {n:,} training records; "
+                              f"give at most {n:,}")
         batch = batch or min(10_000, max(1, n // workers))
         rounds = rounds or max(1, round(epochs * n / (workers * batch)))
         return cls(workers, rounds, batch, validate_every)
@@ -118,6 +125,13 @@ def fit_merged(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig, merge: Me
     """Train ``model`` in place by merge rounds; validates after every
     ``merge.validate_every`` rounds. With a ``dask.distributed`` ``client``
     the copies train on the cluster's workers instead of local processes."""
+    if merge.batch > data.X.shape[0]:
+        raise ConfigError(f"a batch of {merge.batch:,} records is more than the "
+                          f"{data.X.shape[0]:,} training records")
+
+    def log(msg: str) -> None:
+        print(f"kanhw: {msg}", file=sys.stderr, flush=True)
+
     if cfg.anneal:
         raise ConfigError("anneal works with sequential training; drop --workers/--rounds/"
                           "--batch/--scheduler")
@@ -137,9 +151,8 @@ def fit_merged(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig, merge: Me
         template = model.copy()
         remote = (template, X_f, Y_f)
     elif merge.workers > 1:
-        ctx = mp.get_context("fork")
-        pool = ctx.Pool(merge.workers, initializer=_init_worker,
-                        initargs=(model.copy(), X, Y, cfg))
+        pool = WorkerPool(merge.workers, _init_worker, (model.copy(), X, Y, cfg),
+                          round_timeout=merge.round_timeout, log=log)
     else:
         _init_worker(model.copy(), X, Y, cfg)
     history, stretches, records, reached = [], 0, 0, None
@@ -189,7 +202,6 @@ def fit_merged(model: KAN | FixedKAN, data: Dataset, cfg: TrainConfig, merge: Me
     finally:
         if pool:
             pool.close()
-            pool.join()
     last = history[-1]
     seconds = time.perf_counter() - t0
     return TrainResult(

@@ -10,7 +10,6 @@ main training.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 
 import numpy as np
@@ -20,6 +19,7 @@ from .datasets import Dataset
 from .errors import ConfigError
 from .model import KAN
 from .train import FloatBackend, TrainConfig
+from .workers import WorkerPool
 
 _WORKER: dict = {}
 
@@ -84,9 +84,8 @@ def pretrain(model: KAN, data: Dataset, alpha: float, epochs: int = 1, group: in
     cfg = TrainConfig(alpha=alpha * share, epochs=epochs, seed=seed)
     X, Y = data.X, data.y
     if workers > 1:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(workers, initializer=_init, initargs=(model, X, Y, cfg, share)) as pool:
-            out = pool.map(_train_group, groups, chunksize=max(1, len(groups) // (4 * workers)))
+        with WorkerPool(workers, _init, (model, X, Y, cfg, share)) as pool:
+            out = pool.map(_train_group, groups)
     else:
         _init(model, X, Y, cfg, share)
         out = [_train_group(g) for g in groups]
