@@ -59,8 +59,17 @@ class Dataset:
             self.class_names = [str(c) for c in range(self.classes)]
 
 
+#: The largest magnitude a value may have: sums of squares over millions of
+#: records (Pearson, RMSE) and ranges of domains stay finite below it.
+MAX_MAGNITUDE = 1e100
+
+
 def as_matrix(a: np.ndarray, what: str) -> np.ndarray:
-    """Return ``a`` as a contiguous 2-D float64 array, checking it is finite."""
+    """Return ``a`` as a contiguous 2-D float64 array, checking it is real,
+    finite and not so large that float computations on it overflow."""
+    if np.iscomplexobj(a):
+        raise DataError(f"{what} are complex numbers; give real numbers (the imaginary part "
+                        "would be dropped)")
     try:
         a = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError):
@@ -73,6 +82,11 @@ def as_matrix(a: np.ndarray, what: str) -> np.ndarray:
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise DataError(f"{what}: row {r} column {c} is {a[r, c]} (NaN/inf are not allowed)")
+    big = np.abs(a) > MAX_MAGNITUDE
+    if big.any():
+        r, c = np.argwhere(big)[0]
+        raise DataError(f"{what}: row {r} column {c} is {a[r, c]:g}, beyond +-{MAX_MAGNITUDE:g}, "
+                        "where the float computations overflow; rescale the column")
     return writable(np.ascontiguousarray(a))
 
 

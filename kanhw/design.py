@@ -307,6 +307,9 @@ def load_design(path: str) -> Design:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a design file (not text: a TOML file is "
+                          "expected)") from None
     try:
         return design_from_dict(doc)
     except ConfigError as exc:
@@ -329,6 +332,8 @@ def load_contract(spec: str) -> Contract:
         raise ConfigError(f"cannot read {spec}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{spec}: malformed TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{spec} is not a TOML file (not text)") from None
     if "contract" in doc:
         table = doc["contract"]
     elif set(doc) & _SECTIONS:

@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.records < 1:
         raise ConfigError(f"--records must be at least 1, got {args.records}")
+    if args.warm_epochs < 0:
+        raise ConfigError(f"--warm-epochs must be 0 or more, got {args.warm_epochs}")
     from ..design import load_design
 
     design = load_design(args.config)
