@@ -132,8 +132,11 @@ def instantiated_cells(design: Design) -> dict[str, int]:
     from kanhw.interface import geometry_of
     from kanhw.rtl_gen.cores import training_core
     v = verilog.convert(training_core(geometry_of(design)), name="kanhw_core", emit_src=False)
+    # plain opt: opt -full merges a LUT-RAM port's constant address bit
+    # with an undriven twin and stops on their differing init values (the
+    # synthesis flows map the same Verilog fine); the counts are the same
     cells, _ = _yosys({"core.v": v}, "read_verilog core.v; hierarchy -top kanhw_core; "
-                      "proc -norom; flatten; opt -full; memory -nomap; opt_clean")
+                      "proc -norom; flatten; opt; memory -nomap; opt_clean")
     return {"multipliers": cells.get("$mul", 0), "memories": cells.get("$mem_v2", 0)}
 
 

@@ -27,7 +27,8 @@ EXAMPLE = """\
 inputs = 16          # n: features per record (det4: the 16 matrix entries)
 addends = 64         # K: one processing block per addend
 points = [5, 22]     # grid points of the inner and the outer functions
-outputs = 1          # the generated core supports one output
+outputs = 1          # one output: the two-layer core; more outputs, or
+                     # layers = [...] for a deeper KAN, make a layered core
 
 [hardware]
 lanes = 16           # inner functions each block evaluates per cycle (1..inputs):

@@ -8,6 +8,13 @@ through ``wr_*``, starts a job (``go`` with ``job`` = records or control and
 ``count``), waits for ``done``, then reads the outputs through ``rd_*``
 (asynchronous read). ``cycles`` counts clock cycles of the last job.
 
+The record and result RAMs are rings of ``ring`` entries, so a stream of any
+length runs on one build: record ``i`` sits in slot ``i % ring``, the
+harness plays it once the bench has raised ``avail`` above ``i``, and
+``n_out`` counts the results captured. A bench refills the slots whose
+results it has read while the core works on the rest, so the core sees one
+unbroken stream (the same cycle count as a stream held whole).
+
 With ``core_reset``, the harness has a ``core_reset`` input wired as the
 board's link wires its reset command: a reset inserted around the core
 (:class:`~amaranth.hdl.ResetInserter`), which also stops the job under way.
@@ -27,10 +34,12 @@ from kanhw.rtl_gen.cores import training_core
 
 #: Harness jobs (the ``job`` input): play records, or issue control requests.
 JOB_RECORDS, JOB_CTRL = 0, 1
+#: Width of the stream counters: a job of up to 2^32 - 1 records.
+COUNT_BITS = 32
 
 
 class SimHarness(wiring.Component):
-    def __init__(self, geo, max_records: int, max_ctrl: int,
+    def __init__(self, geo, ring: int, max_ctrl: int,
                  shared_blocks: bool = False, core_reset: bool = False) -> None:
         self.geo = geo
         self.shared_blocks = shared_blocks
@@ -38,7 +47,7 @@ class SimHarness(wiring.Component):
         self.rec_w = payload_bits(record_fields(geo))
         self.res_w = payload_bits(result_fields(geo))
         self.ctrl_w = payload_bits(ctrl_fields(geo))
-        self.rec_depth = 1 << ceil_log2(max(max_records, 2))
+        self.rec_depth = 1 << ceil_log2(max(ring, 2))
         self.ctrl_depth = 1 << ceil_log2(max(max_ctrl, 2))
         aw = max(ceil_log2(self.rec_depth), ceil_log2(self.ctrl_depth))
         self.addr_width = aw
@@ -46,8 +55,8 @@ class SimHarness(wiring.Component):
             "wr_sel": In(1), "wr_addr": In(aw), "wr_data": In(max(self.rec_w, self.ctrl_w)),
             "wr_en": In(1),
             "rd_sel": In(1), "rd_addr": In(aw), "rd_data": Out(max(self.res_w, 32)),
-            "go": In(1), "job": In(1), "count": In(aw + 1),
-            "done": Out(1), "cycles": Out(32),
+            "go": In(1), "job": In(1), "count": In(COUNT_BITS), "avail": In(COUNT_BITS),
+            "done": Out(1), "n_out": Out(COUNT_BITS), "cycles": Out(32),
         }
         if core_reset:
             members["core_reset"] = In(1)
@@ -78,21 +87,24 @@ class SimHarness(wiring.Component):
         job = Signal()
         count = Signal.like(self.count)
         n_in = Signal.like(self.count)      # inputs handed to the core
-        n_out = Signal.like(self.count)     # outputs captured
+        n_out = self.n_out                  # outputs captured
+        ring = ceil_log2(self.rec_depth)
+        rec_slot, res_slot = n_in[:ring], n_out[:ring]
         rd_rec, rd_req = rec_mem.read_port(domain="comb"), req_mem.read_port(domain="comb")
         w_res, w_rsp = res_mem.write_port(), rsp_mem.write_port()
-        m.d.comb += [rd_rec.addr.eq(n_in), rd_req.addr.eq(n_in),
+        m.d.comb += [rd_rec.addr.eq(rec_slot), rd_req.addr.eq(n_in),
                      core.records.payload.eq(rd_rec.data), core.ctrl_req.payload.eq(rd_req.data),
                      core.results.ready.eq(1), core.ctrl_rsp.ready.eq(1),
-                     w_res.addr.eq(n_out), w_res.data.eq(core.results.payload),
+                     w_res.addr.eq(res_slot), w_res.data.eq(core.results.payload),
                      w_rsp.addr.eq(n_out), w_rsp.data.eq(core.ctrl_rsp.payload),
                      self.done.eq(~running & ~core.busy)]
         with m.If(running):
             m.d.sync += self.cycles.eq(self.cycles + 1)
             feeding = n_in < count
             with m.If(job == JOB_RECORDS):
-                m.d.comb += core.records.valid.eq(feeding)
-                with m.If(feeding & core.records.ready):
+                playing = feeding & (n_in < self.avail)
+                m.d.comb += core.records.valid.eq(playing)
+                with m.If(playing & core.records.ready):
                     m.d.sync += n_in.eq(n_in + 1)
                 with m.If(core.results.valid):
                     m.d.comb += w_res.en.eq(1)

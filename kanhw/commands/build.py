@@ -70,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
         _print_estimate(est)
         verdict = "fits" if est.fits else f"does not fit ({', '.join(est.over)}): " \
             + propose(board, design, est)
-        print(f"{design.addends} addends, {design.lanes} lane(s) on {board.name}: {verdict}")
+        print(f"{_shape(design)} on {board.name}: {verdict}")
         if args.json:
             print(json.dumps(est.to_dict()))
         return 0 if est.fits else 2
     if not est.fits and not args.force:
         worst = est.over[0]
         raise BuildFailed(
-            f"the {design.addends}-addend, {design.lanes}-lane design does not fit "
+            f"the design ({_shape(design)}) does not fit "
             f"{board.name}: the resource model needs {est.needed[worst]:,d} {worst.upper()} "
             f"of {est.available[worst]:,d}; fits: {propose(board, design, est)} "
             "(--force builds anyway)")
@@ -101,3 +101,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rep.to_dict()))
     return 0 if rep.meets_timing else EXIT_TIMING
+
+
+def _shape(design) -> str:
+    """The design in a few words: addends (widths and units per block for a
+    layered core) and lanes."""
+    if design.layered:
+        widths = " -> ".join(map(str, design.arch.sizes))
+        units = ", ".join(map(str, design.units_per_block))
+        return f"{widths}, units per block {units}, {design.lanes} lane(s)"
+    return f"{design.addends} addends, {design.lanes} lane(s)"

@@ -31,6 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--warm-epochs", type=int, default=0, metavar="E",
                    help="train the reference E epochs first, so a trained model is checked")
+    p.add_argument("--epochs", type=int, metavar="E",
+                   help="train epoch after epoch (N shuffled records each, then the "
+                        "validation set in frozen mode) until the validation Pearson reaches "
+                        "--target or E epochs ran; every segment checked bit for bit")
+    p.add_argument("--target", type=float, default=0.97, metavar="R",
+                   help="validation Pearson that ends an --epochs run (default 0.97)")
+    p.add_argument("--val-records", type=int, metavar="V",
+                   help="validation records of an --epochs run (default N / 5)")
+    p.add_argument("--multilevel", metavar="SCHEDULE",
+                   help="with --epochs: grid levels, e.g. '5,8x2 5,22x8' (points per layer "
+                        "x epochs); coarse levels run on the core's outer_points register")
     p.add_argument("--json", action="store_true", help="end stdout with a JSON summary")
     p.set_defaults(run=run)
 
@@ -40,9 +51,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--records must be at least 1, got {args.records}")
     if args.warm_epochs < 0:
         raise ConfigError(f"--warm-epochs must be 0 or more, got {args.warm_epochs}")
+    if args.epochs is None and (args.multilevel or args.val_records is not None):
+        raise ConfigError("--multilevel and --val-records go with --epochs")
     from ..design import load_design
 
     design = load_design(args.config)
+    if args.epochs is not None:
+        return run_epochs(args, design)
     from ..interface.cycles import CycleModel
     from ..interface.geometry import Geometry
     from ..sim import runner
@@ -97,3 +112,69 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     return EXIT_MISMATCH if mismatches or not cycles_ok else 0
+
+
+def run_epochs(args: argparse.Namespace, design) -> int:
+    """``kanhw sim --epochs``: the reference plans the run, the simulator
+    runs it whole on one core, every epoch is compared."""
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.frozen or args.warm_epochs:
+        raise ConfigError("--epochs trains from the initial tables: drop --frozen and "
+                          "--warm-epochs")
+    val = args.val_records if args.val_records is not None else max(1, args.records // 5)
+    if val < 2:
+        raise ConfigError(f"--val-records must be at least 2, got {val}")
+    from ..multilevel import parse_schedule
+    from ..sim import runner, training
+
+    def log(msg: str) -> None:
+        print(f"kanhw sim: {msg}", file=sys.stderr, flush=True)
+
+    schedule = parse_schedule(args.multilevel, design.arch.n_layers) if args.multilevel \
+        else None
+    t0 = time.perf_counter()
+    epochs = training.plan(design, args.records, val, args.epochs, seed=args.seed,
+                           dataset=args.dataset, target=args.target, schedule=schedule,
+                           log=log)
+    t_ref = time.perf_counter() - t0
+    segs = training.segments_of(epochs)
+    total = sum(len(v.U) for v in segs)
+    log(f"reference: {len(epochs)} epoch(s), {total:,d} records in {t_ref:.1f} s; "
+        f"simulating them back to back")
+    t0 = time.perf_counter()
+    outs = runner.run_segments(segs, args.simulator, waves=args.waves, log=log)
+    seconds = time.perf_counter() - t0
+    checks = training.check(epochs, outs)
+    stream_s = sum(c.stream_seconds for c in checks)
+    bad = 0
+    rows = []
+    print("| epoch | outer points | records | validation Pearson | mismatches | cycles "
+          "(train + validation) | model |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for c in checks:
+        cyc = c.cycles[0] + c.validation_cycles[0]
+        model = c.cycles[1] + c.validation_cycles[1]
+        ok = not c.mismatches and cyc == model
+        bad += not ok
+        print(f"| {c.epoch.index} | {c.epoch.outer_points} | {len(c.epoch.train.U):,d} + "
+              f"{len(c.epoch.validation.U):,d} | {c.epoch.pearson:.4f} | {len(c.mismatches)} | "
+              f"{cyc:,d} | {model:,d} |")
+        for m in c.mismatches:
+            print(f"  epoch {c.epoch.index}: {m}")
+        rows.append({"epoch": c.epoch.index, "outer_points": c.epoch.outer_points,
+                     "validation_pearson": c.epoch.pearson, "mismatches": len(c.mismatches),
+                     "cycles": cyc, "cycles_predicted": model})
+    last = epochs[-1].pearson
+    reached = last >= args.target
+    rate = total / stream_s if stream_s > 0 else None
+    print(f"{args.simulator}: {len(epochs)} epoch(s), {total:,d} records "
+          f"{'bit-exact, cycle-exact' if not bad else f'{bad} EPOCH(S) DIFFER'}; validation "
+          f"Pearson {last:.4f} ({'reached' if reached else 'below'} {args.target}); "
+          f"{seconds:.1f} s" + (f" ({rate:,.0f} records/s streaming)" if rate else ""))
+    if args.json:
+        print(json.dumps({"simulator": args.simulator, "epochs": rows, "records": total,
+                          "bit_exact": not bad, "target_reached": reached,
+                          "seconds": round(seconds, 2), "reference_seconds": round(t_ref, 2),
+                          "stream_records_per_s": round(rate, 1) if rate else None}))
+    return EXIT_MISMATCH if bad else 0
