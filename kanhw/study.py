@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ from . import datasets
 from .arch import build_architecture
 from .backprop import Scheme, all_schemes
 from .errors import ConfigError
+from .workers import WorkerError
 
 MODELS = ("nk_kan", "bp_kan", "mlp", "mlp_wide", "hsic_kan", "hsic_mlp", "hsic_mlp_wide",
           "pykan")
@@ -359,14 +361,29 @@ def run_pool(fn: Callable, jobs: Sequence, workers: int,
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
         results = pool.map(fn, jobs)
     runs: list[Run] = []
+    done = False
     try:
         for run in results:
             runs.append(run)
             if on_done:
                 on_done(run)
+        done = True
+    except BrokenProcessPool:
+        raise WorkerError(f"a study worker process died after {len(runs)} of {len(jobs)} "
+                          "runs; run again (fewer --workers use less memory)") from None
     finally:
         if pool is not None:
-            pool.shutdown()
+            if done:
+                pool.shutdown()
+            else:       # interrupted or failed: end the workers now, not after their runs
+                procs = list((getattr(pool, "_processes", None) or {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for p in procs:
+                    p.terminate()
+                for p in procs:
+                    p.join(1)
+                    if p.is_alive():
+                        p.kill()
     return runs
 
 

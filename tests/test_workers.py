@@ -109,3 +109,13 @@ def test_ctrl_c_ends_a_run_with_workers_and_leaves_no_process(tmp_path):
             p.kill()
     assert p.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
     assert all(_state(k) == "gone" for k in kids)
+
+
+def _die(job):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_study_worker_that_dies_is_one_line():
+    from kanhw.study import run_pool
+    with pytest.raises(WorkerError, match="a study worker process died after 0 of 2 runs"):
+        run_pool(_die, [1, 2], 2)
