@@ -4,6 +4,7 @@ record streaming in frames, mode and counters. Works over any transport."""
 from __future__ import annotations
 
 import struct
+import time
 
 import numpy as np
 
@@ -105,7 +106,6 @@ class Device:
         """(status, body) of the answer to ``seq``; status None after
         ``wait`` seconds with no answer, -1 for a garbled one. Answers to
         other sequence numbers (late or repeated) are skipped."""
-        import time
         end = time.monotonic() + wait
         while True:
             left = end - time.monotonic()
