@@ -70,7 +70,6 @@ class LinkEngine(wiring.Component):
         seq = Signal(16)
         cmd = Signal(8)
         length = Signal(16)
-        expect = Signal(range(2 + 0xFFFF * max(RB, 8) + 1))   # the length the count implies
         status = Signal(2)
         # the answer to the last frame executed (its payload stays in the TX
         # buffer): a repeat of that frame is answered from here
@@ -222,26 +221,27 @@ class LinkEngine(wiring.Component):
                 with m.Else():
                     m.next = "COUNT_ADDR"
             with m.State("SIZE"):
-                # the length the entries imply, a cycle of its own: formed in
-                # CHECK (a multiplier, then the comparison) it was the
-                # longest path of a small ECP5 build
-                entries = rec[W - 16:]
-                m.d.sync += expect.eq(2 + Mux(cmd == P.CMD_READ, entries * 4,
-                                              Mux(cmd == P.CMD_STREAM, entries * RB,
-                                                  entries * 8)))
+                m.d.sync += [n.eq(rec[W - 16:]), count.eq(length - 2)]
                 m.next = "CHECK"
             with m.State("CHECK"):
+                # the length must be 2 + entries x entry bytes: counted down,
+                # an entry a cycle (no multiplier: the iCE40 is full)
                 entries = rec[W - 16:]
-                ok = (length == expect) & \
-                    ((cmd != P.CMD_STREAM) | (entries <= sz["max_records"]))
-                m.d.sync += [n.eq(entries), k.eq(entry_bytes)]
-                with m.If(~ok):
+                with m.If(n == 0):
+                    with m.If((count != 0) |
+                              ((cmd == P.CMD_STREAM) & (entries > sz["max_records"]))):
+                        m.d.sync += status.eq(P.STATUS_BAD_COMMAND)
+                        m.next = "RESPOND"
+                    with m.Elif(entries == 0):
+                        m.next = "RESPOND"
+                    with m.Else():
+                        m.d.sync += [n.eq(entries), k.eq(entry_bytes)]
+                        m.next = "ENTRY_ADDR"
+                with m.Elif(count < entry_bytes):
                     m.d.sync += status.eq(P.STATUS_BAD_COMMAND)
                     m.next = "RESPOND"
-                with m.Elif(entries == 0):
-                    m.next = "RESPOND"
                 with m.Else():
-                    m.next = "ENTRY_ADDR"
+                    m.d.sync += [count.eq(count - entry_bytes), n.eq(n - 1)]
             # one entry: fetch its bytes from the buffer (two cycles per byte)
             with m.State("ENTRY_ADDR"):
                 m.next = "ENTRY_DATA"

@@ -116,6 +116,7 @@ def requests(vec, geo):
         out.append(P.frame(seq + 1, P.CMD_READ, struct.pack("<HI", 1, op)))
     out.append(P.frame(92, 0x33))                                 # unknown command
     out.append(P.frame(93, P.CMD_READ, b"\x05\x00\x01"))          # inconsistent length
+    out.append(P.frame(89, P.CMD_READ, b"\x01\x00" + bytes(8)))   # ... longer than the count
     bad = bytearray(P.frame(94, P.CMD_INFO))
     bad[-2] ^= 1                                                  # corrupted CRC
     out.append(bytes(bad))
@@ -150,7 +151,7 @@ def test_gateware_link_answers_like_the_soft_device():
     frames = [i if isinstance(i, bytes) else i[0] for i in items]
     answers = [P.Parser().feed(a) for a in expected]
     by_seq = {f[0].seq: f[0] for f in answers if f}
-    assert by_seq[93].payload[0] == P.STATUS_BAD_COMMAND
+    assert by_seq[93].payload[0] == by_seq[89].payload[0] == P.STATUS_BAD_COMMAND
     assert by_seq[94].payload[0] == P.STATUS_BAD_CRC
     grid_reads = [P.unpack_words(by_seq[s].payload[1:])[0] for s in (81, 83, 85)]
     assert grid_reads == [2, DESIGN.arch.points[1], 3]
