@@ -19,18 +19,16 @@ import sys
 import time
 import tomllib
 
-from kanhw.design import EXAMPLE, design_from_dict
+from kanhw.design import EXAMPLES, design_from_dict
 from kanhw.sim import runner
 from kanhw.sim.compare import compare, expected_cycles
 from kanhw.sim.vectors import make_vectors
 
 DESIGNS = {
     # the 8 x 8 lanes-4 det4 design that routes on the ULX3S-85F
-    "det4-m8": lambda: design_from_dict({
-        "arch": {"inputs": 16, "addends": 64, "points": [5, 22]},
-        "hardware": {"lanes": 4, "addends_per_block": 8}, "training": {"alpha": 0.2}}),
+    "det4-m8": lambda: design_from_dict(tomllib.loads(EXAMPLES["det4-85f"])),
     # the det4 example: 64 blocks of 16 lanes
-    "det4-example": lambda: design_from_dict(tomllib.loads(EXAMPLE)),
+    "det4-example": lambda: design_from_dict(tomllib.loads(EXAMPLES["det4"])),
     # a small core
     "small": lambda: design_from_dict({
         "arch": {"inputs": 4, "addends": 4, "points": [4, 6]},
@@ -47,12 +45,21 @@ def default_records(simulator: str, blocks: int) -> int:
     return base if simulator == "verilator" else max(20, base * 8 // max(8, blocks))
 
 
+#: Cores above this many blocks run on the slow simulators only with
+#: ``--all``: Amaranth's simulator does about 50 cycles/s on the 8-block det4
+#: core, and loading the 64-block example's tables alone is some 40k cycles.
+SLOW_BLOCKS = 8
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--designs", nargs="+", choices=sorted(DESIGNS), default=list(DESIGNS))
     ap.add_argument("--simulators", nargs="+", choices=runner.SIMULATORS,
                     default=list(runner.SIMULATORS))
     ap.add_argument("--records", type=int, help="records per run (default: by simulator)")
+    ap.add_argument("--all", action="store_true",
+                    help=f"also run cores of more than {SLOW_BLOCKS} blocks on Icarus and "
+                         "Amaranth's simulator (hours)")
     args = ap.parse_args()
     print("| design | blocks | simulator | records | cycles/record | records/s | cycles/s "
           "| total s | bit-exact |")
@@ -63,6 +70,10 @@ def main() -> int:
         for sim in args.simulators:
             if not runner.available(sim):
                 print(f"| {name} | {d.blocks} | {sim} | - | - | - | - | - | not installed |")
+                continue
+            if sim != "verilator" and d.blocks > SLOW_BLOCKS and not args.all:
+                print(f"| {name} | {d.blocks} | {sim} | - | - | - | - | - | skipped "
+                      "(--all) |")
                 continue
             n = args.records or default_records(sim, d.blocks)
             vec = make_vectors(d, n, seed=1, dataset="det4" if d.n == 16 else "mixed")

@@ -25,7 +25,7 @@ EXAMPLE = """\
 
 [arch]
 inputs = 16          # n: features per record (det4: the 16 matrix entries)
-addends = 64         # K: one processing block per addend
+addends = 64         # K: a processing block per addends_per_block addends
 points = [5, 22]     # grid points of the inner and the outer functions
 outputs = 1          # one output: the two-layer core; more outputs, or
                      # layers = [...] for a deeper KAN, make a layered core
@@ -92,8 +92,24 @@ slope_bits = 24
 slope_frac = 16
 """
 
+
+
+def _det4_85f(text: str) -> str:
+    """The example at the shape that routes on the ULX3S-85F: blocks of 8
+    addends with 4 lanes (8 blocks instead of 64)."""
+    edits = (("# kanhw design file: a two-layer KAN training core.",
+              ("# kanhw design file: a two-layer KAN training core, the det4 shape that\n"
+               "# places and routes on the ULX3S-85F (8 blocks of 8 addends, 4 lanes).")),
+             ("lanes = 16           #", "lanes = 4            #"),
+             ("addends_per_block = 1  #", "addends_per_block = 8  #"))
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
 #: ``kanhw generate --example NAME``.
-EXAMPLES = {"det4": EXAMPLE, "tetra": TETRA_EXAMPLE}
+EXAMPLES = {"det4": EXAMPLE, "det4-85f": _det4_85f(EXAMPLE), "tetra": TETRA_EXAMPLE}
 
 _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: Where the inner node tables live: the synthesis tool's choice, block RAM

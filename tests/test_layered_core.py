@@ -41,6 +41,15 @@ def test_layered_core_is_bit_and_cycle_exact(name, train):
         assert out.final.equals(vec.initial)
 
 
+@pytest.mark.skipif(not runner.available("icarus"), reason="icarus (iverilog) not installed")
+def test_a_three_layer_core_under_icarus():
+    d = design_from_dict(SHAPES["n5_h4_h3_o2"])
+    vec = make_vectors(d, 200, seed=5, dataset="mixed-outliers")
+    out = runner.run(vec, "icarus")
+    assert compare(vec, out) == []
+    assert out.cycles == expected_cycles(vec) and out.counts[2] > 0
+
+
 def test_a_layered_design_refuses_what_its_core_does_not_have():
     from kanhw.errors import ConfigError
     with pytest.raises(ConfigError, match="lane_stages applies to the two-layer core"):

@@ -11,7 +11,7 @@ import sys
 import pytest
 from hw_designs import design
 
-from kanhw.design import design_from_dict
+from kanhw.design import EXAMPLES, design_from_dict
 from kanhw.multilevel import parse_schedule
 from kanhw.sim import runner, training
 from kanhw.sim.job import RING
@@ -75,8 +75,7 @@ def test_epoch_options_are_checked(tmp_path):
 @pytest.mark.parametrize("schedule", [None, "5,8x2 5,22x13"])
 def test_det4_core_trains_to_pearson_097_under_verilator(tmp_path, schedule):
     cfg = tmp_path / "det4.toml"
-    cfg.write_text("[arch]\ninputs = 16\naddends = 64\npoints = [5, 22]\n"
-                   "[hardware]\nlanes = 4\naddends_per_block = 8\n[training]\nalpha = 0.2\n")
+    cfg.write_text(EXAMPLES["det4-85f"])     # the shape that routes on the ULX3S-85F
     extra = ["--multilevel", schedule] if schedule else []
     r = subprocess.run([sys.executable, "-m", "kanhw", "sim", "--config", str(cfg),
                         "--records", "100000", "--val-records", "20000", "--epochs", "15",

@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", default="kanhw_core", help="top module name (default kanhw_core)")
     p.add_argument("--example", nargs="?", const="det4", metavar="NAME",
                    help="print a commented example design file and exit: det4 (the "
-                        "default; two layers, one output) or tetra (three layers, four "
-                        "outputs)")
+                        "default; two layers, one output), det4-85f (the det4 shape that "
+                        "routes on the ULX3S-85F) or tetra (three layers, four outputs)")
     p.set_defaults(run=run)
 
 
