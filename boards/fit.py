@@ -303,20 +303,28 @@ def _estimate_layered(board: Board, design: Design) -> FitEstimate:
     return est
 
 
-def propose_layered(board: Board, design: Design, est: FitEstimate) -> str:
-    """A layered shape that fits: blocks serving more units in turn, the
-    costliest stage first, then fewer lanes; one clause, or a plain no."""
+def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
+                progress=None) -> tuple[Design | None, FitEstimate]:
+    """The layered shape the resource model fits on ``board``, starting from
+    ``design``: blocks serving more units in turn (the next count that takes
+    a block off the stage), the stage costing most LUTs first, then fewer
+    lanes. Returns the
+    shape and its estimate, or ``None`` and the last estimate tried.
+    ``progress`` (optional) is told each shape tried."""
     d = design
+    est = est or estimate(board, design)
     for _ in range(32):
         if est.fits:
-            return (f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
-                    if d != design else "the design as it is")
+            return d, est
         geo = LayeredGeometry(d)
         costs = sorted(((st.blocks * s["per_block"].get("lut", 0.0), st)
                         for st, s in zip(geo.stages, est.stages)), key=lambda cs: -cs[0])
         changed = None
         for _, st in costs:
-            bigger = [m for m in range(st.units_per_block + 1, 17) if st.units % m == 0]
+            # the next M that takes a block off the stage (its last block may
+            # serve fewer units)
+            bigger = [m for m in range(st.units_per_block + 1, min(16, st.units) + 1)
+                      if -(-st.units // m) < st.blocks]
             if bigger:
                 per = list(d.units_per_block)
                 per[st.index - 1] = bigger[0]
@@ -333,8 +341,19 @@ def propose_layered(board: Board, design: Design, est: FitEstimate) -> str:
         if changed is None:
             break
         d = changed
+        if progress:
+            progress(d)
         est = estimate(board, d)
-    return "no layered shape with these widths, points and contract fits this board"
+    return None, est
+
+
+def propose_layered(board: Board, design: Design, est: FitEstimate) -> str:
+    """:func:`fit_layered`'s shape in one clause, or a plain no."""
+    d, _ = fit_layered(board, design, est)
+    if d is None:
+        return "no layered shape with these widths, points and contract fits this board"
+    return (f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
+            if d != design else "the design as it is")
 
 
 def with_shape(design: Design, lanes: int, addends: int,

@@ -170,7 +170,12 @@ class Design:
         name = "units_per_block" if self.layered else "addends_per_block"
         for h, (width, M) in enumerate(zip(a.sizes[1:-1], self.units_per_block), 1):
             what = f"hidden layer {h}'s width" if self.layered else "addends"
-            if not 1 <= M <= MAX_ADDENDS_PER_BLOCK or width % M:
+            if self.layered:
+                # a layered stage's last block may serve fewer units (53 = 3 x 16 + 5)
+                if not 1 <= M <= min(MAX_ADDENDS_PER_BLOCK, width):
+                    raise ConfigError(f"{name} must lie in 1..{min(MAX_ADDENDS_PER_BLOCK, width)}"
+                                      f" ({what} is {width}), got {M}")
+            elif not 1 <= M <= MAX_ADDENDS_PER_BLOCK or width % M:
                 raise ConfigError(f"{name} must divide {what} ({width}) and lie in "
                                   f"1..{MAX_ADDENDS_PER_BLOCK}, got {M}")
         if self.units_per_block[0] > 1 and self.steps < 2:

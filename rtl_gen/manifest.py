@@ -136,17 +136,17 @@ def manifest(design: Design, top: str) -> dict:
 def layered_resource_counts(geo: LayeredGeometry) -> dict:
     """What the layered generator instantiates, exactly: per stage, each
     block's multipliers (a lane multiplier per lane in stage 1, the
-    engine's two) and memories (lanes' even/odd banks, the engine's
+    engine's three) and memories (lanes' even/odd banks, the engine's
     outgoing banks and its per-slot and per-unit stores)."""
     c = geo.design.contract
     V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
     stages, mults_total, mems_total, bits_total = [], 0, 0, 0
     for st in geo.stages:
-        mults = [{"what": "engine: map (a - lo) x rcp, value f x difference, slope "
-                          "difference x rcp, in turn", "count": 1,
-                  "widths": [MB, max(RB + 1, F + 1)]},
-                 {"what": "engine: e x slope, then e x f", "count": 1,
-                  "widths": [EB, max(c.slope_bits, F + 1)]}]
+        mults = [{"what": "engine: map (a - lo) x rcp", "count": 1, "widths": [MB, RB]},
+                 {"what": "engine: value difference x f, backward e x f", "count": 1,
+                  "widths": [max(MB, EB), F]},
+                 {"what": "engine: slope difference x rcp, backward e x slope", "count": 1,
+                  "widths": [max(MB, EB), max(RB + 1, c.slope_bits)]}]
         each = []
         if st.index == 1:
             mults.insert(0, {"what": "lane: f x difference, then f x e", "count": geo.lanes,

@@ -20,6 +20,9 @@ SHAPES = {
     # three layers, blocks serving two units, a padded lane step
     "n5_h4_h3_o2": {"arch": {"inputs": 5, "layers": [4, 3, 2], "points": [3, 5, 6]},
                     "hardware": {"lanes": 2, "units_per_block": [2, 3]}},
+    # blocks serving 2 units of 5 and of 3: each stage's last block serves one
+    "n4_h5_h3_o2_ragged": {"arch": {"inputs": 4, "layers": [5, 3, 2], "points": [3, 5, 6]},
+                           "hardware": {"lanes": 2, "units_per_block": [2, 2]}},
     # four layers, one output (the published triangle network's shape, small)
     "n3_h4_h3_h2_o1": {"arch": {"inputs": 3, "layers": [4, 3, 2, 1], "points": [2, 4, 4, 4]},
                        "hardware": {"lanes": 3, "tree_levels_per_cycle": 1}},
@@ -55,11 +58,33 @@ def test_a_layered_design_refuses_what_its_core_does_not_have():
     with pytest.raises(ConfigError, match="lane_stages applies to the two-layer core"):
         design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 2]},
                           "hardware": {"lanes": 2, "lane_stages": 5}})
-    with pytest.raises(ConfigError, match="units_per_block must divide hidden layer 2"):
+    with pytest.raises(ConfigError, match=r"units_per_block must lie in 1\.\.3 \(hidden layer 2's "
+                       r"width is 3\), got 4"):
         design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 2]},
-                          "hardware": {"lanes": 2, "units_per_block": [2, 2]}})
+                          "hardware": {"lanes": 2, "units_per_block": [2, 4]}})
     with pytest.raises(ConfigError, match="one value per layer"):
         design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 2], "points": [4, 5]}})
+
+
+def test_a_stage_whose_last_block_serves_fewer_units():
+    from kanhw.interface.layered import LayeredGeometry
+    from kanhw.interface.layered_cycles import LayeredCycleModel
+    d = design_from_dict({"arch": {"inputs": 6, "layers": [53, 11, 4, 1],
+                                   "points": [2, 14, 14, 14]},
+                          "hardware": {"lanes": 3, "units_per_block": [16, 6, 4]}})
+    geo = LayeredGeometry(d)
+    s1, s2, s3 = geo.stages
+    assert (s1.blocks, s1.ragged, [s1.units_in(b) for b in range(4)]) == (4, True, [16, 16, 16, 5])
+    assert (s2.blocks, s2.units_in(1), s3.blocks, s3.ragged) == (2, 5, 1, False)
+    # every function has its own word; unit 52 is the last block's fifth
+    words = geo.table_words()
+    assert len({a for a, _, _ in words}) == len(words)
+    assert geo.outer_addr(1, 0, 52, 0) == geo._block(3, 1, s1.slot(4, 0) << s1.node_bits)
+    # the barrier waits for the full blocks: the ragged one changes no cycle count
+    full = design_from_dict({"arch": {"inputs": 6, "layers": [64, 11, 4, 1],
+                                      "points": [2, 14, 14, 14]},
+                             "hardware": {"lanes": 3, "units_per_block": [16, 6, 4]}})
+    assert LayeredCycleModel(geo).per_record == LayeredCycleModel(LayeredGeometry(full)).per_record
 
 
 @pytest.mark.skipif(not runner.available("verilator"), reason="verilator not installed")

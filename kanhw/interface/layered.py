@@ -4,7 +4,8 @@ address map. Pure Python, like :mod:`.geometry` for the two-layer core.
 
 A KAN ``n0 -> n1 -> ... -> nL`` has a stage per hidden layer ``h = 1 ..
 L-1``. Stage ``h`` has a block per ``M_h`` units of layer ``h``
-(``units_per_block``). Every function lives in exactly one block: a
+(``units_per_block``; the last block serves the rest when ``M_h``
+does not divide ``n_h``). Every function lives in exactly one block: a
 first-layer function ``f(o, i)`` (input ``i`` into unit ``o`` of layer 1)
 in the stage-1 block of unit ``o`` (its *inner* table, evaluated by lanes
 on grid coordinates); a function ``f(p, u)`` of layer ``h >= 1`` (unit
@@ -70,7 +71,22 @@ class Stage:
 
     @property
     def blocks(self) -> int:
-        return self.units // self.units_per_block
+        return -(-self.units // self.units_per_block)
+
+    @property
+    def ragged(self) -> bool:
+        """The last block serves fewer units than the others (its count is
+        a port of the stage's block module, the others' is ``M``)."""
+        return self.units % self.units_per_block != 0
+
+    def units_in(self, b: int) -> int:
+        """Units block ``b`` of the stage serves."""
+        return min(self.units_per_block, self.units - b * self.units_per_block)
+
+    @property
+    def busiest(self) -> int:
+        """Units of the stage's fullest block."""
+        return min(self.units_per_block, self.units)
 
     @property
     def unit_bits(self) -> int:

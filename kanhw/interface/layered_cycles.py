@@ -20,12 +20,14 @@ import numpy as np
 from .geometry import BARRIER_MIN_STAGES, tree_stages
 from .layered import LayeredGeometry, Stage
 
-#: Engine: cycles of a forward slot, of a backward slot, from a slot's take
-#: to its stretch request, from a grant to the slot's end; a cycle waiting
-#: for each new unit's value (kanhw.rtl_gen.layered.engine).
-FORWARD_SLOT, BACKWARD_SLOT, STRETCH_REQUEST, AFTER_GRANT, UNIT_GAP = 7, 4, 3, 7, 1
-#: Cycle (from the start) the engine starts waiting for its first value.
-WAIT_FIRST = 2
+#: Engine (kanhw.rtl_gen.layered.engine): a slot taken a cycle; the forward
+#: pass shows done FORWARD_LATENCY cycles after its last take, the backward
+#: one BACKWARD_LATENCY + 1 after its last read; a stretch request
+#: STRETCH_REQUEST cycles after the slot's take; the stretched slot is taken
+#: again at its grant, the next one a cycle later.
+FORWARD_LATENCY, BACKWARD_LATENCY, STRETCH_REQUEST = 7, 4, 3
+#: Cycle (from the start) of the engine's first possible take.
+FIRST_TAKE = 2
 #: Lanes: pipeline stages (address, product, accumulate or write).
 LANE_PIPELINE = 3
 #: Core: cycles from a broadcast to what the blocks show back, a start to
@@ -59,37 +61,34 @@ class LayeredCycleModel:
     def _forward(self, st: Stage, stretching: dict[int, list[int]]) -> int:
         """Cycles from the stage's start to its last block's done, each
         block's stretching slots (in slot order) served by the shared unit."""
-        M, Q = st.units_per_block, st.outputs
+        Q = st.outputs
         arrivals = self._arrivals(st)
         grant_delay = self.stretch_service - 1
 
-        def walk(b: int, j: int, p: int, free: int):
-            """Block ``b`` from slot (j, p), its engine free from cycle ``free``
-            (the end of the slot before, or waiting for the first value):
-            until a request or done. Returns (j, p, take or end, request)."""
+        def walk(b: int, j: int, p: int, free: int, last: int):
+            """Block ``b`` from slot (j, p), taking from cycle ``free`` on
+            (``last``: its latest take so far): until a request or the end.
+            Returns (j, p, the stretching slot's take or the last take,
+            request)."""
             slots = stretching.get(b, ())
-            take = free
-            while j < M:
-                if p == 0:           # a new unit: its value, then a cycle
-                    ready = arrivals[j] if arrivals is not None else 0
-                    take = max(ready, take) + UNIT_GAP
+            while j < st.units_in(b):
+                take = max(free, arrivals[j] if arrivals is not None else 0)
                 if j * Q + p in slots:
                     return j, p, take, take + STRETCH_REQUEST
-                take += FORWARD_SLOT
+                last, free = take, take + 1
                 p += 1
                 if p == Q:
                     j, p = j + 1, 0
-            return j, p, take, None
+            return j, p, last, None
 
         def finish(b: int, j: int, p: int, grant: int):
-            end = grant + AFTER_GRANT
+            """The stretched slot is taken again at its grant."""
             p += 1
             if p == Q:
                 j, p = j + 1, 0
-            return walk(b, j, p, end)
+            return walk(b, j, p, grant + 1, grant)
 
-        # the engine waits for its first value from the start's second cycle
-        state = {b: walk(b, 0, 0, WAIT_FIRST) for b in range(st.blocks)}
+        state = {b: walk(b, 0, 0, FIRST_TAKE, FIRST_TAKE) for b in range(st.blocks)}
         unit_free = 0
         while True:
             pending = {b: s for b, s in state.items() if s[3] is not None}
@@ -101,7 +100,7 @@ class LayeredCycleModel:
             unit_free = grant + 1
             j, p, _, _ = pending[b]
             state[b] = finish(b, j, p, grant)
-        return max(s[2] for s in state.values())
+        return max(s[2] for s in state.values()) + FORWARD_LATENCY
 
     def record(self, train: bool, stretches: dict | None = None) -> int:
         """Cycles of one record; ``stretches`` maps a stage's index to
@@ -124,8 +123,9 @@ class LayeredCycleModel:
                     total += n_out + 1                            # steps broadcast
                 else:
                     total += stages[st.index].units + 2 + 1       # gathered, start
-                M, Q = st.units_per_block, st.outputs
-                total += BACKWARD_SLOT * M * Q + 3
+                # the barrier waits for the fullest block
+                M, Q = st.busiest, st.outputs
+                total += M * Q + BACKWARD_LATENCY + 3
                 if st.index == 1:
                     total += M * geo.steps + 3                    # the lanes
         return total + FLAG_SETTLE + 1

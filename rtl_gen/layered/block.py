@@ -58,6 +58,9 @@ def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signatur
     }
     if first:
         members["u"] = In(data.ArrayLayout(geo.coord_width, geo.n))
+    if stage.ragged:
+        # units this block serves (a constant; M but for the stage's last block)
+        members["units"] = In(range(M + 1))
     return wiring.Signature(members)
 
 
@@ -116,9 +119,14 @@ class StageBlock(wiring.Component):
                      eng.st_d.eq(self.st_d), eng.st_sat.eq(self.st_sat)]
         count = Signal(range(M + 1))          # units whose value the engine has
         m.d.comb += eng.arg_count.eq(count)
+        units = self.units if st.ragged else M
+        if st.ragged:
+            m.d.comb += eng.units.eq(units)
         lanes_running = Signal()
         if first:
             m.submodules.lanes = lanes = InnerLanes(geo)
+            if st.ragged:
+                m.d.comb += lanes.units.eq(units)
             m.d.comb += [lanes.u.eq(edge["u"]), lanes.clear.eq(edge["clear"]),
                          lanes.fstart.eq(edge["start"]),
                          eng.arg_we.eq(lanes.u_we), eng.arg_idx.eq(lanes.u_idx),
@@ -133,11 +141,11 @@ class StageBlock(wiring.Component):
             sat = eng.sat | lanes.sat
         else:
             # this stage's unit values, broadcast by the core: keep the block's own
-            mine = (edge["a_idx"] >= self.unit_base) & (edge["a_idx"] < self.unit_base + M)
+            mine = (edge["a_idx"] >= self.unit_base) & (edge["a_idx"] < self.unit_base + units)
             m.d.comb += [eng.arg_we.eq(edge["a_we"] & mine),
                          eng.arg_idx.eq((edge["a_idx"] - self.unit_base)[:len(eng.arg_idx)]),
                          eng.arg_data.eq(edge["a_data"]), eng.ek_idx.eq(edge["ek_idx"])]
-            m.d.sync += count.eq(M)
+            m.d.sync += count.eq(units)
             sat = eng.sat
         m.d.comb += self.sat.eq(sat)
 

@@ -82,6 +82,8 @@ class LayeredCore(wiring.Component):
                 blk = (StageBlockInstance if self.shared_blocks else StageBlock)(geo, st)
                 m.submodules[f"s{st.index}_b{b}"] = blk
                 m.d.comb += blk.unit_base.eq(b * st.units_per_block)
+                if st.ragged:
+                    m.d.comb += blk.units.eq(st.units_in(b))
                 row.append(blk)
             blocks.append(row)
         every = [blk for row in blocks for blk in row]

@@ -1,22 +1,36 @@
 """The function engine of a layered core's block: the outgoing functions of
 the block's units (``M`` units x ``Q`` functions each, one *slot* per
-function), mapped from each unit's value, evaluated and trained.
+function), mapped from each unit's value, evaluated and trained. Both
+passes are pipelines taking a slot a cycle (``j`` outer, ``p`` inner).
 
-Forward, slot after slot (``j`` outer, ``p`` inner), :data:`FORWARD_SLOT`
-cycles each: map the unit's value ``a`` to the function's grid
-(``t = round(sat(round(a - lo)) * rcp / 2^rcp_shift)``; outside the domain a
-training record stretches it through the core's shared stretch unit, a
-frozen one clamps), read the segment's node pair, add the function's value
-``v0 + round(f * dv)`` to the block's sum for output ``p``, and keep the
-segment's slope ``round(dv * rcp)`` and coordinate for the backward pass.
-One multiplier serves the map, the value and the slope in turn.
+The latencies below are stated once, for the cycle model, in
+:mod:`kanhw.interface.layered_cycles` (``FORWARD_LATENCY``,
+``BACKWARD_LATENCY``, ``STRETCH_REQUEST``); simulation holds the two to
+the cycle.
 
-Backward, :data:`BACKWARD_SLOT` cycles a slot: with ``e_p``, the step of the
-function's output unit, write the pair back (``v0 + e_p - round(f e_p)``,
-``v1 + round(f e_p)``) and sum ``e_p * slope`` over the unit's functions;
-the unit's own step is that sum rounded (``round(sum / 2^slope_frac)``), as
-:func:`kanhw.nk_fixed.backward` forms it. A second multiplier serves both
-products. Every step mirrors :mod:`kanhw.nk_fixed`.
+Forward, six stages (``fdone`` shows ``FORWARD_LATENCY`` = 7 cycles after
+the last take): take the unit's value ``a`` and the
+slot's domain; map it to the function's grid (``t = round(sat(round(a -
+lo)) * rcp / 2^rcp_shift)``); test it (outside the domain a training record
+stretches it through the core's shared stretch unit, a frozen one clamps)
+and read the segment's node pair; form ``dv``; the value and slope products;
+add the function's value ``v0 + round(f * dv)`` to the block's sum for
+output ``p`` and keep the slope ``round(dv * rcp)`` and the coordinate for
+the backward pass. A slot that stretches leaves the pipeline and waits for
+the unit; the slots taken behind it are dropped and taken again after the
+grant, when the stretched slot re-enters at the map with its new domain.
+
+Backward, four stages (``bdone`` shows ``BACKWARD_LATENCY + 1`` = 5
+cycles after the last read): with ``e_p``, the step of the
+function's output unit, read the pair; ``e_p * slope`` and ``e_p * f``;
+write the pair back (``v0 + e_p - round(f e_p)``, ``v1 + round(f e_p)``)
+and sum ``e_p * slope`` over the unit's functions; the unit's own step is
+that sum rounded (``round(sum / 2^slope_frac)``), as
+:func:`kanhw.nk_fixed.backward` forms it. Every step mirrors
+:mod:`kanhw.nk_fixed`.
+
+Three multipliers: the map's, and two the passes share (the value's and
+the slope's forward, ``e * f`` and ``e * slope`` backward).
 """
 
 from __future__ import annotations
@@ -31,17 +45,6 @@ from kanhw.interface.layered import LayeredGeometry, Stage
 
 from ..arith import round_shift, rounded_base, saturate
 from ..block import Banks
-
-#: Cycles of one forward slot without a stretch: take, map, test, read,
-#: value, accumulate, slope.
-FORWARD_SLOT = 7
-#: Cycles of one backward slot: read, product e * slope, product e * f, write.
-BACKWARD_SLOT = 4
-#: Cycles from a forward slot's take to its stretch request (the test).
-STRETCH_REQUEST = 3
-#: Cycles from a grant to the next slot's take: the grant, re-map, test,
-#: then the slot's last four (read, value, accumulate, slope).
-AFTER_GRANT = 7
 
 
 def slot_ram(m: Module, name: str, shape, depth: int, lut_ram: bool, init: int = 0):
@@ -58,13 +61,15 @@ class FunctionEngine(wiring.Component):
 
     * ``fstart``: the forward pass; ``arg_count`` units' values are in
       ``args`` (written through ``arg_we``/``arg_idx``/``arg_data``) or
-      arrive while it runs; ``fdone`` when every slot is done;
+      arrive while it runs (a unit's slots wait for its value); ``fdone``
+      when every slot is done;
     * ``bstart``: the backward pass with the steps in ``e`` (written through
       ``e_we``/``e_idx``/``e_data``); ``bdone`` when done; each unit's step
       then reads at ``ek_idx`` -> ``ek``;
     * ``val_idx`` -> ``val``: the block's sum for output ``p``;
     * the stretch request/grant of the core's shared unit;
-    * ``tbl_*``: control access to the outgoing nodes and domains (idle only).
+    * ``tbl_*``: control access to the outgoing nodes and domains (idle only);
+    * ``units`` (a ragged stage only): units this block serves.
     """
 
     def __init__(self, geo: LayeredGeometry, stage: Stage, lut_ram: bool = True) -> None:
@@ -82,7 +87,6 @@ class FunctionEngine(wiring.Component):
             "e_we": In(1), "e_idx": In(range(max(Q, 2))), "e_data": In(signed(EB)),
             "val_idx": In(range(max(Q, 2))), "val": Out(signed(self.val_width)),
             "ek_idx": In(range(max(M, 2))), "ek": Out(signed(EB)),
-            "ek_we": Out(1), "ek_unit": Out(range(max(M, 2))), "ek_data": Out(signed(EB)),
             "sat": Out(1), "clamps": Out(range(M * Q + 1)), "stretches": Out(range(M * Q + 1)),
             "clear": In(1),
             "st_req": Out(1), "s_hidden": Out(signed(V)), "dom_lo": Out(signed(V)),
@@ -93,6 +97,7 @@ class FunctionEngine(wiring.Component):
             "tbl_sel": In(1), "tbl_we": In(1), "tbl_domain": In(1),
             "tbl_offset": In(max(1, stage.slot_bits + max(stage.node_bits, 2))),
             "tbl_wdata": In(32), "tbl_rdata": Out(32),
+            **({"units": In(range(M + 1))} if stage.ragged else {}),
         })
 
     def elaborate(self, platform):
@@ -103,7 +108,7 @@ class FunctionEngine(wiring.Component):
                                c.step_bits, c.rcp_bits)
         SB, SF = c.slope_bits, c.slope_frac
         M, Q, P = st.units_per_block, st.outputs, st.points
-        QB, slots = st.out_bits, 1 << st.slot_bits
+        QB, UB, slots = st.out_bits, st.unit_bits, 1 << st.slot_bits
         top = ((P - 1) << F) - 1
         sshift = F + c.rcp_shift - SF
         lut = self.lut_ram
@@ -129,6 +134,10 @@ class FunctionEngine(wiring.Component):
         def wr(mem):
             return mem.write_port()
 
+        def slot_of(j, p):
+            return Cat(*([p[:QB]] if QB else []), *([j[:UB]] if UB else [])) \
+                if QB + UB else Const(0, 1)
+
         # writes from outside: the unit values and the steps
         w_args, w_e = wr(args), wr(e_m)
         m.d.comb += [w_args.addr.eq(self.arg_idx), w_args.data.eq(self.arg_data),
@@ -136,6 +145,9 @@ class FunctionEngine(wiring.Component):
                      w_e.addr.eq(self.e_idx), w_e.data.eq(self.e_data), w_e.en.eq(self.e_we)]
         # reads for the core: the block's sums and the units' steps, registered
         m.d.sync += [self.val.eq(rd(vals, self.val_idx)), self.ek.eq(rd(ek_m, self.ek_idx))]
+        w_tj, w_tf, w_slope = wr(tj_m), wr(tf_m), wr(slope_m)
+        w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
+        w_vals, w_ek = wr(vals), wr(ek_m)
 
         # saturation tests each pass a register before the block's flag
         hits = []
@@ -145,178 +157,194 @@ class FunctionEngine(wiring.Component):
             m.d.sync += hit.eq(cond)
             hits.append(hit)
 
-        # -- slot sequencing --------------------------------------------------------------
+        # -- the pass and the slot sequencer ------------------------------------------------
+        # mode: forward pass running, backward pass running; ``issuing``: slots
+        # remain to be taken
+        fwd, bwd, issuing = Signal(), Signal(), Signal()
+        f_done, b_done = Signal(), Signal()
         j = Signal(range(max(M, 2)))
         p = Signal(range(max(Q, 2)))
-        slot = Cat(p[:QB], j[:st.unit_bits]) if st.slot_bits else Const(0, 1)
-        last_p, last_j = p == Q - 1, j == M - 1
+        units = self.units if st.ragged else M
+        last = (p == Q - 1) & (j == units - 1)
+        slot = slot_of(j, p)
 
-        # -- the forward multiplier (map, value, slope in turn) ----------------------------
-        mul_a = Signal(signed(MB))
-        mul_b = Signal(signed(max(RB + 1, F + 1)))
-        pq = Signal(signed(len(mul_a) + len(mul_b)))
-        m.d.sync += pq.eq(mul_a * mul_b)
-        # -- the backward multiplier (e * slope, e * f) ------------------------------------
-        umul_a = Signal(signed(EB))
-        umul_b = Signal(signed(max(SB, F + 1)))
-        upq = Signal(signed(len(umul_a) + len(umul_b)))
-        m.d.sync += upq.eq(umul_a * umul_b)
+        def advance(jj, pp):
+            """(j, p) of the slot after (jj, pp)."""
+            return Mux(pp == Q - 1, jj + 1, jj), Mux(pp == Q - 1, 0, pp + 1)
 
-        s_reg = Signal(signed(V))           # the unit's value
-        d_reg = Signal(signed(MB))          # a - lo, as a multiplier operand
-        rcp_reg = Signal(unsigned(RB))
-        stretched = Signal()
-        tj = Signal(range(P))
-        tf = Signal(unsigned(F))
-        o_v0 = Signal(signed(V))
-        o_dv = Signal(signed(MB))
-        e_reg = Signal(signed(EB))
-        b0 = Signal(signed(V + F + 3))
-        b1 = Signal(signed(V + F + 3))
-        acc = Signal(signed(EB + SB + ceil_log2(Q) + 1))
-        w_tj, w_tf, w_slope = wr(tj_m), wr(tf_m), wr(slope_m)
-        w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
-        w_vals, w_ek = wr(vals), wr(ek_m)
+        # -- multipliers: the map's; X (f * dv, e * f) and Y (dv * rcp, e * slope) ---------
+        z_a, z_b = Signal(signed(MB)), Signal(unsigned(RB))
+        x_a, x_b = Signal(signed(max(MB, EB))), Signal(unsigned(F))
+        y_a, y_b = Signal(signed(max(MB, EB))), Signal(signed(max(RB + 1, SB)))
+        z_pq = Signal(signed(len(z_a) + len(z_b) + 1))
+        x_pq = Signal(signed(len(x_a) + len(x_b) + 1))
+        y_pq = Signal(signed(len(y_a) + len(y_b)))
+        m.d.sync += [z_pq.eq(z_a * z_b), x_pq.eq(x_a * x_b), y_pq.eq(y_a * y_b)]
 
-        lo_cur, hi_cur, rcp_cur = rd(lo, slot), rd(hi, slot), rd(rcp, slot)
-        m.d.comb += [self.s_hidden.eq(s_reg), self.dom_lo.eq(lo_cur), self.dom_hi.eq(hi_cur)]
+        # -- the stretch hold: a slot waiting for the shared unit --------------------------
+        waiting = Signal()
+        h_j, h_p = Signal.like(j), Signal.like(p)
+        h_s = Signal(signed(V))
+        h_slot = slot_of(h_j, h_p)
+        m.d.comb += [self.s_hidden.eq(h_s), self.dom_lo.eq(rd(lo, h_slot)),
+                     self.dom_hi.eq(rd(hi, h_slot))]
+        grant = waiting & self.st_grant
 
-        t_full = round_shift(pq, c.rcp_shift)
+        # -- forward pipeline registers: a (taken), b (mapped), c (tested, read issued),
+        #    d (pair), e (products) -------------------------------------------------------
+        a_v, b_v, c_v, d_v, e_v = (Signal(name=f"{n}_v") for n in "abcde")
+        a_j, b_j, c_j, d_j, e_j = (Signal.like(j, name=f"{n}_j") for n in "abcde")
+        a_p, b_p, c_p, d_p, e_p = (Signal.like(p, name=f"{n}_p") for n in "abcde")
+        a_s, b_s = Signal(signed(V), name="a_s"), Signal(signed(V), name="b_s")
+        a_d = Signal(signed(MB), name="a_d")
+        a_r, b_r, c_r, d_r = (Signal(unsigned(RB), name=f"{n}_r") for n in "abcd")
+        a_st, b_st = Signal(name="a_st"), Signal(name="b_st")   # stretched already
+        c_tj = Signal(range(P), name="c_tj")
+        c_tf, d_tf = Signal(unsigned(F), name="c_tf"), Signal(unsigned(F), name="d_tf")
+        d_v0, e_v0 = Signal(signed(V), name="d_v0"), Signal(signed(V), name="e_v0")
+        d_dv = Signal(signed(MB), name="d_dv")
+
+        # take (a): the next slot whose unit's value is here, unless a slot waits
+        taken = self.arg_count
+        take = fwd & issuing & (taken > j) & ~waiting
+        s_arg = rd(args, j)
+        lo_t, rcp_t = rd(lo, slot), rd(rcp, slot)
+
+        # test (b -> c): the map's coordinate against the grid
+        t_full = round_shift(z_pq, c.rcp_shift)
         below, above = t_full < 0, t_full > top
+        outside = below | above
         t_use = Mux(below, 0, Mux(above, top, t_full))[:c.coord_bits(P)]
-        ov0, ov1 = Banks.pair(tj[0], outer.rd_even.data, outer.rd_odd.data)
+        stretch = b_v & outside & self.train & ~b_st
+        # a stretching slot drops the two behind it; taking resumes after it
+        resume_j, resume_p = advance(b_j, b_p)
+        b_last = (b_p == Q - 1) & (b_j == units - 1)
+
+        with m.If(grant):
+            # the stretched slot re-enters at the map with its new domain
+            m.d.sync += [a_v.eq(1), a_j.eq(h_j), a_p.eq(h_p), a_s.eq(h_s), a_d.eq(self.st_d),
+                         a_r.eq(self.st_rcp), a_st.eq(1), waiting.eq(0), self.st_req.eq(0)]
+            m.d.comb += [w_lo.addr.eq(h_slot), w_lo.data.eq(self.st_lo), w_lo.en.eq(1),
+                         w_hi.addr.eq(h_slot), w_hi.data.eq(self.st_hi), w_hi.en.eq(1),
+                         w_rcp.addr.eq(h_slot), w_rcp.data.eq(self.st_rcp), w_rcp.en.eq(1)]
+        with m.Elif(take & ~stretch):
+            m.d.sync += [a_v.eq(1), a_j.eq(j), a_p.eq(p), a_s.eq(s_arg), a_r.eq(rcp_t),
+                         a_st.eq(0), a_d.eq(saturate(round_shift(s_arg - lo_t, G), MB)[0])]
+            nj, np_ = advance(j, p)
+            m.d.sync += [j.eq(nj), p.eq(np_)]
+            with m.If(last):
+                m.d.sync += issuing.eq(0)
+        with m.Else():
+            m.d.sync += a_v.eq(0)
+
+        # map (a -> b)
+        m.d.comb += [z_a.eq(a_d), z_b.eq(a_r)]
+        m.d.sync += [b_v.eq(a_v & ~stretch), b_j.eq(a_j), b_p.eq(a_p), b_s.eq(a_s),
+                     b_r.eq(a_r), b_st.eq(a_st)]
+
+        # test (b -> c): stretch, or clamp and read the segment's pair
+        with m.If(stretch):
+            m.d.sync += [waiting.eq(1), self.st_req.eq(1), h_j.eq(b_j), h_p.eq(b_p),
+                         h_s.eq(b_s), self.stretches.eq(self.stretches + 1),
+                         j.eq(resume_j), p.eq(resume_p), issuing.eq(~b_last)]
+        with m.If(b_v & ~stretch):
+            with m.If(outside & ~self.train):
+                m.d.sync += self.clamps.eq(self.clamps + 1)
+            b_slot = slot_of(b_j, b_p)
+            m.d.comb += [w_tj.addr.eq(b_slot), w_tj.data.eq(t_use[F:]), w_tj.en.eq(1),
+                         w_tf.addr.eq(b_slot), w_tf.data.eq(t_use[:F]), w_tf.en.eq(1)]
+            a_e, a_o = outer.seg_addrs(b_slot, t_use[F:])
+            m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
+        m.d.sync += [c_v.eq(b_v & ~stretch), c_j.eq(b_j), c_p.eq(b_p), c_r.eq(b_r),
+                     c_tj.eq(t_use[F:]), c_tf.eq(t_use[:F])]
+
+        # pair (c -> d)
+        ov0, ov1 = Banks.pair(c_tj[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
-        value = o_v0 + round_shift(pq, F - G)
-        slope_sat, slope_over = saturate(round_shift(pq, sshift), SB)
-        acc_next = Mux(p == 0, 0, acc) + upq
+        flag(c_v & odv_over)
+        m.d.sync += [d_v.eq(c_v), d_j.eq(c_j), d_p.eq(c_p), d_r.eq(c_r), d_tf.eq(c_tf),
+                     d_v0.eq(ov0), d_dv.eq(odv)]
+
+        # products (d -> e); accumulate and keep the slope (e)
+        e_slot = slot_of(e_j, e_p)
+        m.d.sync += [e_v.eq(d_v), e_j.eq(d_j), e_p.eq(d_p), e_v0.eq(d_v0)]
+        value = e_v0 + round_shift(x_pq, F - G)
+        slope_sat, slope_over = saturate(round_shift(y_pq, sshift), SB)
+        with m.If(e_v):
+            old = rd(vals, e_p)
+            m.d.comb += [w_vals.addr.eq(e_p), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
+                         w_vals.en.eq(1),
+                         w_slope.addr.eq(e_slot), w_slope.data.eq(slope_sat), w_slope.en.eq(1)]
+        flag(e_v & slope_over)
+
+        # -- backward pipeline registers: f (read), g (products), h (written) ---------------
+        f_v, g_v = Signal(name="f_v"), Signal(name="g_v")
+        f_j, g_j = Signal.like(j, name="f_j"), Signal.like(j, name="g_j")
+        f_p, g_p = Signal.like(p, name="f_p"), Signal.like(p, name="g_p")
+        f_last, g_last = Signal(name="f_last"), Signal(name="g_last")
+        f_tj, g_tj = Signal(range(P), name="f_tj"), Signal(range(P), name="g_tj")
+        f_tf = Signal(unsigned(F), name="f_tf")
+        f_e = Signal(signed(EB), name="f_e")
+        g_b0 = Signal(signed(V + F + 3), name="g_b0")
+        g_b1 = Signal(signed(V + F + 3), name="g_b1")
+        k_v, k_j = Signal(name="k_v"), Signal.like(j, name="k_j")
+        acc = Signal(signed(EB + SB + ceil_log2(Q) + 1))
+
+        # read (f): the slot's coordinate, step and pair
+        b_take = bwd & issuing
+        with m.If(b_take):
+            tj_s = rd(tj_m, slot)
+            a_e, a_o = outer.seg_addrs(slot, tj_s)
+            m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
+            m.d.sync += [f_tj.eq(tj_s), f_tf.eq(rd(tf_m, slot)), f_e.eq(rd(e_m, p)),
+                         f_j.eq(j), f_p.eq(p), f_last.eq(p == Q - 1)]
+            nj, np_ = advance(j, p)
+            m.d.sync += [j.eq(nj), p.eq(np_)]
+            with m.If(last):
+                m.d.sync += issuing.eq(0)
+        m.d.sync += f_v.eq(b_take)
+
+        # products (f -> g): e * slope, e * f; the pair arrives: the write-back's bases
+        bv0, bv1 = Banks.pair(f_tj[0], outer.rd_even.data, outer.rd_odd.data)
+        m.d.sync += [g_v.eq(f_v), g_j.eq(f_j), g_p.eq(f_p), g_last.eq(f_last), g_tj.eq(f_tj),
+                     g_b0.eq(rounded_base(bv0 + f_e, F, subtract=True)),
+                     g_b1.eq(rounded_base(bv1, F))]
+        with m.If(bwd):
+            m.d.comb += [x_a.eq(f_e), x_b.eq(f_tf),
+                         y_a.eq(f_e), y_b.eq(rd(slope_m, slot_of(f_j, f_p)))]
+        with m.Else():
+            m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(d_dv), y_b.eq(d_r)]
+
+        # write and sum (g): the pair written back, e * slope summed over the unit
+        n0, o0 = saturate((g_b0 - x_pq) >> F, V)
+        n1, o1 = saturate((g_b1 + x_pq) >> F, V)
+        with m.If(g_v):
+            a_e, a_o = outer.seg_addrs(slot_of(g_j, g_p), g_tj)
+            outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
+            m.d.sync += acc.eq(Mux(g_p == 0, 0, acc) + y_pq)
+        flag(g_v & (o0 | o1))
+        m.d.sync += [k_v.eq(g_v & g_last), k_j.eq(g_j)]
+
+        # the unit's step (k): its sum rounded
         ek_sat, ek_over = saturate(round_shift(acc, SF), EB)
+        with m.If(k_v):
+            m.d.comb += [w_ek.addr.eq(k_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+        flag(k_v & ek_over)
+        flag(grant & self.st_sat)
 
-        taken = self.arg_count              # units whose value is here
+        # -- the passes: start, and done when every slot has left the pipeline ------------
+        f_busy = issuing | waiting | a_v | b_v | c_v | d_v | e_v
+        b_busy = issuing | f_v | g_v | k_v
+        with m.If(self.fstart | self.bstart):
+            m.d.sync += [fwd.eq(self.fstart), bwd.eq(~self.fstart), issuing.eq(1),
+                         j.eq(0), p.eq(0), f_done.eq(0), b_done.eq(0)]
+        with m.Elif(fwd & ~f_busy):
+            m.d.sync += [fwd.eq(0), f_done.eq(1)]
+        with m.Elif(bwd & ~b_busy):
+            m.d.sync += [bwd.eq(0), b_done.eq(1)]
+        m.d.comb += [self.fdone.eq(f_done), self.bdone.eq(b_done)]
+        idle = ~fwd & ~bwd
 
-        with m.FSM(name="engine") as fsm:
-            with m.State("IDLE"):
-                with m.If(self.fstart):
-                    m.d.sync += [j.eq(0), p.eq(0)]
-                    m.next = "WAIT_ARG"
-                with m.Elif(self.bstart):
-                    m.d.sync += [j.eq(0), p.eq(0)]
-                    m.next = "B_READ"
-            with m.State("WAIT_ARG"):
-                with m.If(taken > j):
-                    m.next = "TAKE"
-            with m.State("TAKE"):
-                s = rd(args, j)
-                m.d.sync += [s_reg.eq(s), rcp_reg.eq(rcp_cur), stretched.eq(0),
-                             d_reg.eq(saturate(round_shift(s - lo_cur, G), MB)[0])]
-                m.next = "MAP"
-            with m.State("MAP"):
-                m.d.comb += [mul_a.eq(d_reg), mul_b.eq(rcp_reg)]
-                m.next = "TEST"
-            with m.State("TEST"):
-                with m.If((below | above) & self.train & ~stretched):
-                    m.d.sync += [self.st_req.eq(1), stretched.eq(1),
-                                 self.stretches.eq(self.stretches + 1)]
-                    m.next = "STRETCH"
-                with m.Else():
-                    with m.If((below | above) & ~self.train):
-                        m.d.sync += self.clamps.eq(self.clamps + 1)
-                    m.d.sync += [tj.eq(t_use[F:]), tf.eq(t_use[:F])]
-                    m.d.comb += [w_tj.addr.eq(slot), w_tj.data.eq(t_use[F:]), w_tj.en.eq(1),
-                                 w_tf.addr.eq(slot), w_tf.data.eq(t_use[:F]), w_tf.en.eq(1)]
-                    a_e, a_o = outer.seg_addrs(slot, t_use[F:])
-                    m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
-                    m.next = "READ"
-            with m.State("STRETCH"):
-                with m.If(self.st_grant):
-                    m.d.sync += [self.st_req.eq(0), d_reg.eq(self.st_d),
-                                 rcp_reg.eq(self.st_rcp)]
-                    m.d.comb += [w_lo.addr.eq(slot), w_lo.data.eq(self.st_lo), w_lo.en.eq(1),
-                                 w_hi.addr.eq(slot), w_hi.data.eq(self.st_hi), w_hi.en.eq(1),
-                                 w_rcp.addr.eq(slot), w_rcp.data.eq(self.st_rcp),
-                                 w_rcp.en.eq(1)]
-                    m.next = "MAP"
-            with m.State("READ"):
-                m.d.sync += [o_v0.eq(ov0), o_dv.eq(odv)]
-                m.next = "VALUE"
-            with m.State("VALUE"):
-                m.d.comb += [mul_a.eq(o_dv), mul_b.eq(tf)]
-                m.next = "ACC"
-            with m.State("ACC"):
-                old = rd(vals, p)
-                m.d.comb += [w_vals.addr.eq(p), w_vals.data.eq(Mux(j == 0, 0, old) + value),
-                             w_vals.en.eq(1), mul_a.eq(o_dv), mul_b.eq(rcp_reg)]
-                m.next = "SLOPE"
-            with m.State("SLOPE"):
-                m.d.comb += [w_slope.addr.eq(slot), w_slope.data.eq(slope_sat),
-                             w_slope.en.eq(1)]
-                m.d.sync += p.eq(Mux(last_p, 0, p + 1))
-                with m.If(last_p):
-                    m.d.sync += j.eq(j + 1)
-                with m.If(last_p & last_j):
-                    m.next = "F_DONE"
-                with m.Elif(last_p):
-                    m.next = "WAIT_ARG"
-                with m.Else():
-                    m.next = "TAKE"
-            with m.State("F_DONE"):
-                m.d.comb += self.fdone.eq(1)
-                with m.If(self.bstart):
-                    m.d.sync += [j.eq(0), p.eq(0)]
-                    m.next = "B_READ"
-                with m.Elif(self.fstart):
-                    m.d.sync += [j.eq(0), p.eq(0)]
-                    m.next = "WAIT_ARG"
-
-            # -- backward ----------------------------------------------------------------
-            with m.State("B_READ"):
-                tj_s = rd(tj_m, slot)
-                a_e, a_o = outer.seg_addrs(slot, tj_s)
-                m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
-                m.d.sync += [tj.eq(tj_s), tf.eq(rd(tf_m, slot)), e_reg.eq(rd(e_m, p))]
-                m.next = "B_SLOPE"
-            with m.State("B_SLOPE"):
-                # e * slope; the pair arrives: bases for the write-back
-                base0 = rounded_base(ov0 + e_reg, F, subtract=True)
-                base1 = rounded_base(ov1, F)
-                m.d.comb += [umul_a.eq(e_reg), umul_b.eq(rd(slope_m, slot))]
-                m.d.sync += [b0.eq(base0), b1.eq(base1)]
-                m.next = "B_FRAC"
-            with m.State("B_FRAC"):
-                m.d.comb += [umul_a.eq(e_reg), umul_b.eq(tf)]
-                m.d.sync += acc.eq(acc_next)
-                m.next = "B_WRITE"
-            with m.State("B_WRITE"):
-                n0 = saturate((b0 - upq) >> F, V)[0]
-                n1 = saturate((b1 + upq) >> F, V)[0]
-                a_e, a_o = outer.seg_addrs(slot, tj)
-                outer.write_pair(m, Const(1, 1), a_e, a_o, tj[0], n0, n1)
-                with m.If(last_p):
-                    m.d.comb += [w_ek.addr.eq(j), w_ek.data.eq(ek_sat), w_ek.en.eq(1),
-                                 self.ek_we.eq(1), self.ek_unit.eq(j), self.ek_data.eq(ek_sat)]
-                m.d.sync += p.eq(Mux(last_p, 0, p + 1))
-                with m.If(last_p):
-                    m.d.sync += j.eq(j + 1)
-                with m.If(last_p & last_j):
-                    m.next = "B_DONE"
-                with m.Else():
-                    m.next = "B_READ"
-            with m.State("B_DONE"):
-                m.d.comb += self.bdone.eq(1)
-                with m.If(self.fstart):
-                    m.d.sync += [j.eq(0), p.eq(0)]
-                    m.next = "WAIT_ARG"
-                with m.Elif(self.bstart):
-                    m.d.sync += [j.eq(0), p.eq(0)]
-                    m.next = "B_READ"
-
-        # saturation flags (each test registered first, then one sticky flag)
-        w_over = saturate((b0 - upq) >> F, V)[1] | saturate((b1 + upq) >> F, V)[1]
-        flag(odv_over & fsm.ongoing("READ"))
-        flag(slope_over & fsm.ongoing("SLOPE"))
-        flag(w_over & fsm.ongoing("B_WRITE"))
-        flag(ek_over & last_p & fsm.ongoing("B_WRITE"))
-        flag(self.st_grant & self.st_sat)
-        idle = fsm.ongoing("IDLE") | fsm.ongoing("F_DONE") | fsm.ongoing("B_DONE")
         with m.If(Cat(*hits).any()):
             m.d.sync += self.sat.eq(1)
         with m.If(self.clear):

@@ -52,6 +52,7 @@ class InnerLanes(wiring.Component):
             "tbl_offset": In(max(1, geo.lane_bits + geo.inner_slot_bits
                                  + geo.node_bits_inner)),
             "tbl_wdata": In(32), "tbl_rdata": Out(32),
+            **({"units": In(range(st.units_per_block + 1))} if st.ragged else {}),
         })
 
     @property
@@ -79,7 +80,7 @@ class InnerLanes(wiring.Component):
         issuing, backward = Signal(), Signal()
         step = Signal(range(max(S, 2)))
         unit = Signal(range(max(M, 2)))
-        last = (step == S - 1) & (unit == M - 1)
+        last = (step == S - 1) & (unit == (self.units - 1 if st.ragged else M - 1))
         with m.If(self.fstart | self.bstart):
             m.d.sync += [issuing.eq(1), backward.eq(self.bstart), step.eq(0), unit.eq(0)]
         with m.Elif(issuing):
