@@ -99,8 +99,14 @@ def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
                               text=True, check=False)
         stat = Path(tmp, "stat.json")
         if proc.returncode != 0 or not stat.exists():
-            err = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
-            raise FitError(f"resource model: Yosys failed: {(err or ['no output'])[0]}")
+            lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+            err = [ln for ln in lines if "ERROR" in ln]
+            # no ERROR line: the tool died (the WebAssembly build's memory or
+            # stack); its last words and exit status say which
+            what = err[0] if err else (f"exit status {proc.returncode}"
+                                       + (f", last output: {lines[-1][:200]}" if lines else
+                                          ", no output"))
+            raise FitError(f"resource model: Yosys failed: {what}")
         return json.loads(stat.read_text())["design"]["num_cells_by_type"]
 
 

@@ -77,12 +77,12 @@ def dataset_for(design: Design, records: int, seed: int, name: str | None = None
         return mixed_products(n, records, rng, n_out)
     if name in GENERIC:
         return GENERIC[name](n, records, rng, n_out)
-    if name not in datasets.BUILTINS:
-        raise ConfigError(f"unknown dataset {name!r}")
     if name == "digits":
         X, y = _digits(records, rng)
-    else:
+    elif name in datasets.BUILTINS:
         X, y = datasets.BUILTINS[name].make(records, rng)
+    else:
+        raise ConfigError(f"unknown dataset {name!r}")
     if X.shape[1] != n or y.shape[1] != n_out:
         raise ConfigError(f"dataset {name} has {X.shape[1]} inputs and {y.shape[1]} outputs; "
                           f"the design has {n} and {n_out}")

@@ -285,6 +285,7 @@ class FunctionEngine(wiring.Component):
         f_tj, g_tj = Signal(range(P), name="f_tj"), Signal(range(P), name="g_tj")
         f_tf = Signal(unsigned(F), name="f_tf")
         f_e = Signal(signed(EB), name="f_e")
+        f_slope = Signal(signed(SB), name="f_slope")
         g_b0 = Signal(signed(V + F + 3), name="g_b0")
         g_b1 = Signal(signed(V + F + 3), name="g_b1")
         k_v, k_j = Signal(name="k_v"), Signal.like(j, name="k_j")
@@ -296,7 +297,10 @@ class FunctionEngine(wiring.Component):
             tj_s = rd(tj_m, slot)
             a_e, a_o = outer.seg_addrs(slot, tj_s)
             m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
+            # the slope too is registered here: read from LUT RAM in front of
+            # the multiplier, it was the tetra build's longest path (31 ns)
             m.d.sync += [f_tj.eq(tj_s), f_tf.eq(rd(tf_m, slot)), f_e.eq(rd(e_m, p)),
+                         f_slope.eq(rd(slope_m, slot)),
                          f_j.eq(j), f_p.eq(p), f_last.eq(p == Q - 1)]
             nj, np_ = advance(j, p)
             m.d.sync += [j.eq(nj), p.eq(np_)]
@@ -311,7 +315,7 @@ class FunctionEngine(wiring.Component):
                      g_b1.eq(rounded_base(bv1, F))]
         with m.If(bwd):
             m.d.comb += [x_a.eq(f_e), x_b.eq(f_tf),
-                         y_a.eq(f_e), y_b.eq(rd(slope_m, slot_of(f_j, f_p)))]
+                         y_a.eq(f_e), y_b.eq(f_slope)]
         with m.Else():
             m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(d_dv), y_b.eq(d_r)]
 
