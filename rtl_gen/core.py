@@ -141,11 +141,11 @@ class TrainingCore(wiring.Component):
         m.submodules.stretch = st = StretchUnit(c, geo.blocks, geo.p_outer)
         m.d.comb += st.segments.eq(segments)
         for k, blk in enumerate(blocks):
-            m.d.comb += [st.req[k].eq(blk.st_req), st.s[k].eq(blk.s_hidden),
-                         st.lo[k].eq(blk.dom_lo), st.hi[k].eq(blk.dom_hi),
-                         blk.st_grant.eq(st.grant[k]), blk.st_lo.eq(st.new_lo),
-                         blk.st_hi.eq(st.new_hi), blk.st_rcp.eq(st.rcp), blk.st_d.eq(st.d),
-                         blk.st_sat.eq(st.sat)]
+            m.d.comb += [st.req[k].eq(blk.st.req), st.s[k].eq(blk.st.s_hidden),
+                         st.lo[k].eq(blk.st.dom_lo), st.hi[k].eq(blk.st.dom_hi),
+                         blk.st.grant.eq(st.grant[k]), blk.st.lo.eq(st.new_lo),
+                         blk.st.hi.eq(st.new_hi), blk.st.rcp.eq(st.rcp), blk.st.d.eq(st.d),
+                         blk.st.sat.eq(st.sat)]
 
         # -- the barrier: AND of done, adder tree, residual, step --------------------
         all_done = Const(1, 1)

@@ -261,23 +261,24 @@ def test_edge_registers_of_blocks_stay_apart_through_synthesis(family, monkeypat
 
     from kanhw.boards import fit
     from kanhw.boards.families import get_family
-    from kanhw.rtl_gen.block import BlockEdge, block_signature
+    from kanhw.rtl_gen.block import BlockEdge
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     d = design_from_dict({"arch": {"inputs": 2, "addends": 2, "points": [3, 4]},
                           "contract": NARROW})
-    blk = block_signature(Geometry(d)).create()   # the ports a block's edge reads
+    geo = Geometry(d)
     m = Module()
     outs = [Signal(name=f"out{k}") for k in range(2)]
-    edges = [BlockEdge(blk) for _ in outs]
+    edges = [BlockEdge(geo) for _ in outs]
+    ins = [Value.cast(v) for _, _, v in edges[0].signature.members["d"].signature.flatten(
+        edges[0].d)]
     for k, (edge, out) in enumerate(zip(edges, outs)):
         m.submodules[f"edge{k}"] = DomainRenamer({"local": "sync"})(edge)
-        bits = [Value.cast(s) for s in (edge.rst, edge.start, edge.update, edge.clear,
-                                        edge.uclear, edge.train, edge.u, edge.e,
-                                        *vars(edge.ctl).values())]
+        # every block's edge is fed by the same broadcast
+        m.d.comb += [Value.cast(v).eq(i) for (_, _, v), i in zip(
+            edge.signature.members["d"].signature.flatten(edge.d), ins)] if k else []
+        bits = [Value.cast(edge.rst)] + [Value.cast(v) for _, _, v in
+                                         edge.signature.members["q"].signature.flatten(edge.q)]
         m.d.comb += out.eq(sum((b.xor() for b in bits[1:]), bits[0]) & 1)
-    ins = [Value.cast(s) for s in (blk.start, blk.update, blk.clear, blk.uclear, blk.train,
-                                   blk.u, blk.e, *(getattr(blk.ctl, n) for n in vars(
-                                       edges[0].ctl)))]
     width = 1 + sum(len(v) for v in ins)
     v = verilog.convert(m, name="top", ports=[*outs, *ins], emit_src=False,
                         platform=get_family(family) if family else None)

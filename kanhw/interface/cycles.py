@@ -16,13 +16,45 @@ from .geometry import Geometry
 
 #: Registers between the core and each block: ``start``, ``update``, the
 #: step and the coordinates reach a block a cycle after the core forms them
-#: (see :class:`kanhw.rtl_gen.block.ProcessingBlock`).
+#: (:class:`kanhw.rtl_gen.block.edge.BlockEdge`).
 BROADCAST_STAGES = 1
 
+#: Sequencer (:class:`kanhw.rtl_gen.block.sequencer.Sequencer`): cycles from
+#: the ``start`` a block sees to its forward pass's first slot.
+SEQUENCER_START = 1
+
+#: Lane pipeline (:class:`kanhw.rtl_gen.block.lanes.LanePipeline`): stages
+#: from a slot's issue to the lane's sum holding it (address, product,
+#: accumulate), before ``lane_stages`` adds its extra ones and the lane tree
+#: its own.
+LANE_STAGES = 3
+
+#: Update pass: cycles from a slot's issue to its write-back (issue,
+#: product, write).
+UPDATE_WRITE = 2
+
+#: Saturation tests pass a register of their own before the block's flag.
+FLAG_DELAY = 1
+
 #: Cycles by which a record's update pass leads the next record's forward
-#: pass through the same table slots: issue, multiply, write; the forward
-#: port then reads the slot written.
-UPDATE_LEAD = 3
+#: pass through the same table slots: its write-back, then the forward port
+#: reads the slot written.
+UPDATE_LEAD = UPDATE_WRITE + 1
+
+#: Outer engine (:class:`kanhw.rtl_gen.block.engine.OuterEngine`): cycles
+#: from taking an addend's hidden sum to the block's ``done`` after its
+#: value (subtract, map, coordinate, read, difference, product, value);
+#: cycles between takes (three products share a multiplier); from a take to
+#: a stretch request; from the stretch unit's grant to the engine taking
+#: again.
+ENGINE_VALUE_LATENCY = 7
+ENGINE_TAKE_INTERVAL = 4
+ENGINE_STRETCH_REQUEST = 4
+ENGINE_REMAP = 3
+
+#: Core (:class:`kanhw.rtl_gen.core.TrainingCore`): cycles from the barrier
+#: tree's sum to the result and the next record's start (residual, step).
+RESULT_STAGES = 2
 
 #: Cycles from a control request to the block's read data: the block's edge
 #: register (BROADCAST_STAGES), the table's read, the register the data
@@ -36,18 +68,17 @@ class CycleModel:
 
     geo: Geometry
 
-    # Derived from the pipeline in block.py and core.py (and checked against
-    # simulation by the tests): a record's forward pass takes S lane steps,
-    # the lane tree (T stages) and the barrier tree (TK stages), plus fixed
-    # stages: accept, A/B/C lanes, saturate, take, subtract, map, coordinate,
-    # outer read, difference, value; barrier, residual, step, result; and the
-    # block's input register (BROADCAST_STAGES). A block serving M
-    # addends issues M * S forward steps; its outer engine starts an addend
-    # every max(S, 4) cycles, so the last value is ready (M - 1) * max(S, 4)
-    # cycles after a one-addend block's. A fourth lane stage adds a cycle.
-    # Training: the next record's forward pass runs beside this record's
-    # update and trails it by UPDATE_LEAD cycles; the update's M * S steps
-    # never hold up a stream, only its end (issue, multiply, write, idle).
+    # The sum of the parts' latencies (kanhw.rtl_gen.block and core.py,
+    # checked against simulation by the tests). A record's forward pass:
+    # the broadcast reaches the block, the sequencer issues the first of S
+    # slots (each addend's in turn when a block serves M), the last slot
+    # passes the lane pipeline and the lane tree, the outer engine takes
+    # the addend (the last of M takes follows the first after
+    # ``engine_takes``) and shows ``done`` after its value, the barrier tree
+    # sums the blocks, and the core forms the residual and step. Training:
+    # the next record's forward pass runs beside this record's update and
+    # trails it by UPDATE_LEAD cycles; the update's M * S steps never hold
+    # up a stream, only its end.
     @property
     def _shared_forward(self) -> int:
         """Cycles from the outer engine's first take to its last."""
@@ -61,8 +92,11 @@ class CycleModel:
     @property
     def per_record_frozen(self) -> int:
         """Frozen (inference) mode, records back to back."""
-        return self.geo.steps + 12 + BROADCAST_STAGES + self.geo.lane_tree_stages \
-            + self.geo.barrier_tree_stages + self._shared_forward + self.geo.extra_lane_stages
+        g = self.geo
+        last_issue = BROADCAST_STAGES + SEQUENCER_START + g.steps - 1
+        first_sum = last_issue + LANE_STAGES + g.extra_lane_stages + g.lane_tree_stages
+        done = first_sum + self._shared_forward + ENGINE_VALUE_LATENCY
+        return done + g.barrier_tree_stages + RESULT_STAGES
 
     def stream(self, records: int, train: bool, back_to_back: bool = True) -> int:
         """Cycles the core's counter adds for ``records`` records without
@@ -72,7 +106,7 @@ class CycleModel:
         first = self.per_record_frozen + 1    # start to result, nothing to trail
         # the update's last saturation test lands a cycle after its last write
         M, S = self.geo.addends_per_block, self.geo.steps
-        drain = M * S + UPDATE_LEAD + BROADCAST_STAGES + 1 if train else 1
+        drain = M * S + UPDATE_LEAD + BROADCAST_STAGES + FLAG_DELAY if train else 1
         if not back_to_back:
             return records * (first + drain)
         per = self.per_record if train else self.per_record_frozen
@@ -125,8 +159,8 @@ class CycleModel:
             while a < M:
                 take = _take(a * S, free)
                 if a in stretching.get(b, ()):
-                    return a, free, take + 4
-                free, a = take + 4, a + 1
+                    return a, free, take + ENGINE_STRETCH_REQUEST
+                free, a = take + ENGINE_TAKE_INTERVAL, a + 1
             return a, free, None
 
         _, base_end, _ = run(-1, 0, -2)         # a block with no stretch
@@ -142,7 +176,7 @@ class CycleModel:
             grant = x + grant_delay
             unit_free = grant + 1
             a = pending[b][0]
-            state[b] = run(b, a + 1, grant + 3)
+            state[b] = run(b, a + 1, grant + ENGINE_REMAP)
         for a, free, _ in state.values():
             end = max(end, free)
         return end - base_end
@@ -179,5 +213,5 @@ def engine_takes(addends: int, steps: int) -> list[int]:
     takes, free = [], -2
     for a in range(addends):
         takes.append(_take(a * steps, free))
-        free = takes[-1] + 4
+        free = takes[-1] + ENGINE_TAKE_INTERVAL
     return takes
