@@ -9,8 +9,10 @@ needs, divided by records/s), beside the CPU reference's time on one core.
     python bench/layered_table.py --shape tetra=4:16,4   # lanes 4, units 16/4
 
 The shape search starts from the fastest shape (a block per unit, a lane
-per input) and lets blocks serve more units in turn until the model says it
-fits (``kanhw.boards.fit.fit_layered``, what ``kanhw build`` proposes). The
+per input), synthesises each stage's block at two unit counts, takes the
+shape with the fewest cycles that the lines through them predict to fit,
+and lets its blocks serve more units in turn until the model says it fits
+(``kanhw.boards.fit.fit_layered``, what ``kanhw build`` proposes). The
 clock is the board's design clock unless ``--mhz NAME=F`` gives a real
 place-and-route's Fmax (``kanhw build --board B --config C --json``).
 
@@ -131,7 +133,7 @@ def main() -> None:
         else:
             print(f"{name}: fitting from {shape(net.fastest)} on {board.name} ...", flush=True)
             d, est = fit_layered(board, net.fastest,
-                                 progress=lambda d: print(f"  trying {shape(d)}", flush=True))
+                                 progress=lambda msg: print(f"  {msg}", flush=True))
         if d is None:
             print(f"{name}: no shape fits {board.name}", flush=True)
             continue

