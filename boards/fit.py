@@ -426,7 +426,7 @@ def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
                 progress=None) -> tuple[Design | None, FitEstimate]:
     """The layered shape the resource model fits on ``board``, starting from
     ``design``. Each stage's block is synthesised at two unit counts and its
-    resources drawn as a line in the units per block; the shape with the
+    resources drawn as a line in the units its tables hold; the shape with the
     fewest cycles a record that the lines predict to fit is then estimated
     for real. From there (or from ``design`` when nothing is predicted to
     fit), until the estimate fits: blocks serving more units in turn (the

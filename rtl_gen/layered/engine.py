@@ -43,8 +43,9 @@ from amaranth.lib.wiring import In, Out
 from kanhw.interface.geometry import DOMAIN_HI, DOMAIN_LO, DOMAIN_RCP, ceil_log2
 from kanhw.interface.layered import LayeredGeometry, Stage
 
-from ..arith import round_shift, rounded_base, saturate
+from ..arith import round_shift, saturate
 from ..block import Banks
+from ..block.writeback import HitFlags, pair_bases, pair_written
 
 
 def slot_ram(m: Module, name: str, shape, depth: int, lut_ram: bool, init: int = 0):
@@ -150,12 +151,7 @@ class FunctionEngine(wiring.Component):
         w_vals, w_ek = wr(vals), wr(ek_m)
 
         # saturation tests each pass a register before the block's flag
-        hits = []
-
-        def flag(cond):
-            hit = Signal(name=f"sat_hit{len(hits)}")
-            m.d.sync += hit.eq(cond)
-            hits.append(hit)
+        hits = HitFlags(m, "sat")
 
         # -- the pass and the slot sequencer ------------------------------------------------
         # mode: forward pass running, backward pass running; ``issuing``: slots
@@ -261,7 +257,7 @@ class FunctionEngine(wiring.Component):
         # pair (c -> d)
         ov0, ov1 = Banks.pair(c_tj[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
-        flag(c_v & odv_over)
+        hits.flag(c_v & odv_over)
         m.d.sync += [d_v.eq(c_v), d_j.eq(c_j), d_p.eq(c_p), d_r.eq(c_r), d_tf.eq(c_tf),
                      d_v0.eq(ov0), d_dv.eq(odv)]
 
@@ -275,7 +271,7 @@ class FunctionEngine(wiring.Component):
             m.d.comb += [w_vals.addr.eq(e_p), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
                          w_vals.en.eq(1),
                          w_slope.addr.eq(e_slot), w_slope.data.eq(slope_sat), w_slope.en.eq(1)]
-        flag(e_v & slope_over)
+        hits.flag(e_v & slope_over)
 
         # -- backward pipeline registers: f (read), g (products), h (written) ---------------
         f_v, g_v = Signal(name="f_v"), Signal(name="g_v")
@@ -311,8 +307,8 @@ class FunctionEngine(wiring.Component):
         # products (f -> g): e * slope, e * f; the pair arrives: the write-back's bases
         bv0, bv1 = Banks.pair(f_tj[0], outer.rd_even.data, outer.rd_odd.data)
         m.d.sync += [g_v.eq(f_v), g_j.eq(f_j), g_p.eq(f_p), g_last.eq(f_last), g_tj.eq(f_tj),
-                     g_b0.eq(rounded_base(bv0 + f_e, F, subtract=True)),
-                     g_b1.eq(rounded_base(bv1, F))]
+                     *(g.eq(base) for g, base in zip((g_b0, g_b1),
+                                                     pair_bases(bv0, bv1, f_e, F)))]
         with m.If(bwd):
             m.d.comb += [x_a.eq(f_e), x_b.eq(f_tf),
                          y_a.eq(f_e), y_b.eq(f_slope)]
@@ -320,21 +316,20 @@ class FunctionEngine(wiring.Component):
             m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(d_dv), y_b.eq(d_r)]
 
         # write and sum (g): the pair written back, e * slope summed over the unit
-        n0, o0 = saturate((g_b0 - x_pq) >> F, V)
-        n1, o1 = saturate((g_b1 + x_pq) >> F, V)
+        n0, n1, pair_over = pair_written(g_b0, g_b1, x_pq, F, V)
         with m.If(g_v):
             a_e, a_o = outer.seg_addrs(slot_of(g_j, g_p), g_tj)
             outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
             m.d.sync += acc.eq(Mux(g_p == 0, 0, acc) + y_pq)
-        flag(g_v & (o0 | o1))
+        hits.flag(g_v & pair_over)
         m.d.sync += [k_v.eq(g_v & g_last), k_j.eq(g_j)]
 
         # the unit's step (k): its sum rounded
         ek_sat, ek_over = saturate(round_shift(acc, SF), EB)
         with m.If(k_v):
             m.d.comb += [w_ek.addr.eq(k_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
-        flag(k_v & ek_over)
-        flag(grant & self.st_sat)
+        hits.flag(k_v & ek_over)
+        hits.flag(grant & self.st_sat)
 
         # -- the passes: start, and done when every slot has left the pipeline ------------
         f_busy = issuing | waiting | a_v | b_v | c_v | d_v | e_v
@@ -349,7 +344,7 @@ class FunctionEngine(wiring.Component):
         m.d.comb += [self.fdone.eq(f_done), self.bdone.eq(b_done)]
         idle = ~fwd & ~bwd
 
-        with m.If(Cat(*hits).any()):
+        with m.If(hits.any):
             m.d.sync += self.sat.eq(1)
         with m.If(self.clear):
             m.d.sync += [self.sat.eq(0), self.clamps.eq(0), self.stretches.eq(0)]

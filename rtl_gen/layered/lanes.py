@@ -21,8 +21,9 @@ from amaranth.lib.wiring import In, Out
 from kanhw.interface.geometry import tree_stages
 from kanhw.interface.layered import LayeredGeometry
 
-from ..arith import round_shift, rounded_base, saturate
+from ..arith import round_shift, saturate
 from ..block import RAM_STYLE, Banks
+from ..block.writeback import HitFlags, pair_bases, pair_written
 from ..tree import AdderTree
 
 #: Lane pipeline stages: address, product, accumulate or write.
@@ -69,12 +70,7 @@ class InnerLanes(wiring.Component):
         TB, AB = geo.step_bits, st.unit_bits
         ram = RAM_STYLE[geo.design.table_ram]
 
-        hits = []
-
-        def flag(cond):
-            hit = Signal(name=f"sat_hit{len(hits)}")
-            m.d.sync += hit.eq(cond)
-            hits.append(hit)
+        hits = HitFlags(m, "sat")
 
         # -- the slot sequencer: (unit, step), a slot a cycle ---------------------------
         issuing, backward = Signal(), Signal()
@@ -126,7 +122,7 @@ class InnerLanes(wiring.Component):
             f, odd = a_u[:F], a_u[F]
             v0, v1 = Banks.pair(odd, bank.rd_even.data, bank.rd_odd.data)
             dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
-            flag(a_fwd & a_real & dv_over)
+            hits.flag(a_fwd & a_real & dv_over)
             op = Signal(signed(max(MB, EB)), name=f"op{l}")
             m.d.comb += op.eq(Mux(a_bwd, self.ek, dv))
             b_p = Signal(signed(F + 1 + len(op)), name=f"b_p{l}")
@@ -137,19 +133,18 @@ class InnerLanes(wiring.Component):
             b_ae, b_ao, b_odd = (Signal.like(a_ae, name=f"b_ae{l}"),
                                  Signal.like(a_ao, name=f"b_ao{l}"), Signal(name=f"b_odd{l}"))
             m.d.sync += [b_p.eq(f * op), b_v0.eq(v0), b_real.eq(a_real),
-                         b_b0.eq(rounded_base(v0 + self.ek, F, subtract=True)),
-                         b_b1.eq(rounded_base(v1, F)), b_ae.eq(a_ae), b_ao.eq(a_ao),
-                         b_odd.eq(odd)]
+                         *(b.eq(base) for b, base in zip((b_b0, b_b1),
+                                                          pair_bases(v0, v1, self.ek, F))),
+                         b_ae.eq(a_ae), b_ao.eq(a_ao), b_odd.eq(odd)]
             # C: accumulate (forward) or write the pair back (backward)
             acc = Signal(signed(V + 3 + (S + 1).bit_length()), name=f"acc{l}")
             with m.If(b_fwd):
                 m.d.sync += acc.eq(Mux(b_first, 0, acc)
                                    + Mux(b_real, b_v0 + round_shift(b_p, F - G), 0))
             lane_sums.append(acc)
-            n0, o0 = saturate((b_b0 - b_p) >> F, V)
-            n1, o1 = saturate((b_b1 + b_p) >> F, V)
+            n0, n1, over = pair_written(b_b0, b_b1, b_p, F, V)
             bank.write_pair(m, b_bwd & b_real, b_ae, b_ao, b_odd, n0, n1)
-            flag(b_bwd & b_real & (o0 | o1))
+            hits.flag(b_bwd & b_real & over)
 
         # -- the unit's value: the lanes' sums, saturated ----------------------------------
         m.submodules.tree = tree = AdderTree(L, len(lane_sums[0]),
@@ -158,7 +153,7 @@ class InnerLanes(wiring.Component):
             m.d.comb += tree.inputs[l].eq(acc)
         m.d.comb += tree.valid_in.eq(c_last)
         s_sat, s_over = saturate(tree.output, V)
-        flag(tree.valid_out & s_over)
+        hits.flag(tree.valid_out & s_over)
         produced = Signal(range(M + 1))
         with m.If(self.fstart):
             m.d.sync += produced.eq(0)
@@ -178,7 +173,7 @@ class InnerLanes(wiring.Component):
             m.d.comb += tree_busy.eq(pipe.any())
         done = ~in_flight & ~tree_busy & ~self.fstart & ~self.bstart
         m.d.comb += [self.fdone.eq(done), self.bdone.eq(done)]
-        with m.If(Cat(*hits).any()):
+        with m.If(hits.any):
             m.d.sync += self.sat.eq(1)
         with m.If(self.clear):
             m.d.sync += self.sat.eq(0)
