@@ -47,9 +47,8 @@ from amaranth.hdl import (
     Module,
     ResetSignal,
     signed,
-    unsigned,
 )
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from kanhw.interface.geometry import Geometry
@@ -75,15 +74,15 @@ def control_signature(geo: Geometry) -> wiring.Signature:
 
 def block_signature(geo: Geometry) -> wiring.Signature:
     c = geo.design.contract
+    # what the core broadcasts, as the block takes it in (the shapes of
+    # broadcast_signature; the control request comes with its read data)
+    cast = broadcast_signature(geo).members
+
+    def taken(*names: str) -> dict:
+        return {n: In(cast[n].shape) for n in names}
+
     return wiring.Signature({
-            "start": In(1),
-            "update": In(1),
-            "train": In(1),
-            "u": In(data.ArrayLayout(unsigned(geo.coord_width), geo.n)),
-            "e": In(signed(c.step_bits)),
-            # the outer coordinate's largest value, ((points - 1) << F) - 1 for
-            # the outer grid in use (the core's ``outer_points``)
-            "coord_top": In(unsigned(geo.outer_coord_width)),
+            **taken("start", "update", "train", "u", "e", "coord_top"),
             "val": Out(signed(c.value_bits + 2 + geo.addend_bits)),
             "done": Out(1),
             "idle": Out(1),
@@ -97,8 +96,7 @@ def block_signature(geo: Geometry) -> wiring.Signature:
             "clamp": Out(range(geo.addends_per_block + 1)),
             "stretch": Out(range(geo.addends_per_block + 1)),
             # clear the forward flags (sat, clamp, stretch) / the update's usat
-            "clear": In(1),
-            "uclear": In(1),
+            **taken("clear", "uclear"),
             "ctl": In(control_signature(geo)),
             # stretch requests, served by the core's stretch unit
             "st": Out(stretch_signature(geo)),
