@@ -399,11 +399,11 @@ def _predicted_shape(board: Board, design: Design, est: FitEstimate, progress=No
     geo = LayeredGeometry(design)
     best: tuple[int, float, Design] | None = None
     n_in = design.arch.sizes[0]
+    counts = [_unit_counts(st.units, st.units_per_block) for st in geo.stages]
     # the lanes that divide the inputs (no lane idles in a pass), at most the design's
     for lanes in sorted({design.lanes} | {v for v in range(1, design.lanes)
                                           if n_in % v == 0}, reverse=True):
         lines = _stage_lines(board, design, lanes, progress)
-        counts = [_unit_counts(st.units, st.units_per_block) for st in geo.stages]
         for per in itertools.product(*counts):
             blocks = [-(-st.units // m) for st, m in zip(geo.stages, per)]
             need = {k: r0[k] + r1[k] * sum(blocks) for k in r0}

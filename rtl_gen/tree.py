@@ -1,6 +1,6 @@
 """Pipelined adder tree: the exact sum of its inputs, with a register after
 every ``levels_per_cycle`` adder levels (and after the last). Used inside a
-block (lane sums) and at the barrier (addend values)."""
+block (lane sums, :func:`lane_sum`) and at the barrier (addend values)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from kanhw.interface.geometry import ceil_log2, tree_stages
+
+from .arith import saturate
 
 
 class AdderTree(wiring.Component):
@@ -53,3 +55,16 @@ class AdderTree(wiring.Component):
             level, valid = [reg], v_reg
         m.d.comb += [self.output.eq(level[0]), self.valid_out.eq(valid)]
         return m
+
+
+def lane_sum(m: Module, name: str, sums: list, width: int, levels_per_cycle: int, valid_in,
+             value_bits: int):
+    """The lanes' sums (``width`` bits each) added in a tree, submodule
+    ``name`` of ``m``, and saturated to ``value_bits``: returns the tree,
+    the value and its saturation test, both valid with ``tree.valid_out``."""
+    m.submodules[name] = tree = AdderTree(len(sums), width, levels_per_cycle)
+    for i, acc in enumerate(sums):
+        m.d.comb += tree.inputs[i].eq(acc)
+    m.d.comb += tree.valid_in.eq(valid_in)
+    value, over = saturate(tree.output, value_bits)
+    return tree, value, over

@@ -37,7 +37,7 @@ from kanhw.interface.cycles import LANE_STAGES
 from kanhw.interface.geometry import Geometry, ceil_log2
 
 from ..arith import round_shift, saturate
-from ..tree import AdderTree
+from ..tree import lane_sum
 from .sequencer import issue_signature
 from .tables import RAM_STYLE, Banks
 from .writeback import HitFlags, pair_bases, pair_written, slot_of
@@ -204,12 +204,8 @@ class LanePipeline(wiring.Component):
             usat.flag(self.u_write & ub_real & over)
 
         # -- the lanes' sums: one hidden sum per addend -----------------------------------
-        m.submodules.lane_tree = tree = AdderTree(L, self._acc_width,
-                                                  geo.design.tree_levels_per_cycle)
-        for l, acc in enumerate(lane_sums):
-            m.d.comb += tree.inputs[l].eq(acc)
-        m.d.comb += tree.valid_in.eq(c_last)
-        s_sat, s_over = saturate(tree.output, V)
+        tree, s_sat, s_over = lane_sum(m, "lane_tree", lane_sums, self._acc_width,
+                                       geo.design.tree_levels_per_cycle, c_last, V)
         sat.flag(tree.valid_out & s_over)
         m.d.comb += [self.sum.eq(s_sat), self.sum_valid.eq(tree.valid_out),
                      self.sat.eq(sat.any), self.usat.eq(usat.any)]

@@ -24,7 +24,7 @@ from kanhw.interface.layered import LayeredGeometry
 from ..arith import round_shift, saturate
 from ..block import RAM_STYLE, Banks
 from ..block.writeback import HitFlags, pair_bases, pair_written
-from ..tree import AdderTree
+from ..tree import lane_sum
 
 #: Lane pipeline stages: address, product, accumulate or write.
 PIPELINE = 3
@@ -147,12 +147,8 @@ class InnerLanes(wiring.Component):
             hits.flag(b_bwd & b_real & over)
 
         # -- the unit's value: the lanes' sums, saturated ----------------------------------
-        m.submodules.tree = tree = AdderTree(L, len(lane_sums[0]),
-                                             geo.design.tree_levels_per_cycle)
-        for l, acc in enumerate(lane_sums):
-            m.d.comb += tree.inputs[l].eq(acc)
-        m.d.comb += tree.valid_in.eq(c_last)
-        s_sat, s_over = saturate(tree.output, V)
+        tree, s_sat, s_over = lane_sum(m, "tree", lane_sums, len(lane_sums[0]),
+                                       geo.design.tree_levels_per_cycle, c_last, V)
         hits.flag(tree.valid_out & s_over)
         produced = Signal(range(M + 1))
         with m.If(self.fstart):
