@@ -47,7 +47,11 @@ def entry() -> None:
     """The ``kanhw`` console script: :func:`main`, then exit without the
     interpreter's teardown. Freeing numba's compiled kernels takes 0.1-0.3 s,
     and every file, process and thread a command opens is closed by the
-    time it returns; only the standard streams need flushing."""
+    time it returns; only the standard streams need flushing. The process
+    is marked as the command line first, which skips numba's import-time
+    BLAS probe when a kernel loads (:mod:`kanhw.startup`)."""
+    from .startup import command_line_process
+    command_line_process()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -28,11 +28,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import njit
 
 from .backprop import BackpropResult, Scaler, count_parameters, optimiser, predict, score
 from .backprop import require_torch as _require_torch
 from .errors import DataError
+from .jit import njit
 from .model import DOMAIN_MARGIN
 
 #: Default balance factor: the target term dominates, the input term keeps

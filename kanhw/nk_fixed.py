@@ -17,7 +17,6 @@ current record).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .contract import (
     K_FRAC,
@@ -33,6 +32,7 @@ from .contract import (
     K_SHIFT,
     K_VBITS,
 )
+from .jit import njit
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False}
 

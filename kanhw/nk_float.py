@@ -13,8 +13,8 @@ of its width on both sides; node values are kept. Frozen evaluation clamps.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .model import DOMAIN_MARGIN
 
 RULE_CONSTANT = 0
