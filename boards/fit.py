@@ -282,8 +282,21 @@ def _layered_rest(design: Design, family_name: str, buffer_bytes: int
     for k, text in enumerate(block_modules(geo, None).values()):
         files[f"stub{k}.v"] = text
         reads.append(f"read_verilog -lib stub{k}.v")
-    cells, note = _synthesise(files, "; ".join([*reads, "read_verilog device.v"]),
-                              "kanhw_device", family)
+    reads = "; ".join([*reads, "read_verilog device.v"])
+    try:
+        cells, note = _synthesise(files, reads, "kanhw_device", family)
+    except FitError as flat:
+        # With black-box blocks, ABC9's reintegration can stop on a Yosys
+        # assertion in the flattened rest (digits at 8 units a block), while
+        # the whole device synthesises; unflattened, each module is mapped
+        # on its own and the boxes stay out of ABC9's way. Costs the rest
+        # its cross-module optimisation (a slight overestimate).
+        script = f"{reads}; {family.synth_command('kanhw_device')} -noflatten"
+        try:
+            cells, _ = _yosys(files, script)
+        except FitError:
+            raise flat from None
+        note = "synthesised unflattened (the flattened synthesis stopped in ABC9)"
     return _resources(cells, family), note and f"rest: {note}"
 
 

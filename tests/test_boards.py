@@ -417,3 +417,22 @@ def test_layered_design_that_does_not_fit_gets_a_shape_that_does(tmp_path, monke
     last = r.stderr.strip().splitlines()[-1]
     assert f"units_per_block {list(shape.units_per_block)} at lanes {shape.lanes}" in last
     assert "searching a shape that fits" in r.stderr and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_layered_rest_with_black_boxes_that_stop_abc9_is_still_priced(tmp_path, monkeypatch):
+    """Digits (64 -> 32 -> 10) at 8 units a block: the flattened rest with
+    black-box blocks stops in ABC9's reintegration (a Yosys assertion); the
+    model synthesises it unflattened, says so, and prices it (2 min)."""
+    from kanhw.boards.fit import _layered_rest
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from kanhw.contract import PRESETS
+    d = design_from_dict({"arch": {"inputs": 64, "layers": [32, 10], "points": [2, 12]},
+                          "hardware": {"lanes": 2, "units_per_block": [8]},
+                          "contract": {k: getattr(PRESETS["deep"], k) for k in (
+                              "value_bits", "value_frac", "mul_bits", "guard_bits",
+                              "rcp_bits", "slope_bits", "slope_frac")}})
+    board = get_board("ulx3s-85f")
+    rest, note = _layered_rest(d, board.family, board.buffer_bytes)
+    assert "unflattened" in note
+    assert 5_000 < rest["lut"] < 12_000 and rest["bram"] >= 1
