@@ -82,13 +82,29 @@ def _yosys(files: dict[str, str], script: str, retry: str | None = None,
     return cells, note
 
 
-def _synthesise(files: dict[str, str], reads: str, top: str, family: Family
-                ) -> tuple[dict[str, int], str]:
+def _synthesise(files: dict[str, str], reads: str, top: str, family: Family,
+                black_boxes: bool = False) -> tuple[dict[str, int], str]:
     """``reads`` then the family's synthesis of ``top`` (and its second
-    attempt, if it has one, when the first fails)."""
+    attempt, if it has one, when the first fails). ``black_boxes``: the
+    design holds black-box blocks (the rest of a device); if the flattened
+    synthesis fails, it is synthesised unflattened."""
     script = f"{reads}; {family.synth_command(top)}"
     retry = f"{reads}; {family.synth_command(top, retry=True)}" if family.retry_opts else None
-    return _yosys(files, script, retry, family.retry_reason)
+    try:
+        return _yosys(files, script, retry, family.retry_reason)
+    except FitError as flat:
+        if not black_boxes:
+            raise
+        # With black-box blocks, ABC9's reintegration can stop on a Yosys
+        # assertion in the flattened design (a layered digits rest at 8
+        # units a block), while the whole device synthesises. Unflattened,
+        # each module is mapped on its own and the boxes stay out of ABC9's
+        # way, at the cost of cross-module optimisation (a slight overestimate).
+        try:
+            cells, _ = _yosys(files, f"{script} -noflatten")
+        except FitError:
+            raise flat from None
+        return cells, "synthesised unflattened (the flattened synthesis stopped in ABC9)"
 
 
 def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
@@ -166,7 +182,7 @@ def _rest_at(design: Design, family_name: str, buffer_bytes: int
     stub = verilog.convert(ProcessingBlock(geo), name=BLOCK_MODULE, emit_src=False)
     cells, note = _synthesise({"device.v": v, "block.v": stub},
                               "read_verilog -lib block.v; read_verilog device.v",
-                              "kanhw_device", family)
+                              "kanhw_device", family, black_boxes=True)
     return _resources(cells, family), note and f"rest at K = {design.addends}: {note}"
 
 
@@ -282,21 +298,8 @@ def _layered_rest(design: Design, family_name: str, buffer_bytes: int
     for k, text in enumerate(block_modules(geo, None).values()):
         files[f"stub{k}.v"] = text
         reads.append(f"read_verilog -lib stub{k}.v")
-    reads = "; ".join([*reads, "read_verilog device.v"])
-    try:
-        cells, note = _synthesise(files, reads, "kanhw_device", family)
-    except FitError as flat:
-        # With black-box blocks, ABC9's reintegration can stop on a Yosys
-        # assertion in the flattened rest (digits at 8 units a block), while
-        # the whole device synthesises; unflattened, each module is mapped
-        # on its own and the boxes stay out of ABC9's way. Costs the rest
-        # its cross-module optimisation (a slight overestimate).
-        script = f"{reads}; {family.synth_command('kanhw_device')} -noflatten"
-        try:
-            cells, _ = _yosys(files, script)
-        except FitError:
-            raise flat from None
-        note = "synthesised unflattened (the flattened synthesis stopped in ABC9)"
+    cells, note = _synthesise(files, "; ".join([*reads, "read_verilog device.v"]),
+                              "kanhw_device", family, black_boxes=True)
     return _resources(cells, family), note and f"rest: {note}"
 
 
