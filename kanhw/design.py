@@ -181,9 +181,6 @@ class Design:
         if self.units_per_block[0] > 1 and self.steps < 2:
             raise ConfigError(f"{name} > 1 needs at least two steps per lane "
                               f"(lanes below the {a.n_in} inputs), got lanes {self.lanes}")
-        if self.layered and self.lane_stages != 3:
-            raise ConfigError("lane_stages applies to the two-layer core; a layered core's "
-                              f"lanes have 3 stages, got {self.lane_stages}")
         if self.lane_stages not in LANE_STAGES:
             raise ConfigError(f"lane_stages must be one of {', '.join(map(str, LANE_STAGES))}, "
                               f"got {self.lane_stages}")

@@ -43,6 +43,7 @@ from kanhw.interface.layouts import CTRL_DATA_BITS, Field, ctrl_fields, record_f
 
 from .arith import round_shift, saturate, times_const
 from .block import BlockInstance, ProcessingBlock
+from .counters import RecordCounters
 from .stretch import StretchUnit
 from .tree import AdderTree
 
@@ -175,10 +176,9 @@ class TrainingCore(wiring.Component):
         y_hat = Signal(signed(V))
         resid = Signal(signed(V))
         core_sat = Signal()
-        n_records = Signal(32)
-        n_sat = Signal(32)
-        n_clamp = Signal(32)
-        n_stretch = Signal(32)
+        tally = RecordCounters()
+        n_records, n_sat, n_clamp, n_stretch = (tally.records, tally.saturations, tally.clamps,
+                                                tally.stretches)
         n_cycles = Signal(32)
 
         # -- control requests ----------------------------------------------------------
@@ -214,11 +214,8 @@ class TrainingCore(wiring.Component):
             m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
                          rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
         with m.If(ending):
-            m.d.sync += [upd_pending.eq(0), n_records.eq(n_records + 1),
-                         n_clamp.eq(n_clamp + rec_clamps),
-                         n_stretch.eq(n_stretch + rec_stretches)]
-            with m.If(rec_sat | any_usat):
-                m.d.sync += n_sat.eq(n_sat + 1)
+            m.d.sync += upd_pending.eq(0)
+            tally.count(m, rec_sat | any_usat, rec_clamps, rec_stretches)
 
         def accept(control: bool = True):
             """Serve a control request (once the last update is over) or take

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kanhw.design import Design
 from kanhw.interface.cycles import CycleModel
-from kanhw.interface.geometry import GLOBAL_REGS, Geometry, ceil_log2
+from kanhw.interface.geometry import GLOBAL_REGS, Geometry, LaneShape, ceil_log2
 from kanhw.interface.layered import LAYERED_REGS, LayeredGeometry
 
 from .core import ctrl_layout, record_layout, result_layout
@@ -20,6 +20,30 @@ def _fields(layout) -> list[dict]:
     return out
 
 
+def lane_resources(shape: LaneShape) -> tuple[list[dict], list[tuple]]:
+    """A block's first-layer lanes (:class:`kanhw.rtl_gen.block.lanes.LanePipeline`,
+    in either core): their multipliers, and their memories as ``(kind,
+    depth, width, read port)``."""
+    c = shape.design.contract
+    V, F, MB, EB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits
+    L = shape.lanes
+    mults = [
+        {"what": "lane forward: offset x node difference", "count": L, "widths": [F, MB]},
+        {"what": "lane update: offset x e_k", "count": L, "widths": [F, EB]},
+    ]
+    slots = 1 << shape.slot_bits
+    ne0 = 1 << ceil_log2((shape.p_inner + 1) // 2)
+    no0 = 1 << ceil_log2(shape.p_inner // 2)
+    sb0 = shape.slot_bits
+    each = []
+    for _ in range(L):
+        each += [("inner nodes (even bank)", ne0 << sb0, V, "synchronous"),
+                 ("inner nodes (odd bank)", no0 << sb0, V, "synchronous"),
+                 ("lane cache: coordinate and pair, forward -> update", max(2, slots),
+                  shape.coord_width + 2 * V, "synchronous")]
+    return mults, each
+
+
 def resource_counts(geo: Geometry) -> dict:
     """What the generator instantiates, counted exactly: multipliers (with
     their operand widths) and memories (depth, width, read port), per block
@@ -29,27 +53,19 @@ def resource_counts(geo: Geometry) -> dict:
     (``kanhw build --fit``), from Yosys' synthesis for the board's family."""
     c = geo.design.contract
     V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
-    B, L, M = geo.blocks, geo.lanes, geo.addends_per_block
+    B, M = geo.blocks, geo.addends_per_block
+    lane_mults, each = lane_resources(geo.lane_shape)
     mults = [
-        {"what": "lane forward: offset x node difference", "count": L, "widths": [F, MB]},
-        {"what": "lane update: offset x e_k", "count": L, "widths": [F, EB]},
+        *lane_mults,
         {"what": "outer engine: map (a - lo) x rcp, value offset x difference, "
                  "slope difference x rcp, in turn", "count": 1,
          "widths": [MB, max(RB + 1, F + 1)]},
         {"what": "update: e x slope, then e x outer offset", "count": 1,
          "widths": [EB, max(c.slope_bits, F + 1)]},
     ]
-    slots = (1 << geo.step_bits) << geo.addend_bits
-    ne0, no0 = geo.bank_depths(geo.p_inner)
     ne1, no1 = geo.bank_depths(geo.p_outer)
-    sb0, sb1 = ceil_log2(slots), geo.addend_bits
+    sb1 = geo.addend_bits
     # every memory of a block: (kind, depth, width, read port)
-    each = []
-    for _ in range(L):
-        each += [("inner nodes (even bank)", ne0 << sb0, V, "synchronous"),
-                 ("inner nodes (odd bank)", no0 << sb0, V, "synchronous"),
-                 ("lane cache: coordinate and pair, forward -> update", max(2, slots),
-                  geo.coord_width + 2 * V, "synchronous")]
     each += [("outer nodes (even bank)", ne1 << sb1, V, "synchronous"),
              ("outer nodes (odd bank)", no1 << sb1, V, "synchronous")]
     if M > 1:
@@ -149,14 +165,9 @@ def layered_resource_counts(geo: LayeredGeometry) -> dict:
                   "widths": [max(MB, EB), max(RB + 1, c.slope_bits)]}]
         each = []
         if st.index == 1:
-            mults.insert(0, {"what": "lane: f x difference, then f x e", "count": geo.lanes,
-                             "widths": [F, max(MB, EB)]})
-            slots = (1 << geo.step_bits) << st.unit_bits
-            ne0, no0 = geo.bank_depths(geo.p_inner)
-            sb0 = ceil_log2(slots)
-            for _ in range(geo.lanes):
-                each += [("inner nodes (even bank)", ne0 << sb0, V),
-                         ("inner nodes (odd bank)", no0 << sb0, V)]
+            lane_mults, lane_mems = lane_resources(geo.lane_shape)
+            mults[:0] = lane_mults
+            each += [(kind, depth, width) for kind, depth, width, _ in lane_mems]
         ne1, no1 = geo.bank_depths(st.points)
         n_slots = 1 << st.slot_bits
         each += [("outgoing nodes (even bank)", ne1 << st.slot_bits, V),

@@ -86,7 +86,8 @@ def _layered_spec(rng: np.random.Generator) -> dict:
                      "points": [int(rng.integers(2, 8)) for _ in range(depth)]},
             "hardware": {"lanes": lanes, "units_per_block": per_block,
                          "table_ram": str(rng.choice(["auto", "block", "lut"])),
-                         "tree_levels_per_cycle": int(rng.integers(1, 5))},
+                         "tree_levels_per_cycle": int(rng.integers(1, 5)),
+                         "lane_stages": int(rng.choice([3, 4, 5]))},
             "training": {"alpha": float(np.round(rng.uniform(0.05, 0.6), 3)),
                          "seed": int(rng.integers(0, 1000))}}
     if rng.random() < 0.5:

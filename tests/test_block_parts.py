@@ -76,7 +76,7 @@ def test_sequencer_issues_every_slot_and_the_forward_pass_trails_the_update(step
     inputs, lanes = steps_inputs
     geo = geometry(inputs=inputs, addends=share, lanes=lanes, share=share)
     S, M = geo.steps, geo.addends_per_block
-    seq = Sequencer(geo)
+    seq = Sequencer(geo.lane_shape)
     slots = [(a, s) for a in range(M) for s in range(S)]
 
     async def bench(ctx):
@@ -135,7 +135,7 @@ def test_lane_pipeline_sums_each_addend_after_its_stated_latency(stages):
     geo = geometry(inputs=5, addends=2, lanes=2, share=2, stages=stages)
     c = geo.design.contract
     F, S, M = c.frac_bits, geo.steps, geo.addends_per_block
-    lanes = LanePipeline(geo)
+    lanes = LanePipeline(geo.lane_shape)
     assert lanes.latency == LANE_STAGES + stages - 3 + geo.lane_tree_stages
     u = [(j << F) | (37 * j + 5) % (1 << F) for j in (0, 1, 2, 2, 1)]
     offsets = [11, -3]

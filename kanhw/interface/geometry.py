@@ -48,6 +48,60 @@ DOMAIN_LO, DOMAIN_HI, DOMAIN_RCP = 0, 1, 2
 
 
 @dataclass(frozen=True)
+class LaneShape:
+    """What a block's first-layer lanes are built from, in either core: ``M``
+    functions' worth of inputs (``addends_per_block``: a two-layer block's
+    addends, a layered stage-1 block's units), each input ``i`` of ``n`` on
+    lane ``i % lanes`` at step ``i // lanes``; tables of ``p_inner`` points.
+    The lane pipeline and its sequencer (:mod:`kanhw.rtl_gen.block`) take
+    their sizes from here, so both cores' lanes are one component."""
+
+    design: Design
+    n: int
+    lanes: int
+    addends_per_block: int
+    p_inner: int
+
+    @property
+    def steps(self) -> int:
+        return -(-self.n // self.lanes)
+
+    @property
+    def coord_width(self) -> int:
+        return self.design.contract.coord_bits(self.p_inner)
+
+    @property
+    def step_bits(self) -> int:
+        return ceil_log2(self.steps)
+
+    @property
+    def addend_bits(self) -> int:
+        return ceil_log2(self.addends_per_block)
+
+    @property
+    def slot_bits(self) -> int:
+        """Bits of a table slot: the addend (unit) within the block, then the step."""
+        return self.addend_bits + self.step_bits
+
+    @property
+    def lane_bits(self) -> int:
+        return ceil_log2(self.lanes)
+
+    @property
+    def node_bits_inner(self) -> int:
+        return ceil_log2(self.p_inner)
+
+    @property
+    def lane_tree_stages(self) -> int:
+        return tree_stages(self.lanes, self.design.tree_levels_per_cycle)
+
+    @property
+    def extra_lane_stages(self) -> int:
+        """Lane stages beyond the three of the base pipeline (A, B, C)."""
+        return self.design.lane_stages - 3
+
+
+@dataclass(frozen=True)
 class Geometry:
     """Every derived size of a design's hardware."""
 
@@ -93,7 +147,7 @@ class Geometry:
 
     @property
     def coord_width(self) -> int:
-        return self.design.contract.coord_bits(self.p_inner)
+        return self.lane_shape.coord_width
 
     @property
     def outer_coord_width(self) -> int:
@@ -104,19 +158,19 @@ class Geometry:
         return 1 << ceil_log2((points + 1) // 2), 1 << ceil_log2(points // 2)
 
     # -- control address map ------------------------------------------------------
+    # the lanes' sizes: the lane shape's
     @property
     def step_bits(self) -> int:
-        return ceil_log2(self.steps)
+        return self.lane_shape.step_bits
 
     @property
     def addend_bits(self) -> int:
         """Bits of an addend's index within its block."""
-        return ceil_log2(self.addends_per_block)
+        return self.lane_shape.addend_bits
 
     @property
     def slot_bits(self) -> int:
-        """Bits of an inner table slot: the addend within the block, then the step."""
-        return self.addend_bits + self.step_bits
+        return self.lane_shape.slot_bits
 
     @property
     def node_bits_outer(self) -> int:
@@ -124,11 +178,11 @@ class Geometry:
 
     @property
     def lane_bits(self) -> int:
-        return ceil_log2(self.lanes)
+        return self.lane_shape.lane_bits
 
     @property
     def node_bits_inner(self) -> int:
-        return ceil_log2(self.p_inner)
+        return self.lane_shape.node_bits_inner
 
     @property
     def offset_bits(self) -> int:
@@ -179,8 +233,12 @@ class Geometry:
         return GLOBAL_REGS[name]
 
     @property
+    def lane_shape(self) -> LaneShape:
+        return LaneShape(self.design, self.n, self.lanes, self.addends_per_block, self.p_inner)
+
+    @property
     def lane_tree_stages(self) -> int:
-        return tree_stages(self.lanes, self.design.tree_levels_per_cycle)
+        return self.lane_shape.lane_tree_stages
 
     @property
     def barrier_tree_stages(self) -> int:
@@ -189,7 +247,8 @@ class Geometry:
     @property
     def extra_lane_stages(self) -> int:
         """Lane stages beyond the three of the base pipeline (A, B, C)."""
-        return self.design.lane_stages - 3
+        return self.lane_shape.extra_lane_stages
+
 
 #: Registers the barrier's adder tree has at least, even over one block: a
 #: block's last saturation flag lands two cycles after its ``done`` and

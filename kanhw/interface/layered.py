@@ -46,6 +46,7 @@ from .geometry import (
     REGION_DOMAIN,
     REGION_INNER,
     REGION_OUTER,
+    LaneShape,
     ceil_log2,
 )
 
@@ -169,6 +170,13 @@ class LayeredGeometry:
     @property
     def blocks(self) -> int:
         return sum(st.blocks for st in self.stages)
+
+    @property
+    def lane_shape(self) -> LaneShape:
+        """Stage 1's lanes: its blocks' units take the place of a two-layer
+        block's addends (the same lane pipeline and sequencer)."""
+        return LaneShape(self.design, self.n, self.lanes, self.stages[0].units_per_block,
+                         self.p_inner)
 
     @property
     def coord_width(self) -> int:

@@ -8,7 +8,11 @@ A record: stage 1's forward pass (lanes, then the engine taking each unit
 as the lanes finish it), then per stage the barrier's reduction and the
 next stage's forward pass; residuals and steps per output; the result; and
 when training, per stage from the last: the steps broadcast (or gathered
-from the stage above), the engines' backward pass and stage 1's lanes.
+from the stage above) and the engines' backward pass. Stage 1's lanes then
+write the first-layer functions back beside the next record (the two-layer
+block's update pass, :mod:`kanhw.interface.cycles`): a record costs only the
+cycle on which the core takes the next one while the update runs, and a
+stream the last record's update beyond that.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cycles import BROADCAST_STAGES, FLAG_DELAY, LANE_STAGES, SEQUENCER_START, UPDATE_WRITE
 from .geometry import BARRIER_MIN_STAGES, tree_stages
 from .layered import LayeredGeometry, Stage
 
@@ -28,12 +33,13 @@ from .layered import LayeredGeometry, Stage
 FORWARD_LATENCY, BACKWARD_LATENCY, STRETCH_REQUEST = 7, 4, 3
 #: Cycle (from the start) of the engine's first possible take.
 FIRST_TAKE = 2
-#: Lanes: pipeline stages (address, product, accumulate or write).
-LANE_PIPELINE = 3
 #: Core: cycles from a broadcast to what the blocks show back, a start to
 #: the blocks' done being sampled, the last flag to the record's count
 #: (kanhw.rtl_gen.layered.core).
 READBACK, SETTLE, FLAG_SETTLE = 2, 2, 2
+#: Counted cycles of a training record's update beside the next record:
+#: the core's cycle taking it.
+UPDATE_ACCEPT = 1
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,14 @@ class LayeredCycleModel:
         engine: stage 1's from its lanes; later stages' are all there."""
         if st.index != 1:
             return None
-        T = tree_stages(self.geo.lanes, self.geo.design.tree_levels_per_cycle)
-        S = self.geo.steps
-        return [5 + T + (j + 1) * S for j in range(st.units_per_block)]
+        shape = self.geo.lane_shape
+        # the start passes the block's edge register, the sequencer issues the
+        # unit's S slots, the last passes the lanes and their tree, and the
+        # engine sees the value a cycle later
+        latency = LANE_STAGES + shape.extra_lane_stages + shape.lane_tree_stages
+        S = shape.steps
+        return [BROADCAST_STAGES + SEQUENCER_START + (j + 1) * S - 1 + latency + 1
+                for j in range(st.units_per_block)]
 
     def _forward(self, st: Stage, stretching: dict[int, list[int]]) -> int:
         """Cycles from the stage's start to its last block's done, each
@@ -126,9 +137,20 @@ class LayeredCycleModel:
                 # the barrier waits for the fullest block
                 M, Q = st.busiest, st.outputs
                 total += M * Q + BACKWARD_LATENCY + 3
-                if st.index == 1:
-                    total += M * geo.steps + 3                    # the lanes
+            # stage 1's update runs on; the core's cycle taking the next
+            # record while it does is counted
+            total += UPDATE_ACCEPT
         return total + FLAG_SETTLE + 1
+
+    @property
+    def update_tail(self) -> int:
+        """Cycles a training stream's last record's first-layer update runs
+        on after the record's own: the update's slots of the fullest stage-1
+        block and its write and flag registers, from the cycle the engines
+        finish, less the core's wait for the flags and its return to idle."""
+        shape = self.geo.lane_shape
+        span = self.geo.stages[0].busiest * shape.steps + UPDATE_WRITE + FLAG_DELAY + 1
+        return max(0, span - (FLAG_SETTLE + 3) - UPDATE_ACCEPT + 1)
 
     @property
     def per_record(self) -> int:
@@ -146,8 +168,9 @@ class LayeredCycleModel:
         if not records:
             return 0
         base = self.record(train)
+        tail = self.update_tail if train else 0
         if stretched is None or not np.any(stretched):
-            return records * base
+            return records * base + tail
         stretched = np.asarray(stretched)
         functions = np.asarray(functions)
         ends = np.cumsum(stretched)
@@ -159,4 +182,4 @@ class LayeredCycleModel:
                 j, p = slot >> st.out_bits, slot & ((1 << st.out_bits) - 1)
                 per_stage.setdefault(st.index, {}).setdefault(b, []).append(j * st.outputs + p)
             total += self.record(train, per_stage)
-        return int(total)
+        return int(total) + tail

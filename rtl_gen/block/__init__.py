@@ -154,8 +154,8 @@ class ProcessingBlock(wiring.Component):
         block sees it, a cycle late)."""
         m = Module()
         geo = self.geo
-        m.submodules.sequencer = seq = Sequencer(geo)
-        m.submodules.lanes = lanes = LanePipeline(geo)
+        m.submodules.sequencer = seq = Sequencer(geo.lane_shape)
+        m.submodules.lanes = lanes = LanePipeline(geo.lane_shape)
         m.submodules.engine = engine = OuterEngine(geo, lut_ram)
         m.submodules.control = control = ControlPort(geo)
         training_update = q.update & q.train

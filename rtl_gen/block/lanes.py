@@ -34,7 +34,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from kanhw.interface.cycles import LANE_STAGES
-from kanhw.interface.geometry import Geometry, ceil_log2
+from kanhw.interface.geometry import LaneShape, ceil_log2
 
 from ..arith import round_shift, saturate
 from ..tree import lane_sum
@@ -62,7 +62,7 @@ class LanePipeline(wiring.Component):
     inner step, from the engine; ``ctl``: the inner region (offset: lane,
     slot, node)."""
 
-    def __init__(self, geo: Geometry) -> None:
+    def __init__(self, geo: LaneShape) -> None:
         self.geo = geo
         c = geo.design.contract
         super().__init__({

@@ -20,10 +20,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from kanhw.interface.cycles import FLAG_DELAY, SEQUENCER_START, UPDATE_LEAD, UPDATE_WRITE
-from kanhw.interface.geometry import Geometry
+from kanhw.interface.geometry import LaneShape
 
 
-def issue_signature(geo: Geometry) -> wiring.Signature:
+def issue_signature(geo: LaneShape) -> wiring.Signature:
     """A pass's issue: a slot this cycle, its lane step and addend."""
     S, M = geo.steps, geo.addends_per_block
     return wiring.Signature({
@@ -41,8 +41,10 @@ class Sequencer(wiring.Component):
 
     START_LATENCY = SEQUENCER_START
 
-    def __init__(self, geo: Geometry) -> None:
-        self.geo = geo
+    def __init__(self, geo: LaneShape, ragged: bool = False) -> None:
+        """``ragged``: the block serves ``units`` addends (a port, at most
+        ``addends_per_block``), as a layered stage's last block may."""
+        self.geo, self.ragged = geo, ragged
         super().__init__({
             "start": In(1),
             "update": In(1),
@@ -54,6 +56,7 @@ class Sequencer(wiring.Component):
             "u_write": Out(1),
             "idle": Out(1),
             "uidle": Out(1),
+            **({"units": In(range(geo.addends_per_block + 1))} if ragged else {}),
         })
 
     def elaborate(self, platform):
@@ -61,14 +64,16 @@ class Sequencer(wiring.Component):
         S, M = self.geo.steps, self.geo.addends_per_block
         fwd, upd, nxt = self.fwd, self.upd, self.upd_next
         training_update = self.update & self.train
+        last_addend = self.units - 1 if self.ragged else M - 1
 
         def advance(domain, cur, nxt):
             """``nxt`` = the slot after ``cur``: steps of addend 0, then 1,
             ... and no slot after the last."""
             m.d[domain] += nxt.step.eq(Mux(cur.step == S - 1, 0, cur.step + 1))
             with m.If(cur.step == S - 1):
-                m.d[domain] += nxt.addend.eq(Mux(cur.addend == M - 1, 0, cur.addend + 1))
-                with m.If(cur.addend == M - 1):
+                m.d[domain] += nxt.addend.eq(Mux(cur.addend == last_addend, 0,
+                                                 cur.addend + 1))
+                with m.If(cur.addend == last_addend):
                     m.d[domain] += nxt.valid.eq(0)
 
         with m.If(fwd.valid):

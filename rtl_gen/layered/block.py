@@ -1,14 +1,21 @@
 """A block of a layered core's stage: ``M`` units of one hidden layer, with
-their first-layer functions (stage 1 only, :class:`~.lanes.InnerLanes`) and
-their outgoing functions (:class:`~.engine.FunctionEngine`), behind edge
-registers of the block's own, and a control port into every table.
+their first-layer functions (stage 1 only: the two-layer block's
+:class:`~kanhw.rtl_gen.block.sequencer.Sequencer` and
+:class:`~kanhw.rtl_gen.block.lanes.LanePipeline`, a unit in place of an
+addend) and their outgoing functions (:class:`~.engine.FunctionEngine`),
+behind edge registers of the block's own, and a control port into every
+table.
 
 Forward (``start``): stage 1 runs the lanes, whose unit values feed the
 engine as they leave the lanes' adder tree; a later stage's unit values
 arrive first, broadcast by the core (``a_*``), each block keeping its own.
 Backward (``bstart``, with the next layer's steps broadcast in ``e_*``):
-the engine writes the outgoing functions back and forms each unit's step,
-then (stage 1) the lanes write the first-layer functions back with it.
+the engine writes the outgoing functions back and forms each unit's step;
+then (stage 1) the lanes' update pass writes the first-layer functions
+back with it. ``bdone`` rises as that update begins: the next record's
+forward pass may start beside it and trails it through the same slots, as
+in the two-layer block; ``uidle`` says the update is over, ``usat`` holds
+its saturations until ``uclear``.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from kanhw.interface.geometry import REGION_DOMAIN, REGION_INNER, ceil_log2
 from kanhw.interface.layered import LayeredGeometry, Stage
 
 from ..block import edge_registers
+from ..block.lanes import LanePipeline
+from ..block.sequencer import Sequencer
 from .engine import FunctionEngine
-from .lanes import InnerLanes
 
 
 def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signature:
@@ -58,6 +66,9 @@ def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signatur
     }
     if first:
         members["u"] = In(data.ArrayLayout(geo.coord_width, geo.n))
+        members["uclear"] = In(1)
+        members["uidle"] = Out(1)
+        members["usat"] = Out(1)
     if stage.ragged:
         # units this block serves (a constant; M but for the stage's last block)
         members["units"] = In(range(M + 1))
@@ -65,7 +76,7 @@ def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signatur
 
 
 #: Broadcast inputs that pass the block's edge registers (the reset too).
-EDGE_INPUTS = ("start", "bstart", "train", "clear", "u", "a_we", "a_idx", "a_data", "e_we",
+EDGE_INPUTS = ("start", "bstart", "train", "clear", "uclear", "u", "a_we", "a_idx", "a_data", "e_we",
                "e_idx", "e_data", "val_idx", "ek_idx", "ctl_sel", "ctl_we", "ctl_region",
                "ctl_offset", "ctl_wdata")
 #: Of those, the ones that are data: meaningless without their strobe, no reset.
@@ -122,23 +133,42 @@ class StageBlock(wiring.Component):
         units = self.units if st.ragged else M
         if st.ragged:
             m.d.comb += eng.units.eq(units)
-        lanes_running = Signal()
         if first:
-            m.submodules.lanes = lanes = InnerLanes(geo)
+            shape = geo.lane_shape
+            m.submodules.sequencer = seq = Sequencer(shape, ragged=st.ragged)
+            m.submodules.lanes = lanes = LanePipeline(shape)
             if st.ragged:
-                m.d.comb += lanes.units.eq(units)
-            m.d.comb += [lanes.u.eq(edge["u"]), lanes.clear.eq(edge["clear"]),
-                         lanes.fstart.eq(edge["start"]),
-                         eng.arg_we.eq(lanes.u_we), eng.arg_idx.eq(lanes.u_idx),
-                         eng.arg_data.eq(lanes.u_data)]
+                m.d.comb += seq.units.eq(units)
+            # the sequencer's passes: forward at ``start``; the update (always
+            # training: only a training record goes backward) once the engine
+            # has every unit's step
+            update = Signal()
+            m.d.comb += [seq.start.eq(edge["start"]), seq.update.eq(update), seq.train.eq(1),
+                         lanes.u.eq(edge["u"]), lanes.u_write.eq(seq.u_write)]
+            wiring.connect(m, seq.fwd, lanes.fwd)
+            m.d.comb += [lanes.upd.valid.eq(seq.upd.valid), lanes.upd.step.eq(seq.upd.step),
+                         lanes.upd.addend.eq(seq.upd.addend)]
+            # the unit's step reaches the lanes the cycle after its slot issues
+            # (the engine's registered read), as their stage B takes it
+            m.d.comb += [eng.ek_idx.eq(seq.upd.addend), lanes.ek.eq(eng.ek)]
+            produced = Signal(range(M + 1))
+            m.d.comb += [eng.arg_we.eq(lanes.sum_valid), eng.arg_idx.eq(produced[:len(eng.arg_idx)]),
+                         eng.arg_data.eq(lanes.sum)]
             with m.If(edge["start"]):
-                m.d.sync += count.eq(0)
-            with m.Elif(lanes.u_we):
-                m.d.sync += count.eq(count + 1)
-            # the engine's step of each unit, read by the lanes going backward
-            m.d.comb += eng.ek_idx.eq(Mux(lanes_running, lanes.ek_idx, edge["ek_idx"]))
-            m.d.comb += lanes.ek.eq(eng.ek)
-            sat = eng.sat | lanes.sat
+                m.d.sync += [count.eq(0), produced.eq(0)]
+            with m.Elif(lanes.sum_valid):
+                m.d.sync += [count.eq(count + 1), produced.eq(produced + 1)]
+            # the lanes' tests are pulses: held until the core clears them
+            lanes_sat = Signal()
+            with m.If(lanes.sat):
+                m.d.sync += lanes_sat.eq(1)
+            with m.If(edge["clear"]):
+                m.d.sync += lanes_sat.eq(0)
+            m.d.comb += [self.sat.eq(eng.sat | lanes_sat), self.uidle.eq(seq.uidle)]
+            with m.If(lanes.usat):
+                m.d.sync += self.usat.eq(1)
+            with m.If(edge["uclear"]):
+                m.d.sync += self.usat.eq(0)
         else:
             # this stage's unit values, broadcast by the core: keep the block's own
             mine = (edge["a_idx"] >= self.unit_base) & (edge["a_idx"] < self.unit_base + units)
@@ -146,10 +176,9 @@ class StageBlock(wiring.Component):
                          eng.arg_idx.eq((edge["a_idx"] - self.unit_base)[:len(eng.arg_idx)]),
                          eng.arg_data.eq(edge["a_data"]), eng.ek_idx.eq(edge["ek_idx"])]
             m.d.sync += count.eq(units)
-            sat = eng.sat
-        m.d.comb += self.sat.eq(sat)
+            m.d.comb += self.sat.eq(eng.sat)
 
-        # -- sequencing: forward, then backward (engine, then lanes) ---------------------
+        # -- sequencing: forward; backward: the engine, then (stage 1) the update --------
         m.d.comb += eng.fstart.eq(edge["start"])
         with m.FSM(name="block") as fsm:
             with m.State("IDLE"):
@@ -159,15 +188,8 @@ class StageBlock(wiring.Component):
             with m.State("B_ENGINE"):
                 with m.If(eng.bdone):
                     if first:
-                        m.d.comb += lanes.bstart.eq(1)
-                        m.next = "B_LANES"
-                    else:
-                        m.next = "IDLE"
-            if first:
-                with m.State("B_LANES"):
-                    m.d.comb += lanes_running.eq(1)
-                    with m.If(lanes.bdone):
-                        m.next = "IDLE"
+                        m.d.comb += update.eq(1)
+                    m.next = "IDLE"
         backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
         m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
                      self.bdone.eq(eng.bdone & backward_idle)]
@@ -181,10 +203,16 @@ class StageBlock(wiring.Component):
         with m.If(edge["ctl_sel"]):
             m.d.sync += r_inner.eq(edge["ctl_region"] == REGION_INNER)
         if first:
-            m.d.comb += [lanes.tbl_sel.eq(edge["ctl_sel"] & (edge["ctl_region"] == REGION_INNER)),
-                         lanes.tbl_we.eq(edge["ctl_we"]), lanes.tbl_offset.eq(edge["ctl_offset"]),
-                         lanes.tbl_wdata.eq(edge["ctl_wdata"])]
-            m.d.comb += self.ctl_rdata.eq(Mux(r_inner, lanes.tbl_rdata, eng.tbl_rdata))
+            # the core sends requests only between records, the update over
+            ctl = lanes.ctl
+            m.d.comb += [ctl.sel.eq(edge["ctl_sel"] & (edge["ctl_region"] == REGION_INNER)),
+                         ctl.we.eq(edge["ctl_we"]), ctl.offset.eq(edge["ctl_offset"]),
+                         ctl.wdata.eq(edge["ctl_wdata"])]
+            # the lanes' word is there the cycle after the select; the engine's
+            # a cycle later: register the lanes' to meet it
+            r_word = Signal(32)
+            m.d.sync += r_word.eq(ctl.rdata)
+            m.d.comb += self.ctl_rdata.eq(Mux(r_inner, r_word, eng.tbl_rdata))
         else:
             m.d.comb += self.ctl_rdata.eq(eng.tbl_rdata)
         return m

@@ -34,6 +34,7 @@ from kanhw.interface.layouts import CTRL_DATA_BITS, ctrl_fields, record_fields, 
 
 from ..arith import round_shift, saturate, times_const
 from ..core import amaranth_layout
+from ..counters import RecordCounters
 from ..stretch import StretchUnit
 from ..tree import AdderTree
 from .block import StageBlock, StageBlockInstance
@@ -98,8 +99,9 @@ class LayeredCore(wiring.Component):
         clear = Signal()
         for blk in every:
             m.d.comb += [blk.train.eq(train), blk.clear.eq(clear)]
+        uclear = Signal()
         for blk in blocks[0]:
-            m.d.comb += blk.u.eq(u)
+            m.d.comb += [blk.u.eq(u), blk.uclear.eq(uclear)]
 
         # -- one stretch unit for every block --------------------------------------------
         m.submodules.stretch = su = StretchUnit(c, len(every), max(st.points for st in stages))
@@ -122,9 +124,13 @@ class LayeredCore(wiring.Component):
             trees.append(tree)
 
         # counters
-        n_records, n_sat, n_clamp, n_stretch, n_cycles = (Signal(32, name=n) for n in (
-            "n_records", "n_sat", "n_clamp", "n_stretch", "n_cycles"))
+        tally = RecordCounters()
+        n_records, n_sat, n_clamp, n_stretch = (tally.records, tally.saturations, tally.clamps,
+                                                tally.stretches)
+        n_cycles = Signal(32)
         any_sat = Cat(*(blk.sat for blk in every)).any()
+        any_usat = Cat(*(blk.usat for blk in blocks[0])).any()
+        all_uidle = Cat(*(blk.uidle for blk in blocks[0])).all()
         clamps = Signal(32)
         stretches = Signal(32)
         m.d.sync += [clamps.eq(_balanced_sum([blk.clamps for blk in every])),
@@ -178,9 +184,21 @@ class LayeredCore(wiring.Component):
         arrived = pipe_v[-1]
         arrived_idx = pipe_i[-1]
 
+        # A training record's first-layer update runs beside the next record
+        # (stage 1's lanes keep the two apart): its other flags are taken as
+        # the update starts, and it is counted once the update is over.
+        upd_pending = Signal()
+        rec_sat = Signal()
+        rec_clamps, rec_stretches = Signal.like(clamps), Signal.like(stretches)
+        ending = Signal()
+        m.d.comb += [ending.eq(upd_pending & all_uidle), uclear.eq(ending)]
+        with m.If(ending):
+            m.d.sync += upd_pending.eq(0)
+            tally.count(m, rec_sat | any_usat, rec_clamps, rec_stretches)
+
         with m.FSM(name="layered") as fsm:
             with m.State("IDLE"):
-                with m.If(self.ctrl_req.valid):
+                with m.If(self.ctrl_req.valid & ~upd_pending):
                     m.d.comb += self.ctrl_req.ready.eq(1)
                     m.d.sync += req.eq(self.ctrl_req.payload)
                     m.next = "CTRL"
@@ -305,14 +323,16 @@ class LayeredCore(wiring.Component):
                             m.next = "END"
 
             with m.State("END"):
-                # the last saturation tests land; the record is counted
+                # the last saturation tests land; a frozen record is counted, a
+                # training one once its first-layer update is over
                 with m.If(wait != 0):
                     m.d.sync += wait.eq(wait - 1)
+                with m.Elif(train):
+                    m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
+                                 rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
+                    m.next = "IDLE"
                 with m.Else():
-                    m.d.sync += [n_records.eq(n_records + 1), n_clamp.eq(n_clamp + clamps),
-                                 n_stretch.eq(n_stretch + stretches)]
-                    with m.If(any_sat | core_sat):
-                        m.d.sync += n_sat.eq(n_sat + 1)
+                    tally.count(m, any_sat | core_sat, clamps, stretches)
                     m.next = "IDLE"
 
             with m.State("CTRL"):
@@ -350,10 +370,10 @@ class LayeredCore(wiring.Component):
         in_record = ~Cat(fsm.ongoing(s) for s in ("IDLE", "CTRL", "CTRL_READ",
                                                   "CTRL_RESPOND")).any()
         counted = Signal()
-        m.d.sync += counted.eq(in_record)
+        m.d.sync += counted.eq(in_record | upd_pending)
         with m.If(counted):
             m.d.sync += n_cycles.eq(n_cycles + 1)
-        m.d.comb += self.busy.eq(in_record)
+        m.d.comb += self.busy.eq(in_record | upd_pending)
         return m
 
 
