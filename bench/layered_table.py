@@ -7,6 +7,7 @@ needs, divided by records/s), beside the CPU reference's time on one core.
     python bench/layered_table.py                       # all three, ULX3S-85F
     python bench/layered_table.py tetra --mhz tetra=41.2 # a real build's Fmax
     python bench/layered_table.py --shape tetra=4:16,4   # lanes 4, units 16/4
+    python bench/layered_table.py --shape tetra=4:16,4:sequential  # lane_update too
 
 The shape search starts from the fastest shape (a block per unit, a lane
 per input), synthesises each stage's block at two unit counts, takes the
@@ -37,6 +38,7 @@ from kanhw.boards import get_board
 from kanhw.boards.fit import estimate, fit_layered
 from kanhw.contract import PRESETS
 from kanhw.design import Design, design_from_dict
+from kanhw.errors import KanhwError
 from kanhw.interface.layered import LayeredGeometry
 from kanhw.interface.layered_cycles import LayeredCycleModel
 
@@ -57,11 +59,13 @@ class Network:
     train_args: tuple[str, ...]   # how long ``kanhw train`` trains it
     quality: str                  # what the table reports
 
-    def design(self, lanes: int, units_per_block: tuple[int, ...]) -> Design:
+    def design(self, lanes: int, units_per_block: tuple[int, ...],
+               lane_update: str = "overlapped") -> Design:
         return design_from_dict({
             "arch": {"inputs": self.inputs, "layers": list(self.layers),
                      "points": list(self.points)},
-            "hardware": {"lanes": lanes, "units_per_block": list(units_per_block)},
+            "hardware": {"lanes": lanes, "units_per_block": list(units_per_block),
+                         "lane_update": lane_update},
             "training": {"alpha": self.alpha}, "contract": DEEP})
 
     @property
@@ -103,7 +107,7 @@ def quality(net: Network, summary: dict) -> str:
 
 
 def shape(d: Design) -> str:
-    return f"upb {list(d.units_per_block)}, lanes {d.lanes}"
+    return f"upb {list(d.units_per_block)}, lanes {d.lanes}, {d.lane_update} update"
 
 
 def main() -> None:
@@ -112,8 +116,9 @@ def main() -> None:
     ap.add_argument("--board", default="ulx3s-85f")
     ap.add_argument("--mhz", action="append", default=[], metavar="NAME=MHZ",
                     help="a real build's Fmax for a network (default: the board's clock)")
-    ap.add_argument("--shape", action="append", default=[], metavar="NAME=L:U1,U2,..",
-                    help="skip the search: lanes L, units per block U1,U2,...")
+    ap.add_argument("--shape", action="append", default=[], metavar="NAME=L:U1,U2,..[:MODE]",
+                    help="skip the search: lanes L, units per block U1,U2,... and the "
+                         "lane_update (overlapped or sequential)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     board = get_board(args.board)
@@ -121,8 +126,8 @@ def main() -> None:
     fixed_shape = {}
     for s in args.shape:
         name, spec = s.split("=", 1)
-        lanes, per = spec.split(":")
-        fixed_shape[name] = (int(lanes), tuple(int(u) for u in per.split(",")))
+        lanes, per, *mode = spec.split(":")
+        fixed_shape[name] = (int(lanes), tuple(int(u) for u in per.split(",")), *mode)
 
     rows = []
     for name in args.networks:
@@ -174,4 +179,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KanhwError as exc:
+        sys.exit(f"layered_table: {exc}")

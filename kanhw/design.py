@@ -77,6 +77,9 @@ lanes = 4                # first-layer functions each stage-1 block evaluates pe
 units_per_block = [8, 4] # units a block of each hidden layer serves in turn
 tree_levels_per_cycle = 3
 table_ram = "auto"       # the first-layer tables in "block" RAM, "lut" RAM or the tool's
+lane_update = "overlapped"  # stage 1's update beside the next record (a cache and a
+                         # second multiplier per lane), or "sequential": after the
+                         # engines, units_per_block * steps + 4 more cycles a record
 
 [training]
 alpha = 0.3
@@ -116,6 +119,9 @@ _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: (saves logic on ECP5, where a det4 block's tables would take ~300 LUTs)
 #: or LUT RAM.
 TABLE_RAMS = ("auto", "block", "lut")
+#: When a layered core's first-layer update runs: beside the next record
+#: (the two-layer core's way) or after the engines' backward pass.
+LANE_UPDATES = ("overlapped", "sequential")
 
 #: Lane pipeline depths: address, data + multiply, accumulate/write (3);
 #: with the table data and their difference registered before the
@@ -145,6 +151,7 @@ class Design:
     #: there it is ``addends_per_block``)
     units_per_block: tuple[int, ...] = (1,)
     lane_stages: int = 3
+    lane_update: str = "overlapped"
 
     def __post_init__(self) -> None:
         a = self.arch
@@ -181,6 +188,12 @@ class Design:
         if self.units_per_block[0] > 1 and self.steps < 2:
             raise ConfigError(f"{name} > 1 needs at least two steps per lane "
                               f"(lanes below the {a.n_in} inputs), got lanes {self.lanes}")
+        if self.lane_update not in LANE_UPDATES:
+            raise ConfigError(f"lane_update must be one of {', '.join(LANE_UPDATES)}, "
+                              f"got {self.lane_update!r}")
+        if self.lane_update != "overlapped" and not self.layered:
+            raise ConfigError("lane_update = \"sequential\" applies to layered designs; the "
+                              "two-layer core always runs the update beside the next record")
         if self.lane_stages not in LANE_STAGES:
             raise ConfigError(f"lane_stages must be one of {', '.join(map(str, LANE_STAGES))}, "
                               f"got {self.lane_stages}")
@@ -220,6 +233,7 @@ class Design:
         hw = {"lanes": self.lanes, "tree_levels_per_cycle": self.tree_levels_per_cycle,
               "table_ram": self.table_ram, "lane_stages": self.lane_stages}
         if self.layered:
+            hw["lane_update"] = self.lane_update
             arch = {"inputs": self.n, "layers": list(self.arch.sizes[1:]),
                     "points": list(self.arch.points)}
             hw["units_per_block"] = list(self.units_per_block)
@@ -277,7 +291,7 @@ def design_from_dict(doc: dict) -> Design:
     for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs", "layers"}),
                           ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram",
                                            "addends_per_block", "units_per_block",
-                                           "lane_stages"}),
+                                           "lane_stages", "lane_update"}),
                           ("training", tr, {"alpha", "seed"})):
         extra = set(t) - keys
         if extra:
@@ -315,7 +329,8 @@ def design_from_dict(doc: dict) -> Design:
                   _int(h, "tree_levels_per_cycle", "hardware", 3),
                   str(h.get("table_ram", "auto")),
                   tuple(per_block),
-                  _int(h, "lane_stages", "hardware", 3))
+                  _int(h, "lane_stages", "hardware", 3),
+                  str(h.get("lane_update", "overlapped")))
 
 
 def load_design(path: str) -> Design:

@@ -27,10 +27,14 @@ def lane_resources(shape: LaneShape) -> tuple[list[dict], list[tuple]]:
     c = shape.design.contract
     V, F, MB, EB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits
     L = shape.lanes
-    mults = [
-        {"what": "lane forward: offset x node difference", "count": L, "widths": [F, MB]},
-        {"what": "lane update: offset x e_k", "count": L, "widths": [F, EB]},
-    ]
+    if shape.overlapped:
+        mults = [
+            {"what": "lane forward: offset x node difference", "count": L, "widths": [F, MB]},
+            {"what": "lane update: offset x e_k", "count": L, "widths": [F, EB]},
+        ]
+    else:
+        mults = [{"what": "lane: offset x node difference, then offset x e_k", "count": L,
+                  "widths": [F, max(MB, EB)]}]
     slots = 1 << shape.slot_bits
     ne0 = 1 << ceil_log2((shape.p_inner + 1) // 2)
     no0 = 1 << ceil_log2(shape.p_inner // 2)
@@ -38,9 +42,10 @@ def lane_resources(shape: LaneShape) -> tuple[list[dict], list[tuple]]:
     each = []
     for _ in range(L):
         each += [("inner nodes (even bank)", ne0 << sb0, V, "synchronous"),
-                 ("inner nodes (odd bank)", no0 << sb0, V, "synchronous"),
-                 ("lane cache: coordinate and pair, forward -> update", max(2, slots),
-                  shape.coord_width + 2 * V, "synchronous")]
+                 ("inner nodes (odd bank)", no0 << sb0, V, "synchronous")]
+        if shape.overlapped:
+            each.append(("lane cache: coordinate and pair, forward -> update", max(2, slots),
+                         shape.coord_width + 2 * V, "synchronous"))
     return mults, each
 
 

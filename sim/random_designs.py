@@ -87,7 +87,8 @@ def _layered_spec(rng: np.random.Generator) -> dict:
             "hardware": {"lanes": lanes, "units_per_block": per_block,
                          "table_ram": str(rng.choice(["auto", "block", "lut"])),
                          "tree_levels_per_cycle": int(rng.integers(1, 5)),
-                         "lane_stages": int(rng.choice([3, 4, 5]))},
+                         "lane_stages": int(rng.choice([3, 4, 5])),
+                         "lane_update": str(rng.choice(["overlapped", "sequential"]))},
             "training": {"alpha": float(np.round(rng.uniform(0.05, 0.6), 3)),
                          "seed": int(rng.integers(0, 1000))}}
     if rng.random() < 0.5:
@@ -151,7 +152,8 @@ class SweepRow:
         if "layers" in a:
             return (f"n{a['inputs']} -> {'-'.join(map(str, a['layers']))} "
                     f"P{'/'.join(map(str, a['points']))} L{h['lanes']} "
-                    f"M{'/'.join(map(str, h['units_per_block']))} {h['table_ram']} "
+                    f"M{'/'.join(map(str, h['units_per_block']))} S{h['lane_stages']} "
+                    f"{h['lane_update']} {h['table_ram']} "
                     f"T{h['tree_levels_per_cycle']} V{c.get('value_bits', 24)}/"
                     f"{c.get('value_frac', 20)} mul{c.get('mul_bits', 18)} {self.mode}")
         return (f"n{a['inputs']} K{a['addends']} P{a['points'][0]}/{a['points'][1]} "

@@ -28,6 +28,11 @@ SHAPES = {
     "n4_h4_h2_o2_stages5": {"arch": {"inputs": 4, "layers": [4, 2, 2], "points": [3, 4, 5]},
                             "hardware": {"lanes": 2, "units_per_block": [2, 1],
                                          "lane_stages": 5}},
+    # the first-layer update alone, after the engines (one multiplier a
+    # lane, no cache), through lane_stages 4
+    "n5_h4_h2_o2_sequential": {"arch": {"inputs": 5, "layers": [4, 2, 2], "points": [3, 4, 5]},
+                               "hardware": {"lanes": 2, "units_per_block": [3, 2],
+                                            "lane_stages": 4, "lane_update": "sequential"}},
     # four layers, one output (the published triangle network's shape, small)
     "n3_h4_h3_h2_o1": {"arch": {"inputs": 3, "layers": [4, 3, 2, 1], "points": [2, 4, 4, 4]},
                        "hardware": {"lanes": 3, "tree_levels_per_cycle": 1}},
@@ -60,6 +65,13 @@ def test_a_three_layer_core_under_icarus():
 
 def test_a_layered_design_refuses_what_its_core_does_not_have():
     from kanhw.errors import ConfigError
+    with pytest.raises(ConfigError, match="lane_update must be one of overlapped, sequential, "
+                       "got 'later'"):
+        design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 2]},
+                          "hardware": {"lanes": 2, "lane_update": "later"}})
+    with pytest.raises(ConfigError, match="applies to layered designs; the two-layer core"):
+        design_from_dict({"arch": {"inputs": 4, "addends": 3},
+                          "hardware": {"lanes": 2, "lane_update": "sequential"}})
     with pytest.raises(ConfigError, match=r"units_per_block must lie in 1\.\.3 \(hidden layer 2's "
                        r"width is 3\), got 4"):
         design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 2]},

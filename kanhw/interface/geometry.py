@@ -61,6 +61,10 @@ class LaneShape:
     lanes: int
     addends_per_block: int
     p_inner: int
+    #: the update runs beside the next record's forward pass (a cache and a
+    #: second multiplier per lane), or alone, through the forward pass's
+    #: table reads and multiplier (a layered design's ``lane_update``)
+    overlapped: bool = True
 
     @property
     def steps(self) -> int:

@@ -176,7 +176,7 @@ class LayeredGeometry:
         """Stage 1's lanes: its blocks' units take the place of a two-layer
         block's addends (the same lane pipeline and sequencer)."""
         return LaneShape(self.design, self.n, self.lanes, self.stages[0].units_per_block,
-                         self.p_inner)
+                         self.p_inner, self.design.lane_update == "overlapped")
 
     @property
     def coord_width(self) -> int:

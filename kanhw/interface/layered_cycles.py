@@ -137,10 +137,24 @@ class LayeredCycleModel:
                 # the barrier waits for the fullest block
                 M, Q = st.busiest, st.outputs
                 total += M * Q + BACKWARD_LATENCY + 3
-            # stage 1's update runs on; the core's cycle taking the next
-            # record while it does is counted
-            total += UPDATE_ACCEPT
+            total += self._update_in_record
         return total + FLAG_SETTLE + 1
+
+    @property
+    def _update_span(self) -> int:
+        """Cycles from the update's start to the cycle after its last
+        write's flag landed: the fullest stage-1 block's slots, the write
+        stage and the flag register."""
+        shape = self.geo.lane_shape
+        write = UPDATE_WRITE + (0 if shape.overlapped else shape.extra_lane_stages)
+        return self.geo.stages[0].busiest * shape.steps + write + FLAG_DELAY + 1
+
+    @property
+    def _update_in_record(self) -> int:
+        """A training record's cycles for stage 1's update: beside the next
+        record, the core's cycle taking that record while it runs; alone,
+        the whole update (the block waits for it)."""
+        return UPDATE_ACCEPT if self.geo.lane_shape.overlapped else self._update_span
 
     @property
     def update_tail(self) -> int:
@@ -148,9 +162,9 @@ class LayeredCycleModel:
         on after the record's own: the update's slots of the fullest stage-1
         block and its write and flag registers, from the cycle the engines
         finish, less the core's wait for the flags and its return to idle."""
-        shape = self.geo.lane_shape
-        span = self.geo.stages[0].busiest * shape.steps + UPDATE_WRITE + FLAG_DELAY + 1
-        return max(0, span - (FLAG_SETTLE + 3) - UPDATE_ACCEPT + 1)
+        if not self.geo.lane_shape.overlapped:
+            return 0
+        return max(0, self._update_span - (FLAG_SETTLE + 3) - UPDATE_ACCEPT + 1)
 
     @property
     def per_record(self) -> int:

@@ -87,6 +87,41 @@ class LanePipeline(wiring.Component):
         """Cycles from an addend's last slot issuing to its sum."""
         return LANE_STAGES + self.geo.extra_lane_stages + self.geo.lane_tree_stages
 
+    def _sequential_lane(self, m, l, bank, b_fwd, b_first, q_fwd, m_upd, m_ek, q_u, q_slot,
+                         q_real, v0, v1, sat, usat, to_multiply):
+        """Lane ``l`` past its table read when the update runs alone: one
+        multiplier forms ``f * dv`` forward and ``f * e_k`` updating, and
+        stage C accumulates or writes the pair back. Returns the lane's sum."""
+        c = self.geo.design.contract
+        V, F, G, MB, EB = c.value_bits, c.frac_bits, c.guard_bits, c.mul_bits, c.step_bits
+        dv, dv_over = saturate(round_shift(v1 - v0, G), MB)
+        sat.flag(q_fwd & q_real & dv_over)
+        x_u, x_slot, x_v0, x_v1, x_dv, x_real = to_multiply(
+            f"lane{l}_", q_u, q_slot, v0, v1, dv, q_real)
+        op = Signal(signed(max(MB, EB)), name=f"op{l}")
+        m.d.comb += op.eq(Mux(m_upd, m_ek, x_dv))
+        prod = x_u[:F] * op
+        b_p = Signal(prod.shape(), name=f"b_p{l}")
+        b_v0 = Signal(signed(V), name=f"b_v0_{l}")
+        b_real = Signal(name=f"b_real{l}")
+        base0, base1 = pair_bases(x_v0, x_v1, m_ek, F)
+        b_b0 = Signal(base0.shape(), name=f"b_b0_{l}")
+        b_b1 = Signal(base1.shape(), name=f"b_b1_{l}")
+        ae, ao = bank.seg_addrs(x_slot, x_u[F:])
+        b_ae, b_ao = Signal.like(ae, name=f"b_ae{l}"), Signal.like(ao, name=f"b_ao{l}")
+        b_odd = Signal(name=f"b_odd{l}")
+        m.d.sync += [b_p.eq(prod), b_v0.eq(x_v0), b_real.eq(x_real), b_b0.eq(base0),
+                     b_b1.eq(base1), b_ae.eq(ae), b_ao.eq(ao), b_odd.eq(x_u[F])]
+        # stage C: accumulate (forward) or write the pair back (update)
+        acc = Signal(signed(self._acc_width), name=f"acc{l}")
+        with m.If(b_fwd):
+            m.d.sync += acc.eq(Mux(b_first, 0, acc)
+                               + Mux(b_real, b_v0 + round_shift(b_p, F - G), 0))
+        n0, n1, over = pair_written(b_b0, b_b1, b_p, F, V)
+        bank.write_pair(m, self.u_write & b_real, b_ae, b_ao, b_odd, n0, n1)
+        usat.flag(self.u_write & b_real & over)
+        return acc
+
     def elaborate(self, platform):
         m = Module()
         geo = self.geo
@@ -133,25 +168,41 @@ class LanePipeline(wiring.Component):
         banks = [Banks(m, f"inner{l}", V, geo.p_inner, (1 << TB) << AB, attrs=ram)
                  for l in range(L)]
         lane_sums = []
-        slot_f, slot_u = slot_of(fwd.step, fwd.addend, TB, AB), slot_of(upd.step, upd.addend, TB, AB)
+        if geo.overlapped:
+            step_i, slot_i = fwd.step, slot_of(fwd.step, fwd.addend, TB, AB)
+        else:
+            # the update alone: it issues through the forward pass's table
+            # reads and multiplier, its unit's step staged beside the data
+            step_i = Mux(upd.valid, upd.step, fwd.step)
+            slot_i = slot_of(step_i, Mux(upd.valid, upd.addend, fwd.addend), TB, AB)
+            a_upd = Signal()
+            m.d.sync += a_upd.eq(upd.valid)
+            q_upd, q_ek = from_ram("upd", a_upd, ek)
+            m_upd, m_ek = to_multiply("upd", q_upd, q_ek)
+        slot_u = slot_of(upd.step, upd.addend, TB, AB)
         pad = Const(0, geo.coord_width)
         for l, bank in enumerate(banks):
             inputs = [s * L + l for s in range(S)]
             real = Array([Const(int(i < geo.n), 1) for i in inputs])
 
             # forward, stage A: drive the read ports
-            u_f = Array([u[i] if i < geo.n else pad for i in inputs])[fwd.step]
-            addr_e, addr_o = bank.seg_addrs(slot_f, u_f[F:])
+            u_f = Array([u[i] if i < geo.n else pad for i in inputs])[step_i]
+            addr_e, addr_o = bank.seg_addrs(slot_i, u_f[F:])
             m.d.comb += [bank.rd_even.addr.eq(addr_e), bank.rd_odd.addr.eq(addr_o)]
             a_u = Signal.like(u_f, name=f"a_u{l}")
-            a_slot = Signal.like(slot_f, name=f"a_slot{l}")
+            a_slot = Signal.like(slot_i, name=f"a_slot{l}")
             a_real = Signal(name=f"a_real{l}")
-            m.d.sync += [a_u.eq(u_f), a_slot.eq(slot_f), a_real.eq(real[fwd.step])]
+            m.d.sync += [a_u.eq(u_f), a_slot.eq(slot_i), a_real.eq(real[step_i])]
             q_even, q_odd, q_u, q_slot, q_real = from_ram(
                 f"lane{l}_", bank.rd_even.data, bank.rd_odd.data, a_u, a_slot, a_real)
             q_f, q_odd_first = q_u[:F], q_u[F]
             # stage B: the pair, its difference, f * (v1 - v0)
             v0, v1 = Banks.pair(q_odd_first, q_even, q_odd)
+            if not geo.overlapped:
+                lane_sums.append(self._sequential_lane(
+                    m, l, bank, b_fwd, b_first, q_fwd, m_upd, m_ek, q_u, q_slot, q_real, v0, v1,
+                    sat, usat, to_multiply))
+                continue
             cache_layout = data.StructLayout({"u": unsigned(geo.coord_width),
                                               "v0": signed(V), "v1": signed(V)})
             m.submodules[f"cache{l}"] = cache = Memory(shape=cache_layout,

@@ -59,6 +59,13 @@ class Sequencer(wiring.Component):
             **({"units": In(range(geo.addends_per_block + 1))} if ragged else {}),
         })
 
+    @property
+    def write_stage(self) -> int:
+        """Cycles from an update slot's issue to its write-back: the cache
+        read, multiply and write beside a forward pass; alone, the forward
+        pass's table read, its extra lane stages, multiply and write."""
+        return UPDATE_WRITE + (0 if self.geo.overlapped else self.geo.extra_lane_stages)
+
     def elaborate(self, platform):
         m = Module()
         S, M = self.geo.steps, self.geo.addends_per_block
@@ -89,12 +96,13 @@ class Sequencer(wiring.Component):
                      upd.addend.eq(nxt.addend)]
         # the update's pipeline behind its issue: multiply, write, and the
         # write's saturation test landing in the block's flag
+        write = self.write_stage
         stages = [upd.valid]
-        for k in range(UPDATE_WRITE + FLAG_DELAY):
+        for k in range(write + FLAG_DELAY):
             s = Signal(name=f"upd_stage{k + 1}")
             m.d.sync += s.eq(stages[-1])
             stages.append(s)
-        m.d.comb += self.u_write.eq(stages[UPDATE_WRITE])
+        m.d.comb += self.u_write.eq(stages[write])
 
         # the forward pass's start: at once, or once the update leads by
         # UPDATE_LEAD cycles

@@ -189,7 +189,13 @@ class StageBlock(wiring.Component):
                 with m.If(eng.bdone):
                     if first:
                         m.d.comb += update.eq(1)
-                    m.next = "IDLE"
+                    # an update that runs alone holds the block until it is over
+                    sequential = first and not geo.lane_shape.overlapped
+                    m.next = "B_LANES" if sequential else "IDLE"
+            if first and not geo.lane_shape.overlapped:
+                with m.State("B_LANES"):
+                    with m.If(seq.uidle):
+                        m.next = "IDLE"
         backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
         m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
                      self.bdone.eq(eng.bdone & backward_idle)]

@@ -191,6 +191,7 @@ class LayeredCore(wiring.Component):
         rec_sat = Signal()
         rec_clamps, rec_stretches = Signal.like(clamps), Signal.like(stretches)
         ending = Signal()
+        overlapped = geo.lane_shape.overlapped
         m.d.comb += [ending.eq(upd_pending & all_uidle), uclear.eq(ending)]
         with m.If(ending):
             m.d.sync += upd_pending.eq(0)
@@ -327,12 +328,14 @@ class LayeredCore(wiring.Component):
                 # training one once its first-layer update is over
                 with m.If(wait != 0):
                     m.d.sync += wait.eq(wait - 1)
-                with m.Elif(train):
+                with m.Elif(train & overlapped):
                     m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
                                  rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
                     m.next = "IDLE"
                 with m.Else():
-                    tally.count(m, any_sat | core_sat, clamps, stretches)
+                    # frozen, or training with an update already over
+                    tally.count(m, any_sat | core_sat | any_usat, clamps, stretches)
+                    m.d.comb += uclear.eq(1)
                     m.next = "IDLE"
 
             with m.State("CTRL"):
