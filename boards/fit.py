@@ -445,9 +445,11 @@ def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
     resources drawn as a line in the units its tables hold; the shape with the
     fewest cycles a record that the lines predict to fit is then estimated
     for real. From there (or from ``design`` when nothing is predicted to
-    fit), until the estimate fits: blocks serving more units in turn (the
-    next count that takes a block off the stage), the stage costing most
-    LUTs first, then fewer lanes. Returns the shape and its estimate, or
+    fit), until the estimate fits: when only DSPs or block RAM are short,
+    the first-layer update after the engines (``lane_update =
+    "sequential"``, no second multiplier or cache per lane); else blocks
+    serving more units in turn (the next count that takes a block off the
+    stage), the stage costing most LUTs first, then fewer lanes. Returns the shape and its estimate, or
     ``None`` and the last estimate tried. ``progress`` (optional) is told
     each synthesis and shape tried, as a line of text."""
     d = design
@@ -462,6 +464,14 @@ def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
     for _ in range(32):
         if est.fits:
             return d, est
+        if d.lane_update == "overlapped" and set(est.over) <= {"dsp", "bram"}:
+            # the overlapped update's second multiplier and cache per lane are
+            # DSPs and block RAM; the update alone needs neither (a few cycles)
+            d = replace(d, lane_update="sequential")
+            if progress:
+                progress(f"trying {_shape_text(d)}")
+            est = estimate(board, d)
+            continue
         geo = LayeredGeometry(d)
         costs = sorted(((st.blocks * s["per_block"].get("lut", 0.0), st)
                         for st, s in zip(geo.stages, est.stages)), key=lambda cs: -cs[0])
@@ -494,7 +504,8 @@ def fit_layered(board: Board, design: Design, est: FitEstimate | None = None,
 
 
 def _shape_text(d: Design) -> str:
-    return f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
+    text = f"units_per_block {list(d.units_per_block)} at lanes {d.lanes}"
+    return text + (", lane_update sequential" if d.lane_update == "sequential" else "")
 
 
 def propose_layered(board: Board, design: Design, est: FitEstimate, progress=None) -> str:

@@ -390,6 +390,40 @@ def test_layered_shape_search_finds_the_fastest_shape_that_fits(monkeypatch):
     assert cycles(shape) == fastest
 
 
+def test_layered_search_drops_the_overlapped_update_when_only_dsp_or_bram_is_short(monkeypatch):
+    """Over the board's DSPs (or block RAM) alone, the search first tries
+    the same shape with the first-layer update after the engines (no second
+    multiplier or cache per lane); over LUTs, it changes the shape."""
+    from dataclasses import replace
+
+    from kanhw.boards import fit
+    d = design_from_dict({"arch": {"inputs": 4, "layers": [6, 2], "points": [2, 5]},
+                          "hardware": {"lanes": 2, "units_per_block": [2]}})
+    board = get_board("ulx3s-12f")
+    tried = []
+
+    def estimate(board, design):
+        tried.append(design)
+        over = design.lane_update == "overlapped"
+        return fit.FitEstimate(board.name, 6, design.lanes, {}, {}, {},
+                               needed={"lut": over_lut, "dsp": 100 if over else 10},
+                               available={"lut": 1000, "dsp": 28},
+                               stages=[{"per_block": {"lut": 100.0}}])
+
+    monkeypatch.setattr(fit, "estimate", estimate)
+    monkeypatch.setattr(fit, "_predicted_shape", lambda *a, **k: None)
+    over_lut = 100
+    told = []
+    shape, est = fit.fit_layered(board, d, progress=told.append)
+    assert shape == replace(d, lane_update="sequential") and est.fits
+    assert told == ["trying units_per_block [2] at lanes 2, lane_update sequential"]
+    # LUTs short as well: the update stays as it is and the shape changes
+    over_lut, tried[:] = 2000, []
+    shape, _ = fit.fit_layered(board, d)
+    assert shape is None and tried[1].lane_update == "overlapped"
+    assert tried[1].units_per_block != d.units_per_block
+
+
 @pytest.mark.slow
 def test_layered_design_that_does_not_fit_gets_a_shape_that_does(tmp_path, monkeypatch):
     """A layered design too big for the board: the search probes each

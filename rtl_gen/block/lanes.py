@@ -24,6 +24,13 @@ next record. Update (record t, beside it): A reads the cache; B forms
 ``f * e_k`` on the lane's second multiplier and the write addresses; C
 writes back ``v0 + e_k - up`` and ``v1 + up`` through the tables' write
 port. Every step mirrors :mod:`kanhw.nk_fixed`.
+
+The same pipeline is a layered core's stage-1 lanes (a unit in place of an
+addend; sizes from :class:`~kanhw.interface.geometry.LaneShape`). There the
+update may instead run alone (``LaneShape.overlapped`` false, a layered
+design's ``lane_update = "sequential"``): it then issues through the
+forward pass's table reads and lane stages, and one multiplier per lane
+forms ``f * dv`` forward and ``f * e_k`` updating; no cache.
 """
 
 from __future__ import annotations
