@@ -105,7 +105,9 @@ def test_compare_names_tables_and_counters():
     ("[arch]\ninputs = 4\naddends = 3\npoints = [5]\n", "one value per layer"),
     ("[arch]\ninputs = 4\naddends = 3\n[contract]\nvalue_bits = 5\n", "value_bits"),
     ("[arch]\ninputs = 4\naddends = 3\nlayers = [3, 1]\n", "not both"),
-    ("[arch]\ninputs = 4\nlayers = [8, 2]\n[hardware]\nlane_stages = 5\n", "lane_stages"),
+    ("[arch]\ninputs = 4\nlayers = [8, 2]\n[hardware]\nlane_stages = 6\n", "lane_stages"),
+    ("[arch]\ninputs = 4\naddends = 3\n[hardware]\nlane_update = \"sequential\"\n",
+     "applies to layered designs"),
 ])
 def test_bad_design_files_are_one_line_errors(tmp_path, content, message):
     cfg = tmp_path / "bad.toml"
