@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kanhw.design import Design
 from kanhw.interface.cycles import CycleModel
-from kanhw.interface.geometry import GLOBAL_REGS, Geometry, LaneShape, ceil_log2
+from kanhw.interface.geometry import GLOBAL_REGS, Geometry, LaneShape, bank_depths, ceil_log2
 from kanhw.interface.layered import LAYERED_REGS, LayeredGeometry
 
 from .core import ctrl_layout, record_layout, result_layout
@@ -36,8 +36,7 @@ def lane_resources(shape: LaneShape) -> tuple[list[dict], list[tuple]]:
         mults = [{"what": "lane: offset x node difference, then offset x e_k", "count": L,
                   "widths": [F, max(MB, EB)]}]
     slots = 1 << shape.slot_bits
-    ne0 = 1 << ceil_log2((shape.p_inner + 1) // 2)
-    no0 = 1 << ceil_log2(shape.p_inner // 2)
+    ne0, no0 = bank_depths(shape.p_inner)
     sb0 = shape.slot_bits
     each = []
     for _ in range(L):
@@ -68,7 +67,7 @@ def resource_counts(geo: Geometry) -> dict:
         {"what": "update: e x slope, then e x outer offset", "count": 1,
          "widths": [EB, max(c.slope_bits, F + 1)]},
     ]
-    ne1, no1 = geo.bank_depths(geo.p_outer)
+    ne1, no1 = bank_depths(geo.p_outer)
     sb1 = geo.addend_bits
     # every memory of a block: (kind, depth, width, read port)
     each += [("outer nodes (even bank)", ne1 << sb1, V, "synchronous"),
@@ -173,7 +172,7 @@ def layered_resource_counts(geo: LayeredGeometry) -> dict:
             lane_mults, lane_mems = lane_resources(geo.lane_shape)
             mults[:0] = lane_mults
             each += [(kind, depth, width) for kind, depth, width, _ in lane_mems]
-        ne1, no1 = geo.bank_depths(st.points)
+        ne1, no1 = bank_depths(st.points)
         n_slots = 1 << st.slot_bits
         each += [("outgoing nodes (even bank)", ne1 << st.slot_bits, V),
                  ("outgoing nodes (odd bank)", no1 << st.slot_bits, V)]

@@ -27,6 +27,13 @@ def ceil_log2(x: int) -> int:
     return max(0, (x - 1).bit_length())
 
 
+def bank_depths(points: int) -> tuple[int, int]:
+    """(even, odd) node counts of a table of ``points`` nodes split by
+    parity (:class:`kanhw.rtl_gen.block.tables.Banks`), padded to powers of
+    two."""
+    return 1 << ceil_log2((points + 1) // 2), 1 << ceil_log2(points // 2)
+
+
 #: Global registers (space 0), word offsets.
 GLOBAL_REGS = {
     "id": 0,          # RO: 0x4B414E31 ("KAN1")
@@ -156,10 +163,6 @@ class Geometry:
     @property
     def outer_coord_width(self) -> int:
         return self.design.contract.coord_bits(self.p_outer)
-
-    def bank_depths(self, points: int) -> tuple[int, int]:
-        """(even, odd) node counts, padded to powers of two."""
-        return 1 << ceil_log2((points + 1) // 2), 1 << ceil_log2(points // 2)
 
     # -- control address map ------------------------------------------------------
     # the lanes' sizes: the lane shape's

@@ -186,10 +186,6 @@ class LayeredGeometry:
     def coord_width_of(self, stage: Stage) -> int:
         return self.design.contract.coord_bits(stage.points)
 
-    def bank_depths(self, points: int) -> tuple[int, int]:
-        """(even, odd) node counts, padded to powers of two."""
-        return 1 << ceil_log2((points + 1) // 2), 1 << ceil_log2(points // 2)
-
     # -- control address map ----------------------------------------------------------
     @property
     def step_bits(self) -> int:

@@ -164,7 +164,11 @@ class LayeredCycleModel:
         finish, less the core's wait for the flags and its return to idle."""
         if not self.geo.lane_shape.overlapped:
             return 0
-        return max(0, self._update_span - (FLAG_SETTLE + 3) - UPDATE_ACCEPT + 1)
+        # the core sees the blocks done a cycle after the update starts, waits
+        # FLAG_SETTLE, leaves END a cycle later and is idle the next: the
+        # update's cycles after that are counted while it is pending
+        pending_from = 1 + FLAG_SETTLE + 1 + 1
+        return max(0, self._update_span - pending_from - UPDATE_ACCEPT + 1)
 
     @property
     def per_record(self) -> int:

@@ -151,13 +151,13 @@ class StageBlock(wiring.Component):
             # the unit's step reaches the lanes the cycle after its slot issues
             # (the engine's registered read), as their stage B takes it
             m.d.comb += [eng.ek_idx.eq(seq.upd.addend), lanes.ek.eq(eng.ek)]
-            produced = Signal(range(M + 1))
-            m.d.comb += [eng.arg_we.eq(lanes.sum_valid), eng.arg_idx.eq(produced[:len(eng.arg_idx)]),
+            # the lanes' sums come in unit order: the next one is unit ``count``
+            m.d.comb += [eng.arg_we.eq(lanes.sum_valid), eng.arg_idx.eq(count[:len(eng.arg_idx)]),
                          eng.arg_data.eq(lanes.sum)]
             with m.If(edge["start"]):
-                m.d.sync += [count.eq(0), produced.eq(0)]
+                m.d.sync += count.eq(0)
             with m.Elif(lanes.sum_valid):
-                m.d.sync += [count.eq(count + 1), produced.eq(produced + 1)]
+                m.d.sync += count.eq(count + 1)
             # the lanes' tests are pulses: held until the core clears them
             lanes_sat = Signal()
             with m.If(lanes.sat):
