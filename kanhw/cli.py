@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from .errors import EXIT_USAGE, KanhwError
+
+
+class Terminated(BaseException):
+    """SIGTERM to the command line, raised where the command is, so that
+    what it started (a build's toolchain in a session of its own, a
+    simulator) is stopped on the way out, as for Ctrl-C."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"kanhw {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"kanhw {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except BrokenPipeError:
         return 1
 
@@ -49,9 +63,11 @@ def entry() -> None:
     and every file, process and thread a command opens is closed by the
     time it returns; only the standard streams need flushing. The process
     is marked as the command line first, which skips numba's import-time
-    BLAS probe when a kernel loads (:mod:`kanhw.startup`)."""
+    BLAS probe when a kernel loads (:mod:`kanhw.startup`). SIGTERM ends the
+    command as Ctrl-C does, tools it started included (exit status 143)."""
     from .startup import command_line_process
     command_line_process()
+    signal.signal(signal.SIGTERM, _terminated)
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

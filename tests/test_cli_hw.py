@@ -1,8 +1,11 @@
 """generate / sim / train --fixed from the command line."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -131,3 +134,48 @@ def test_train_fixed_json_and_counters(tmp_path):
     assert persist.load_fixed(str(tmp_path / "f.npz")).contract.value_bits == 24
     r = kanhw("train", "triangle", "--fixed", "nosuch")
     assert r.returncode == 2 and "no contract" in r.stderr
+
+
+def test_sigterm_to_a_build_stops_its_toolchain(tmp_path):
+    """SIGTERM to ``kanhw build`` ends the tool it runs too (a build's
+    toolchain runs in a session of its own, out of reach of the signal):
+    here a nextpnr that hangs, after the real Yosys."""
+    (tmp_path / "small.toml").write_text(SMALL)
+    pid_file = tmp_path / "tool.pid"
+    tool = tmp_path / "nextpnr"
+    tool.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 300\n")
+    tool.chmod(0o755)
+    env = {**os.environ, "NEXTPNR_ICE40": str(tool)}
+    proc = subprocess.Popen([sys.executable, "-m", "kanhw", "build", "--board", "icebreaker",
+                             "--config", "small.toml", "-o", "out", "--force"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    tool_pid = int(pid_file.read_text())
+    try:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 128 + signal.SIGTERM, err
+        assert err.strip().splitlines()[-1] == "kanhw build: terminated"
+        assert "Traceback" not in err
+        for _ in range(50):
+            if not _alive(tool_pid):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the toolchain outlived kanhw build")
+    finally:
+        if _alive(tool_pid):
+            os.kill(tool_pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` runs (a zombie waiting for init does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
