@@ -45,7 +45,7 @@ from .arith import round_shift, saturate, times_const
 from .block import BlockInstance, ProcessingBlock
 from .counters import RecordCounters
 from .stretch import StretchUnit
-from .tree import AdderTree
+from .tree import AdderTree, balanced_sum
 
 
 def amaranth_layout(fields: list[Field]) -> data.StructLayout:
@@ -67,16 +67,6 @@ def result_layout(geo: Geometry) -> data.StructLayout:
 
 def ctrl_layout(geo: Geometry) -> data.StructLayout:
     return amaranth_layout(ctrl_fields(geo))
-
-
-def _balanced_sum(bits: list):
-    level = list(bits)
-    while len(level) > 1:
-        nxt = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
 
 
 class TrainingCore(wiring.Component):
@@ -170,8 +160,8 @@ class TrainingCore(wiring.Component):
             m.d.comb += tree.inputs[k].eq(blk.val)
         clamps = Signal(range(K + 1))
         stretches = Signal(range(K + 1))
-        m.d.sync += [clamps.eq(_balanced_sum([b.clamp for b in blocks])),
-                     stretches.eq(_balanced_sum([b.stretch for b in blocks]))]
+        m.d.sync += [clamps.eq(balanced_sum([b.clamp for b in blocks])),
+                     stretches.eq(balanced_sum([b.stretch for b in blocks]))]
 
         y_hat = Signal(signed(V))
         resid = Signal(signed(V))

@@ -57,6 +57,18 @@ class AdderTree(wiring.Component):
         return m
 
 
+def balanced_sum(values: list):
+    """The sum of ``values`` as one combinational tree of pairwise adds (the
+    barrier's event counts: a few bits each, so no register is needed)."""
+    level = list(values)
+    while len(level) > 1:
+        nxt = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
 def lane_sum(m: Module, name: str, sums: list, width: int, levels_per_cycle: int, valid_in,
              value_bits: int):
     """The lanes' sums (``width`` bits each) added in a tree, submodule

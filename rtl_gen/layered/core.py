@@ -36,7 +36,7 @@ from ..arith import round_shift, saturate, times_const
 from ..core import amaranth_layout
 from ..counters import RecordCounters
 from ..stretch import StretchUnit
-from ..tree import AdderTree
+from ..tree import AdderTree, balanced_sum
 from .block import StageBlock, StageBlockInstance
 
 #: Cycles from the core's broadcast to what a block shows back: the block's
@@ -133,8 +133,8 @@ class LayeredCore(wiring.Component):
         all_uidle = Cat(*(blk.uidle for blk in blocks[0])).all()
         clamps = Signal(32)
         stretches = Signal(32)
-        m.d.sync += [clamps.eq(_balanced_sum([blk.clamps for blk in every])),
-                     stretches.eq(_balanced_sum([blk.stretches for blk in every]))]
+        m.d.sync += [clamps.eq(balanced_sum([blk.clamps for blk in every])),
+                     stretches.eq(balanced_sum([blk.stretches for blk in every]))]
 
         # -- control requests ------------------------------------------------------------------
         req = Signal(amaranth_layout(ctrl_fields(geo)))
@@ -379,12 +379,3 @@ class LayeredCore(wiring.Component):
         m.d.comb += self.busy.eq(in_record | upd_pending)
         return m
 
-
-def _balanced_sum(values: list):
-    level = list(values)
-    while len(level) > 1:
-        nxt = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
