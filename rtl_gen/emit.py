@@ -35,7 +35,7 @@ def compact(text: str) -> str:
     by bit (some 900 in a 16-lane block), and Verilator builds each copy
     from shifts and ORs. The same bits, so the same netlist (the tests read
     both with Yosys); for the det4 example's block, Verilator's C++ is 28 %
-    smaller and the block alone simulates 7-8 % faster (docs/hardware.md,
+    smaller and the block alone simulates 7-10 % faster (docs/hardware.md,
     "Simulation speed")."""
     return _CONCAT.sub(_replicate_runs, text)
 

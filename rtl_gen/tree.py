@@ -59,7 +59,8 @@ class AdderTree(wiring.Component):
 
 def balanced_sum(values: list):
     """The sum of ``values`` as one combinational tree of pairwise adds (the
-    barrier's event counts: a few bits each, so no register is needed)."""
+    barrier's event counts: a few bits each, so one level of registers
+    after the whole tree is enough)."""
     level = list(values)
     while len(level) > 1:
         nxt = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
