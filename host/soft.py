@@ -158,7 +158,10 @@ class SoftDevice:
             slog = np.zeros(n * m.arch.n_functions + 1, np.int64)
             nkx.train_records(U, Y, np.arange(n), *g, m.values, m.lo, m.hi, m.rcp, cv,
                               m.counts, pred, resid, stretched, slog)
-            self.regs["cycles"] += cycles.stream(n, True, stretched, slog[1:slog[0] + 1])
+            # the link engine offers each record of a frame a fixed time after
+            # the previous result: a core idle sooner waits for it
+            self.regs["cycles"] += cycles.stream(n, True, stretched, slog[1:slog[0] + 1],
+                                                 gap=self.sizes["record_gap"])
         else:
             nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred,
                                 resid)

@@ -8,11 +8,15 @@ A record: stage 1's forward pass (lanes, then the engine taking each unit
 as the lanes finish it), then per stage the barrier's reduction and the
 next stage's forward pass; residuals and steps per output; the result; and
 when training, per stage from the last: the steps broadcast (or gathered
-from the stage above) and the engines' backward pass. Stage 1's lanes then
-write the first-layer functions back beside the next record (the two-layer
-block's update pass, :mod:`kanhw.interface.cycles`): a record costs only the
-cycle on which the core takes the next one while the update runs, and a
-stream the last record's update beyond that.
+from the stage above) and the engines' backward pass. Stage 1's backward
+pass and its lanes' update of the first-layer functions (the two-layer
+block's update pass, :mod:`kanhw.interface.cycles`) run beside the next
+record (``lane_update = "overlapped"``): the record costs the lead to the
+update's start and the cycle on which the core takes the next record; the
+next record's stage-1 engines take their first slot once the backward
+pass is over; a stream costs the last record's update beyond that (the
+update always ends after the backward pass: it starts after the last
+unit's step is ready and runs at least ``S`` cycles a unit more).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cycles import BROADCAST_STAGES, FLAG_DELAY, LANE_STAGES, SEQUENCER_START, UPDATE_WRITE
-from .geometry import BARRIER_MIN_STAGES, tree_stages
+from .geometry import BARRIER_MIN_STAGES, LaneShape, tree_stages
 from .layered import LayeredGeometry, Stage
 
 #: Engine (kanhw.rtl_gen.layered.engine): a slot taken a cycle; the forward
@@ -33,6 +37,10 @@ from .layered import LayeredGeometry, Stage
 FORWARD_LATENCY, BACKWARD_LATENCY, STRETCH_REQUEST = 7, 4, 3
 #: Cycle (from the start) of the engine's first possible take.
 FIRST_TAKE = 2
+#: Cycles from the backward pass's last read to the engine taking a forward
+#: pass that waited for it (the pass's pipeline drains, the engine leaves
+#: the pass, takes the waiting start).
+BACKWARD_TO_FORWARD = BACKWARD_LATENCY + 2
 #: Core: cycles from a broadcast to what the blocks show back, a start to
 #: the blocks' done being sampled, the last flag to the record's count
 #: (kanhw.rtl_gen.layered.core).
@@ -40,6 +48,16 @@ READBACK, SETTLE, FLAG_SETTLE = 2, 2, 2
 #: Counted cycles of a training record's update beside the next record:
 #: the core's cycle taking it.
 UPDATE_ACCEPT = 1
+
+
+def update_after(shape: LaneShape, stage: Stage) -> int:
+    """Cycles from a stage-1 block's backward start to its lanes' update
+    start, when the update runs beside the next record: unit ``j``'s step is
+    readable ``BACKWARD_LATENCY`` cycles after the engine reads its last slot
+    (cycle ``(j + 1) * Q``), and the update asks for it the cycle after the
+    start plus ``j * S``: the tightest ``j`` sets the lead."""
+    M, Q, S = stage.units_per_block, stage.outputs, shape.steps
+    return Q + BACKWARD_LATENCY - 1 + (M - 1) * max(0, Q - S)
 
 
 @dataclass(frozen=True)
@@ -69,9 +87,44 @@ class LayeredCycleModel:
         return [BROADCAST_STAGES + SEQUENCER_START + (j + 1) * S - 1 + latency + 1
                 for j in range(st.units_per_block)]
 
-    def _forward(self, st: Stage, stretching: dict[int, list[int]]) -> int:
+    @property
+    def beside(self) -> bool:
+        """Stage 1's backward pass and update run beside the next record."""
+        return self.geo.lane_shape.overlapped
+
+    @property
+    def _backward_in_record(self) -> int:
+        """Cycles from the core's stage-1 backward start to its leaving the
+        backward state when the pass runs beside the next record: the edge
+        register, the lead to the update's start, the block's ``bdone``
+        register the core samples."""
+        return BROADCAST_STAGES + update_after(self.geo.lane_shape, self.geo.stages[0]) + 1
+
+    @property
+    def _backward_to_next(self) -> int:
+        """Cycles from the core's stage-1 backward start to the next record's
+        acceptance, when the pass runs beside it: the backward state, the
+        wait for the flags, the core's end and idle cycles."""
+        return self._backward_in_record + FLAG_SETTLE + 1 + UPDATE_ACCEPT
+
+    def _first_takes(self, st: Stage, after_update: bool, wait: int = 0) -> list[int]:
+        """Each block's first possible take (from the stage's start): a
+        stage-1 engine still in the previous record's backward pass takes
+        once that is over (its ``units * Q`` reads, ``BACKWARD_TO_FORWARD``
+        cycles more), measured from that pass's start through the edge
+        register."""
+        if st.index != 1 or not after_update:
+            return [FIRST_TAKE] * st.blocks
+        return [max(FIRST_TAKE, BROADCAST_STAGES + st.units_in(b) * st.outputs
+                    + BACKWARD_TO_FORWARD - self._backward_to_next - wait)
+                for b in range(st.blocks)]
+
+    def _forward(self, st: Stage, stretching: dict[int, list[int]],
+                 after_update: bool = False, wait: int = 0) -> int:
         """Cycles from the stage's start to its last block's done, each
-        block's stretching slots (in slot order) served by the shared unit."""
+        block's stretching slots (in slot order) served by the shared unit;
+        ``after_update``: the record follows a training record whose
+        backward pass runs beside it."""
         Q = st.outputs
         arrivals = self._arrivals(st)
         grant_delay = self.stretch_service - 1
@@ -99,7 +152,8 @@ class LayeredCycleModel:
                 j, p = j + 1, 0
             return walk(b, j, p, grant + 1, grant)
 
-        state = {b: walk(b, 0, 0, FIRST_TAKE, FIRST_TAKE) for b in range(st.blocks)}
+        firsts = self._first_takes(st, after_update, wait)
+        state = {b: walk(b, 0, 0, firsts[b], firsts[b]) for b in range(st.blocks)}
         unit_free = 0
         while True:
             pending = {b: s for b, s in state.items() if s[3] is not None}
@@ -113,27 +167,40 @@ class LayeredCycleModel:
             state[b] = finish(b, j, p, grant)
         return max(s[2] for s in state.values()) + FORWARD_LATENCY
 
-    def record(self, train: bool, stretches: dict | None = None) -> int:
+    def record(self, train: bool, stretches: dict | None = None,
+               after_update: bool | None = None, wait: int = 0,
+               _upto_result: bool = False) -> int:
         """Cycles of one record; ``stretches`` maps a stage's index to
-        ``{block: [slot order, ...]}`` of the functions that stretch."""
+        ``{block: [slot order, ...]}`` of the functions that stretch;
+        ``after_update``: the record follows a training record in the same
+        stream (by default, a training record does: the steady state),
+        taken ``wait`` cycles after the core was idle again."""
         geo = self.geo
         stretches = stretches or {}
         stages = geo.stages
         n_out = geo.n_out
+        if after_update is None:
+            after_update = train
+        after_update = after_update and self.beside
         total = 0
         for st in stages:
-            done = self._forward(st, stretches.get(st.index, {}))
+            done = self._forward(st, stretches.get(st.index, {}), after_update, wait)
             # stage 1 from the cycle after the record's acceptance; later
             # stages from their start cycle, one before the engines see it
             total += done if st.index == 1 else done + 1
             total += st.outputs + 2 + self._barrier(st)          # the reduction
         total += n_out + 1                                        # outputs, result
+        if _upto_result:
+            return total
         if train:
             for st in reversed(stages):
                 if st.index == len(stages):
                     total += n_out + 1                            # steps broadcast
                 else:
                     total += stages[st.index].units + 2 + 1       # gathered, start
+                if st.index == 1 and self.beside:
+                    total += self._backward_in_record
+                    continue
                 # the barrier waits for the fullest block
                 M, Q = st.busiest, st.outputs
                 total += M * Q + BACKWARD_LATENCY + 3
@@ -179,25 +246,52 @@ class LayeredCycleModel:
     def per_record_frozen(self) -> int:
         return self.record(False)
 
-    def stream(self, records: int, train: bool, stretched=None, functions=None) -> int:
+    @property
+    def after_result(self) -> int:
+        """Cycles of a training record from the cycle after its result's
+        handshake to the core's idle state: the steps, the backward passes
+        and the end (the phases :meth:`record` adds after the result)."""
+        return self.record(True) - self._to_result(True) - UPDATE_ACCEPT
+
+    def _to_result(self, train: bool) -> int:
+        """Cycles of a record up to its result's handshake (no stretch)."""
+        return self.record(train, _upto_result=True)
+
+    def stream(self, records: int, train: bool, stretched=None, functions=None,
+               gap: int | None = None) -> int:
         """Cycles the core's counter adds for ``records`` records, the
         stretches of the reference's log included (``stretched`` per record,
-        ``functions`` in stream order)."""
+        ``functions`` in stream order). ``gap``: each record after the first
+        is offered ``gap`` cycles after the previous record's result (the
+        link engine's :func:`~.layouts.record_gap`); by default records wait
+        at the core, back to back. A training record the core waits for is
+        counted while the previous update runs (the update's pending
+        cycles, at most), and the next record's stage-1 engines wait that
+        much less for the previous backward pass."""
         if not records:
             return 0
-        base = self.record(train)
-        tail = self.update_tail if train else 0
+        wait = max(0, gap - self.after_result - 1) if (gap is not None and train) else 0
+        # counted cycles of the previous update's run before the next record
+        # is taken, the taking cycle included (UPDATE_ACCEPT back to back)
+        pending = UPDATE_ACCEPT + (self.update_tail if train else 0)
+        between = min(wait + UPDATE_ACCEPT, pending) - UPDATE_ACCEPT if train else 0
+        base = self.record(train, wait=wait) + between
+        first = self.record(train, after_update=False) + between
+        tail = self.update_tail - between if train else 0
         if stretched is None or not np.any(stretched):
-            return records * base + tail
+            return first + (records - 1) * base + tail
         stretched = np.asarray(stretched)
         functions = np.asarray(functions)
         ends = np.cumsum(stretched)
         total = (records - np.count_nonzero(stretched)) * base
+        if not stretched[0]:
+            total += first - base
         for r in np.flatnonzero(stretched):
             per_stage: dict[int, dict[int, list[int]]] = {}
             for F in functions[ends[r] - stretched[r]:ends[r]]:
                 st, b, slot = self.geo.function_slot(int(F))
                 j, p = slot >> st.out_bits, slot & ((1 << st.out_bits) - 1)
                 per_stage.setdefault(st.index, {}).setdefault(b, []).append(j * st.outputs + p)
-            total += self.record(train, per_stage)
+            total += self.record(train, per_stage, after_update=train and r > 0,
+                                 wait=wait) + between
         return int(total) + tail

@@ -66,4 +66,13 @@ def link_sizes(geo, buffer_bytes: int) -> dict:
     if max_records < 1:
         raise ValueError(f"a {buffer_bytes}-byte link buffer cannot hold one record")
     return {"record_bytes": rec, "result_bytes": res, "max_records": max_records,
-            "buffer_bytes": buffer_bytes}
+            "buffer_bytes": buffer_bytes, "record_gap": record_gap(rec, res)}
+
+
+def record_gap(record_bytes: int, result_bytes: int) -> int:
+    """Cycles from the core's result to the next record of a STREAM frame
+    on the link engine (:mod:`kanhw.boards.link`): the result into the TX
+    buffer a byte a cycle, a cycle to the next entry, its bytes out of the
+    frame buffer two cycles each, then the record offered. A core that is
+    back in its idle state sooner waits that long for the record."""
+    return result_bytes + 2 + 2 * record_bytes

@@ -12,10 +12,16 @@ arrive first, broadcast by the core (``a_*``), each block keeping its own.
 Backward (``bstart``, with the next layer's steps broadcast in ``e_*``):
 the engine writes the outgoing functions back and forms each unit's step;
 then (stage 1) the lanes' update pass writes the first-layer functions
-back with it. ``bdone`` rises as that update begins: the next record's
-forward pass may start beside it and trails it through the same slots, as
-in the two-layer block; ``uidle`` says the update is over, ``usat`` holds
-its saturations until ``uclear``.
+back with it. In stage 1 with ``lane_update = "overlapped"`` both run
+beside the next record: the lanes' update starts
+:func:`~kanhw.interface.layered_cycles.update_after` cycles after the
+engine's backward pass (as soon as every unit's step is ready before the
+update reaches the unit) and ``bdone`` rises with it; the next record's
+lanes trail the update through the same slots, as in the two-layer block,
+and its engine pass waits for the backward one. ``uidle`` says both are
+over, ``usat`` holds their saturations until ``uclear``. With
+``"sequential"``, and in later stages, the backward pass and the update
+finish inside the record.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from amaranth.lib.wiring import In, Out
 
 from kanhw.interface.geometry import REGION_DOMAIN, REGION_INNER, ceil_log2
 from kanhw.interface.layered import LayeredGeometry, Stage
+from kanhw.interface.layered_cycles import update_after
 
 from ..block import edge_registers
 from ..block.lanes import LanePipeline
@@ -128,6 +135,9 @@ class StageBlock(wiring.Component):
                      eng.st_grant.eq(self.st_grant), eng.st_lo.eq(self.st_lo),
                      eng.st_hi.eq(self.st_hi), eng.st_rcp.eq(self.st_rcp),
                      eng.st_d.eq(self.st_d), eng.st_sat.eq(self.st_sat)]
+        # stage 1 with its update beside the next record: the engine's backward
+        # pass runs there too, the lanes' update trailing it (see below)
+        beside = first and geo.lane_shape.overlapped
         count = Signal(range(M + 1))          # units whose value the engine has
         m.d.comb += eng.arg_count.eq(count)
         units = self.units if st.ragged else M
@@ -164,11 +174,19 @@ class StageBlock(wiring.Component):
                 m.d.sync += lanes_sat.eq(1)
             with m.If(edge["clear"]):
                 m.d.sync += lanes_sat.eq(0)
-            m.d.comb += [self.sat.eq(eng.sat | lanes_sat), self.uidle.eq(seq.uidle)]
+            lanes_usat = Signal()
             with m.If(lanes.usat):
-                m.d.sync += self.usat.eq(1)
+                m.d.sync += lanes_usat.eq(1)
             with m.If(edge["uclear"]):
-                m.d.sync += self.usat.eq(0)
+                m.d.sync += lanes_usat.eq(0)
+            if beside:
+                # the engine's backward pass belongs to the update: its
+                # saturations are the update's, and it ends the update too
+                m.d.comb += [self.sat.eq(eng.sat | lanes_sat),
+                             self.usat.eq(lanes_usat | eng.bsat), eng.bclear.eq(edge["uclear"])]
+            else:
+                m.d.comb += [self.sat.eq(eng.sat | eng.bsat | lanes_sat),
+                             self.usat.eq(lanes_usat), eng.bclear.eq(edge["clear"])]
         else:
             # this stage's unit values, broadcast by the core: keep the block's own
             mine = (edge["a_idx"] >= self.unit_base) & (edge["a_idx"] < self.unit_base + units)
@@ -176,10 +194,36 @@ class StageBlock(wiring.Component):
                          eng.arg_idx.eq((edge["a_idx"] - self.unit_base)[:len(eng.arg_idx)]),
                          eng.arg_data.eq(edge["a_data"]), eng.ek_idx.eq(edge["ek_idx"])]
             m.d.sync += count.eq(units)
-            m.d.comb += self.sat.eq(eng.sat)
+            m.d.comb += [self.sat.eq(eng.sat | eng.bsat), eng.bclear.eq(edge["clear"])]
 
         # -- sequencing: forward; backward: the engine, then (stage 1) the update --------
         m.d.comb += eng.fstart.eq(edge["start"])
+        if beside:
+            # The lanes' update starts UPDATE_AFTER cycles after the engine's
+            # backward pass, when each unit's step is ready before the update
+            # reaches the unit; ``bdone`` rises as it starts, and the next
+            # record may begin while both run (the engine takes it once its
+            # backward pass is over, the lanes trail their update).
+            lead = update_after(geo.lane_shape, st)
+            wait = Signal(range(lead + 1))
+            began = Signal()
+            with m.FSM(name="block") as fsm:
+                with m.State("IDLE"):
+                    with m.If(edge["bstart"]):
+                        m.d.comb += eng.bstart.eq(1)
+                        m.d.sync += [wait.eq(lead - 1), began.eq(0)]
+                        m.next = "B_LEAD"
+                with m.State("B_LEAD"):
+                    m.d.sync += wait.eq(wait - 1)
+                    with m.If(wait == 0):
+                        m.d.comb += update.eq(1)
+                        m.d.sync += began.eq(1)
+                        m.next = "IDLE"
+            backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
+            m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
+                         self.bdone.eq(began & backward_idle),
+                         self.uidle.eq(seq.uidle & ~eng.bbusy & backward_idle)]
+            return self._control(m, edge, eng, lanes)
         with m.FSM(name="block") as fsm:
             with m.State("IDLE"):
                 with m.If(edge["bstart"]):
@@ -190,17 +234,23 @@ class StageBlock(wiring.Component):
                     if first:
                         m.d.comb += update.eq(1)
                     # an update that runs alone holds the block until it is over
-                    sequential = first and not geo.lane_shape.overlapped
-                    m.next = "B_LANES" if sequential else "IDLE"
-            if first and not geo.lane_shape.overlapped:
+                    m.next = "B_LANES" if first else "IDLE"
+            if first:
                 with m.State("B_LANES"):
                     with m.If(seq.uidle):
                         m.next = "IDLE"
         backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
         m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
                      self.bdone.eq(eng.bdone & backward_idle)]
+        if first:
+            m.d.comb += self.uidle.eq(seq.uidle)
+        return self._control(m, edge, eng, lanes if first else None)
 
-        # -- control access: inner tables (lanes), outgoing nodes and domains (engine) ------
+    def _control(self, m: Module, edge: dict, eng: FunctionEngine, lanes) -> Module:
+        """Control access: the inner tables (the lanes') and the outgoing
+        nodes and domains (the engine's)."""
+        first = lanes is not None
+
         m.d.comb += [eng.tbl_sel.eq(edge["ctl_sel"] & (edge["ctl_region"] != REGION_INNER)),
                      eng.tbl_we.eq(edge["ctl_we"]),
                      eng.tbl_domain.eq(edge["ctl_region"] == REGION_DOMAIN),

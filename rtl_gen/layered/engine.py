@@ -30,7 +30,14 @@ that sum rounded (``round(sum / 2^slope_frac)``), as
 :mod:`kanhw.nk_fixed`.
 
 Three multipliers: the map's, and two the passes share (the value's and
-the slope's forward, ``e * f`` and ``e * slope`` backward).
+the slope's forward, ``e * f`` and ``e * slope`` backward). So the passes
+take turns: a forward start that comes while the backward pass runs (in
+stage 1 the next record comes beside this one's backward pass and update)
+waits, and the forward pass begins
+:data:`~kanhw.interface.layered_cycles.BACKWARD_TO_FORWARD` cycles after
+the backward pass's last read. The backward pass's saturations go to a
+flag of their own (``bsat``), since they may land after the next record
+has begun.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ class FunctionEngine(wiring.Component):
     * ``bstart``: the backward pass with the steps in ``e`` (written through
       ``e_we``/``e_idx``/``e_data``); ``bdone`` when done; each unit's step
       then reads at ``ek_idx`` -> ``ek``;
+    * ``bsat``: the backward pass saturated (cleared by ``bclear``);
+      ``bbusy`` until the pass and its last test are over;
     * ``val_idx`` -> ``val``: the block's sum for output ``p``;
     * the stretch request/grant of the core's shared unit;
     * ``tbl_*``: control access to the outgoing nodes and domains (idle only);
@@ -90,6 +99,7 @@ class FunctionEngine(wiring.Component):
             "ek_idx": In(range(max(M, 2))), "ek": Out(signed(EB)),
             "sat": Out(1), "clamps": Out(range(M * Q + 1)), "stretches": Out(range(M * Q + 1)),
             "clear": In(1),
+            "bsat": Out(1), "bclear": In(1), "bbusy": Out(1),
             "st_req": Out(1), "s_hidden": Out(signed(V)), "dom_lo": Out(signed(V)),
             "dom_hi": Out(signed(V)),
             "st_grant": In(1), "st_lo": In(signed(V)), "st_hi": In(signed(V)),
@@ -150,8 +160,9 @@ class FunctionEngine(wiring.Component):
         w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
         w_vals, w_ek = wr(vals), wr(ek_m)
 
-        # saturation tests each pass a register before the block's flag
-        hits = HitFlags(m, "sat")
+        # saturation tests each pass a register before the block's flag; the
+        # backward pass's apart, as it may run on beside the next record
+        hits, bhits = HitFlags(m, "sat"), HitFlags(m, "bsat")
 
         # -- the pass and the slot sequencer ------------------------------------------------
         # mode: forward pass running, backward pass running; ``issuing``: slots
@@ -321,22 +332,34 @@ class FunctionEngine(wiring.Component):
             a_e, a_o = outer.seg_addrs(slot_of(g_j, g_p), g_tj)
             outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
             m.d.sync += acc.eq(Mux(g_p == 0, 0, acc) + y_pq)
-        hits.flag(g_v & pair_over)
+        bhits.flag(g_v & pair_over)
         m.d.sync += [k_v.eq(g_v & g_last), k_j.eq(g_j)]
 
         # the unit's step (k): its sum rounded
         ek_sat, ek_over = saturate(round_shift(acc, SF), EB)
         with m.If(k_v):
             m.d.comb += [w_ek.addr.eq(k_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
-        hits.flag(k_v & ek_over)
+        bhits.flag(k_v & ek_over)
         hits.flag(grant & self.st_sat)
 
         # -- the passes: start, and done when every slot has left the pipeline ------------
         f_busy = issuing | waiting | a_v | b_v | c_v | d_v | e_v
         b_busy = issuing | f_v | g_v | k_v
-        with m.If(self.fstart | self.bstart):
-            m.d.sync += [fwd.eq(self.fstart), bwd.eq(~self.fstart), issuing.eq(1),
-                         j.eq(0), p.eq(0), f_done.eq(0), b_done.eq(0)]
+        # a forward pass started while the backward one runs (the next record
+        # beside this one's update) waits for it: the backward pass reads the
+        # coordinates and slopes the forward pass writes, and they share the
+        # multipliers and read ports
+        f_pend = Signal()
+        fwd_go = (self.fstart | f_pend) & ~bwd
+        with m.If(self.fstart & bwd):
+            m.d.sync += f_pend.eq(1)
+        with m.If(self.fstart):
+            m.d.sync += f_done.eq(0)
+        with m.If(self.bstart):
+            m.d.sync += [bwd.eq(1), issuing.eq(1), j.eq(0), p.eq(0), b_done.eq(0)]
+        with m.Elif(fwd_go):
+            m.d.sync += [fwd.eq(1), issuing.eq(1), j.eq(0), p.eq(0), f_done.eq(0),
+                         f_pend.eq(0)]
         with m.Elif(fwd & ~f_busy):
             m.d.sync += [fwd.eq(0), f_done.eq(1)]
         with m.Elif(bwd & ~b_busy):
@@ -348,6 +371,14 @@ class FunctionEngine(wiring.Component):
             m.d.sync += self.sat.eq(1)
         with m.If(self.clear):
             m.d.sync += [self.sat.eq(0), self.clamps.eq(0), self.stretches.eq(0)]
+        with m.If(bhits.any):
+            m.d.sync += self.bsat.eq(1)
+        with m.If(self.bclear):
+            m.d.sync += self.bsat.eq(0)
+        # busy until the backward pass's last test has landed in ``bsat``
+        b_land = Signal()
+        m.d.sync += b_land.eq(bwd)
+        m.d.comb += self.bbusy.eq(bwd | b_land)
 
         # -- control access (idle only) -----------------------------------------------------
         off = self.tbl_offset
