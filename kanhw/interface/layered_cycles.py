@@ -45,6 +45,9 @@ BACKWARD_TO_FORWARD = BACKWARD_LATENCY + 2
 #: the blocks' done being sampled, the last flag to the record's count
 #: (kanhw.rtl_gen.layered.core).
 READBACK, SETTLE, FLAG_SETTLE = 2, 2, 2
+#: Core: cycles from the last barrier sum to every residual (a residual and
+#: step a cycle behind each sum, the steps broadcast a cycle later).
+OUTPUT_STAGES = 1
 #: Counted cycles of a training record's update beside the next record:
 #: the core's cycle taking it.
 UPDATE_ACCEPT = 1
@@ -105,7 +108,7 @@ class LayeredCycleModel:
         """Cycles from the core's stage-1 backward start to the next record's
         acceptance, when the pass runs beside it: the backward state, the
         wait for the flags, the core's end and idle cycles."""
-        return self._backward_in_record + FLAG_SETTLE + 1 + UPDATE_ACCEPT
+        return self._backward_in_record + 1 + UPDATE_ACCEPT
 
     def _first_takes(self, st: Stage, after_update: bool, wait: int = 0) -> list[int]:
         """Each block's first possible take (from the stage's start): a
@@ -178,7 +181,6 @@ class LayeredCycleModel:
         geo = self.geo
         stretches = stretches or {}
         stages = geo.stages
-        n_out = geo.n_out
         if after_update is None:
             after_update = train
         after_update = after_update and self.beside
@@ -189,13 +191,13 @@ class LayeredCycleModel:
             # stages from their start cycle, one before the engines see it
             total += done if st.index == 1 else done + 1
             total += st.outputs + 2 + self._barrier(st)          # the reduction
-        total += n_out + 1                                        # outputs, result
+        total += OUTPUT_STAGES + 1                                # outputs, result
         if _upto_result:
             return total
         if train:
             for st in reversed(stages):
                 if st.index == len(stages):
-                    total += n_out + 1                            # steps broadcast
+                    total += 1                                    # start (steps are there)
                 else:
                     total += stages[st.index].units + 2 + 1       # gathered, start
                 if st.index == 1 and self.beside:
@@ -205,7 +207,9 @@ class LayeredCycleModel:
                 M, Q = st.busiest, st.outputs
                 total += M * Q + BACKWARD_LATENCY + 3
             total += self._update_in_record
-        return total + FLAG_SETTLE + 1
+        # the end: the last flags land (stage 1's backward tests beside the
+        # next record are the update's)
+        return total + (0 if train and self.beside else FLAG_SETTLE) + 1
 
     @property
     def _update_span(self) -> int:
@@ -228,13 +232,13 @@ class LayeredCycleModel:
         """Cycles a training stream's last record's first-layer update runs
         on after the record's own: the update's slots of the fullest stage-1
         block and its write and flag registers, from the cycle the engines
-        finish, less the core's wait for the flags and its return to idle."""
+        finish, less the core's return to idle."""
         if not self.geo.lane_shape.overlapped:
             return 0
-        # the core sees the blocks done a cycle after the update starts, waits
-        # FLAG_SETTLE, leaves END a cycle later and is idle the next: the
+        # the core sees the blocks done a cycle after the update starts, leaves
+        # END a cycle later (no flags to wait for) and is idle the next: the
         # update's cycles after that are counted while it is pending
-        pending_from = 1 + FLAG_SETTLE + 1 + 1
+        pending_from = 1 + 1 + 1
         return max(0, self._update_span - pending_from - UPDATE_ACCEPT + 1)
 
     @property

@@ -11,12 +11,15 @@ prediction and residual, before the record's update), ``ctrl_req`` /
 Per record, stage after stage: stage 1's blocks run their lanes and
 engines; the barrier sums the blocks' values for each unit of layer 2 and
 broadcasts them to stage 2's blocks, and so on; the last barrier's sums are
-the predictions. Residuals and steps per output follow (the step
-``round(r * step_mult / 2^step_shift)``); the result leaves. Training, the
-steps go back stage after stage: the last stage's blocks take the
-outputs' steps, write their functions back and form their units' steps,
-which the core gathers and broadcasts to the stage below, down to stage 1,
-whose lanes end the record. One shared stretch unit serves every block.
+the predictions. Each output's residual and step (``round(r * step_mult /
+2^step_shift)``) follow its sum a cycle later, and (training) its step
+goes to the last stage's blocks a cycle after that; the result leaves.
+Training, the steps go back stage after stage: the last stage's blocks
+write their functions back and form their units' steps, which the core
+gathers and broadcasts to the stage below, down to stage 1, whose
+backward pass and lanes' update run on beside the next record (``lane_update
+= "overlapped"``; after the record's end with ``"sequential"``). One
+shared stretch unit serves every block.
 Every phase's length is stated (:mod:`kanhw.interface.layered_cycles`), and
 the tests hold the core's cycle counter to their sum.
 """
@@ -197,6 +200,25 @@ class LayeredCore(wiring.Component):
             m.d.sync += upd_pending.eq(0)
             tally.count(m, rec_sat | any_usat, rec_clamps, rec_stretches)
 
+        # Residuals and steps, pipelined behind the last barrier: a cycle after
+        # an output's sum, its residual and step; a cycle later (training) the
+        # step broadcast to the last stage's blocks. So they cost a record two
+        # cycles after the last sum, not two a output.
+        ob = max(1, (n_out - 1).bit_length())
+        o_v, o_idx = Signal(), Signal(ob)
+        s_v, s_idx = Signal(), Signal(ob)
+        m.d.sync += [o_v.eq(0), s_v.eq(o_v), s_idx.eq(o_idx)]
+        r, r_over = saturate(Array(y)[o_idx] - Array(y_hat)[o_idx], V)
+        e, e_over = saturate(round_shift(times_const(r, c.step_mult), c.step_shift), EB)
+        with m.If(o_v):
+            m.d.sync += [Array(resid)[o_idx].eq(r), Array(e_out)[o_idx].eq(e)]
+            with m.If(r_over | (e_over & train)):
+                m.d.sync += core_sat.eq(1)
+        with m.If(s_v & train):
+            for blk in blocks[-1]:
+                m.d.comb += [blk.e_we.eq(1), blk.e_idx.eq(s_idx),
+                             blk.e_data.eq(Array(e_out)[s_idx])]
+
         with m.FSM(name="layered") as fsm:
             with m.State("IDLE"):
                 with m.If(self.ctrl_req.valid & ~upd_pending):
@@ -232,8 +254,8 @@ class LayeredCore(wiring.Component):
                         with m.If(over):
                             m.d.sync += core_sat.eq(1)
                         if last:
-                            m.d.sync += Array(y_hat)[got[:max(1, (n_out - 1).bit_length())]]\
-                                .eq(total)
+                            m.d.sync += [Array(y_hat)[got[:ob]].eq(total),
+                                         o_v.eq(1), o_idx.eq(got[:ob])]
                         else:
                             for blk in blocks[h]:
                                 m.d.comb += [blk.a_we.eq(1), blk.a_idx.eq(got), blk.a_data.eq(total)]
@@ -252,15 +274,8 @@ class LayeredCore(wiring.Component):
                         m.next = f"FWD{h + 1}"
 
             with m.State("OUTPUTS"):
-                # residual and step per output, one a cycle
-                o = idx[:max(1, (n_out - 1).bit_length())]
-                r, r_over = saturate(Array(y)[o] - Array(y_hat)[o], V)
-                e, e_over = saturate(round_shift(times_const(r, c.step_mult), c.step_shift), EB)
-                m.d.sync += [Array(resid)[o].eq(r), Array(e_out)[o].eq(e), idx.eq(idx + 1)]
-                with m.If(r_over | (e_over & train)):
-                    m.d.sync += core_sat.eq(1)
-                with m.If(idx == n_out - 1):
-                    m.next = "RESULT"
+                # the last output's residual and step (the pipeline below)
+                m.next = "RESULT"
             with m.State("RESULT"):
                 m.d.comb += [self.results.valid.eq(1)]
                 for k in range(n_out):
@@ -277,20 +292,15 @@ class LayeredCore(wiring.Component):
             for h in range(len(stages), 0, -1):
                 st, row = stages[h - 1], blocks[h - 1]
                 with m.State(f"STEPS{h}"):
-                    # the next layer's steps into this stage's blocks, one a cycle
                     if h == len(stages):
-                        o = idx[:max(1, (n_out - 1).bit_length())]
-                        with m.If(idx < n_out):
-                            for blk in row:
-                                m.d.comb += [blk.e_we.eq(1), blk.e_idx.eq(idx),
-                                             blk.e_data.eq(Array(e_out)[o])]
-                            m.d.sync += idx.eq(idx + 1)
-                        with m.Else():
-                            m.d.sync += wait.eq(SETTLE)
-                            start_stage(h, "bstart")
-                            m.next = f"BWD{h}"
+                        # the outputs' steps are in the blocks already (the
+                        # pipeline behind the last barrier)
+                        m.d.sync += wait.eq(SETTLE)
+                        start_stage(h, "bstart")
+                        m.next = f"BWD{h}"
                     else:
-                        # gathered from the stage above: block q // M, unit q % M
+                        # the stage above's unit steps into this stage's blocks,
+                        # one a cycle, gathered: block q // M, unit q % M
                         above, above_row = stages[h], blocks[h]
                         Mh = above.units_per_block
                         go = issue(above.units)
@@ -320,7 +330,9 @@ class LayeredCore(wiring.Component):
                         if h > 1:
                             m.next = f"STEPS{h - 1}"
                         else:
-                            m.d.sync += wait.eq(FLAG_SETTLE)
+                            # beside the next record, stage 1's backward tests
+                            # are the update's, counted as it ends: none to wait for
+                            m.d.sync += wait.eq(0 if overlapped else FLAG_SETTLE)
                             m.next = "END"
 
             with m.State("END"):
