@@ -33,6 +33,12 @@ SHAPES = {
     "n5_h4_h2_o2_sequential": {"arch": {"inputs": 5, "layers": [4, 2, 2], "points": [3, 4, 5]},
                                "hardware": {"lanes": 2, "units_per_block": [3, 2],
                                             "lane_stages": 4, "lane_update": "sequential"}},
+    # stage 1's backward pass (8 units x 6 functions) outlasts the next
+    # record's lanes: that record's engine waits for it; the lanes' update
+    # waits for the units' steps (6 functions a unit against 2 lane steps)
+    "n4_h8_h6_o1_backward_bound": {"arch": {"inputs": 4, "layers": [8, 6, 1],
+                                            "points": [3, 4, 5]},
+                                   "hardware": {"lanes": 2, "units_per_block": [8, 2]}},
     # four layers, one output (the published triangle network's shape, small)
     "n3_h4_h3_h2_o1": {"arch": {"inputs": 3, "layers": [4, 3, 2, 1], "points": [2, 4, 4, 4]},
                        "hardware": {"lanes": 3, "tree_levels_per_cycle": 1}},
@@ -50,6 +56,11 @@ def test_layered_core_is_bit_and_cycle_exact(name, train):
     assert out.cycles == expected_cycles(vec)
     if train:
         assert out.counts[2] > 0          # hidden domains stretched through the shared unit
+        if name.endswith("backward_bound"):
+            from kanhw.interface.layered import LayeredGeometry
+            from kanhw.interface.layered_cycles import LayeredCycleModel
+            cyc = LayeredCycleModel(LayeredGeometry(d))
+            assert cyc.per_record > cyc.record(True, after_update=False)
     else:
         assert out.final.equals(vec.initial)
 
