@@ -199,31 +199,46 @@ class StageBlock(wiring.Component):
         # -- sequencing: forward; backward: the engine, then (stage 1) the update --------
         m.d.comb += eng.fstart.eq(edge["start"])
         if beside:
-            # The lanes' update starts UPDATE_AFTER cycles after the engine's
-            # backward pass, when each unit's step is ready before the update
-            # reaches the unit; ``bdone`` rises as it starts, and the next
-            # record may begin while both run (the engine takes it once its
-            # backward pass is over, the lanes trail their update).
-            lead = update_after(geo.lane_shape, st)
-            wait = Signal(range(lead + 1))
-            began = Signal()
-            with m.FSM(name="block") as fsm:
-                with m.State("IDLE"):
-                    with m.If(edge["bstart"]):
-                        m.d.comb += eng.bstart.eq(1)
-                        m.d.sync += [wait.eq(lead - 1), began.eq(0)]
-                        m.next = "B_LEAD"
-                with m.State("B_LEAD"):
-                    m.d.sync += wait.eq(wait - 1)
-                    with m.If(wait == 0):
-                        m.d.comb += update.eq(1)
-                        m.d.sync += began.eq(1)
-                        m.next = "IDLE"
-            backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
-            m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
-                         self.bdone.eq(began & backward_idle),
-                         self.uidle.eq(seq.uidle & ~eng.bbusy & backward_idle)]
-            return self._control(m, edge, eng, lanes)
+            self._backward_beside(m, edge, eng, seq, update)
+        else:
+            self._backward_inside(m, edge, eng, seq if first else None,
+                                  update if first else None)
+        self._control(m, edge, eng, lanes if first else None)
+        return m
+
+    def _backward_beside(self, m: Module, edge: dict, eng: FunctionEngine, seq: Sequencer,
+                         update: Signal) -> None:
+        """Stage 1, its backward pass and update beside the next record: the
+        lanes' update starts :func:`update_after` cycles after the engine's
+        backward pass, when each unit's step is ready before the update
+        reaches the unit; ``bdone`` rises as it starts, and the next record
+        may begin while both run (its engine pass waits for the backward
+        one, its lanes trail the update)."""
+        lead = update_after(self.geo.lane_shape, self.stage)
+        wait = Signal(range(lead + 1))
+        began = Signal()
+        with m.FSM(name="block") as fsm:
+            with m.State("IDLE"):
+                with m.If(edge["bstart"]):
+                    m.d.comb += eng.bstart.eq(1)
+                    m.d.sync += [wait.eq(lead - 1), began.eq(0)]
+                    m.next = "B_LEAD"
+            with m.State("B_LEAD"):
+                m.d.sync += wait.eq(wait - 1)
+                with m.If(wait == 0):
+                    m.d.comb += update.eq(1)
+                    m.d.sync += began.eq(1)
+                    m.next = "IDLE"
+        backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
+        m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
+                     self.bdone.eq(began & backward_idle),
+                     self.uidle.eq(seq.uidle & ~eng.bbusy & backward_idle)]
+
+    def _backward_inside(self, m: Module, edge: dict, eng: FunctionEngine,
+                         seq: Sequencer | None, update: Signal | None) -> None:
+        """The backward pass inside the record: the engine's, then (stage 1,
+        ``seq`` given) the lanes' update alone, holding the block."""
+        first = seq is not None
         with m.FSM(name="block") as fsm:
             with m.State("IDLE"):
                 with m.If(edge["bstart"]):
@@ -233,7 +248,6 @@ class StageBlock(wiring.Component):
                 with m.If(eng.bdone):
                     if first:
                         m.d.comb += update.eq(1)
-                    # an update that runs alone holds the block until it is over
                     m.next = "B_LANES" if first else "IDLE"
             if first:
                 with m.State("B_LANES"):
@@ -244,9 +258,9 @@ class StageBlock(wiring.Component):
                      self.bdone.eq(eng.bdone & backward_idle)]
         if first:
             m.d.comb += self.uidle.eq(seq.uidle)
-        return self._control(m, edge, eng, lanes if first else None)
 
-    def _control(self, m: Module, edge: dict, eng: FunctionEngine, lanes) -> Module:
+    def _control(self, m: Module, edge: dict, eng: FunctionEngine,
+                 lanes: LanePipeline | None) -> None:
         """Control access: the inner tables (the lanes') and the outgoing
         nodes and domains (the engine's)."""
         first = lanes is not None
@@ -271,8 +285,6 @@ class StageBlock(wiring.Component):
             m.d.comb += self.ctl_rdata.eq(Mux(r_inner, r_word, eng.tbl_rdata))
         else:
             m.d.comb += self.ctl_rdata.eq(eng.tbl_rdata)
-        return m
-
 
 
 def stage_module(stage: Stage) -> str:
