@@ -77,9 +77,9 @@ lanes = 4                # first-layer functions each stage-1 block evaluates pe
 units_per_block = [8, 4] # units a block of each hidden layer serves in turn
 tree_levels_per_cycle = 3
 table_ram = "auto"       # the first-layer tables in "block" RAM, "lut" RAM or the tool's
-lane_update = "overlapped"  # stage 1's update beside the next record (a cache and a
-                         # second multiplier per lane), or "sequential": after the
-                         # engines, units_per_block * steps + 4 more cycles a record
+lane_update = "overlapped"  # stage 1's backward pass and update beside the next
+                         # record (a cache and a second multiplier per lane), or
+                         # "sequential": both inside the record (fewer LUTs, more cycles)
 
 [training]
 alpha = 0.3
@@ -119,8 +119,8 @@ _SECTIONS = {"arch", "hardware", "training", "contract"}
 #: (saves logic on ECP5, where a det4 block's tables would take ~300 LUTs)
 #: or LUT RAM.
 TABLE_RAMS = ("auto", "block", "lut")
-#: When a layered core's first-layer update runs: beside the next record
-#: (the two-layer core's way) or after the engines' backward pass.
+#: When a layered core's stage-1 backward pass and first-layer update run:
+#: beside the next record (the two-layer core's way) or inside the record.
 LANE_UPDATES = ("overlapped", "sequential")
 
 #: Lane pipeline depths: address, data + multiply, accumulate/write (3);
