@@ -242,7 +242,10 @@ class LinkEngine(wiring.Component):
                     m.next = "RESPOND"
                 with m.Else():
                     m.d.sync += [count.eq(count - entry_bytes), n.eq(n - 1)]
-            # one entry: fetch its bytes from the buffer (two cycles per byte)
+            # one entry: fetch its bytes from the buffer (two cycles per byte;
+            # kanhw.interface.layouts.record_gap counts the cycles from a
+            # result to the next record, which a layered core's cycle count
+            # depends on)
             with m.State("ENTRY_ADDR"):
                 m.next = "ENTRY_DATA"
             with m.State("ENTRY_DATA"):
