@@ -107,7 +107,7 @@ class LayeredCycleModel:
     def _backward_to_next(self) -> int:
         """Cycles from the core's stage-1 backward start to the next record's
         acceptance, when the pass runs beside it: the backward state, the
-        wait for the flags, the core's end and idle cycles."""
+        core's end (no flags to wait for) and idle cycles."""
         return self._backward_in_record + 1 + UPDATE_ACCEPT
 
     def _first_takes(self, st: Stage, after_update: bool, wait: int = 0) -> list[int]:
@@ -225,7 +225,7 @@ class LayeredCycleModel:
         """A training record's cycles for stage 1's update: beside the next
         record, the core's cycle taking that record while it runs; alone,
         the whole update (the block waits for it)."""
-        return UPDATE_ACCEPT if self.geo.lane_shape.overlapped else self._update_span
+        return UPDATE_ACCEPT if self.beside else self._update_span
 
     @property
     def update_tail(self) -> int:
@@ -233,7 +233,7 @@ class LayeredCycleModel:
         on after the record's own: the update's slots of the fullest stage-1
         block and its write and flag registers, from the cycle the engines
         finish, less the core's return to idle."""
-        if not self.geo.lane_shape.overlapped:
+        if not self.beside:
             return 0
         # the core sees the blocks done a cycle after the update starts, leaves
         # END a cycle later (no flags to wait for) and is idle the next: the

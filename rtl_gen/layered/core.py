@@ -303,10 +303,9 @@ class LayeredCore(wiring.Component):
                         # one a cycle, gathered: block q // M, unit q % M
                         above, above_row = stages[h], blocks[h]
                         Mh = above.units_per_block
-                        go = issue(above.units)
-                        for k, blk in enumerate(above_row):
+                        issue(above.units)
+                        for blk in above_row:
                             m.d.comb += blk.ek_idx.eq(idx % Mh if Mh > 1 else 0)
-                        del go
                         src = Array([blk.ek for blk in above_row])[arrived_idx // Mh]
                         with m.If(arrived):
                             for blk in row:
@@ -316,8 +315,6 @@ class LayeredCore(wiring.Component):
                             with m.If(got == above.units - 1):
                                 m.d.sync += wait.eq(SETTLE)
                                 m.next = f"BSTART{h}"
-                    if h != len(stages):
-                        pass
                 if h != len(stages):
                     with m.State(f"BSTART{h}"):
                         start_stage(h, "bstart")
