@@ -106,9 +106,9 @@ class LayeredCycleModel:
     @property
     def _backward_to_next(self) -> int:
         """Cycles from the core's stage-1 backward start to the next record's
-        acceptance, when the pass runs beside it: the backward state, the
-        core's end (no flags to wait for) and idle cycles."""
-        return self._backward_in_record + 1 + UPDATE_ACCEPT
+        acceptance, when the pass runs beside it: the backward state, then
+        the idle state's taking cycle."""
+        return self._backward_in_record + UPDATE_ACCEPT
 
     def _first_takes(self, st: Stage, after_update: bool, wait: int = 0) -> list[int]:
         """Each block's first possible take (from the stage's start): a
@@ -190,7 +190,7 @@ class LayeredCycleModel:
             # stage 1 from the cycle after the record's acceptance; later
             # stages from their start cycle, one before the engines see it
             total += done if st.index == 1 else done + 1
-            total += st.outputs + 2 + self._barrier(st)          # the reduction
+            total += st.outputs + 1 + self._barrier(st)          # the reduction
         total += OUTPUT_STAGES + 1                                # outputs, result
         if _upto_result:
             return total
@@ -207,9 +207,10 @@ class LayeredCycleModel:
                 M, Q = st.busiest, st.outputs
                 total += M * Q + BACKWARD_LATENCY + 3
             total += self._update_in_record
-        # the end: the last flags land (stage 1's backward tests beside the
-        # next record are the update's)
-        return total + (0 if train and self.beside else FLAG_SETTLE) + 1
+        # the end: a record whose update ran inside it waits for its last
+        # flags; a frozen one is counted as its result leaves, a training one
+        # beside the next record as its update ends
+        return total + (FLAG_SETTLE + 1 if train and not self.beside else 0)
 
     @property
     def _update_span(self) -> int:
@@ -235,10 +236,10 @@ class LayeredCycleModel:
         finish, less the core's return to idle."""
         if not self.beside:
             return 0
-        # the core sees the blocks done a cycle after the update starts, leaves
-        # END a cycle later (no flags to wait for) and is idle the next: the
-        # update's cycles after that are counted while it is pending
-        pending_from = 1 + 1 + 1
+        # the core sees the blocks done a cycle after the update starts and is
+        # idle the next: the update's cycles after that are counted while it
+        # is pending
+        pending_from = 1 + 1
         return max(0, self._update_span - pending_from - UPDATE_ACCEPT + 1)
 
     @property

@@ -240,7 +240,9 @@ class LayeredCore(wiring.Component):
                     with m.If(wait != 0):
                         m.d.sync += wait.eq(wait - 1)
                     with m.Elif(all_of(row, "fdone")):
-                        m.d.sync += [idx.eq(0), got.eq(0)]
+                        # the first unit's read leaves with the done (the
+                        # blocks' val_idx rests at 0), the rest from REDUCE
+                        m.d.sync += [idx.eq(1), got.eq(0), pipe_v[0].eq(1), pipe_i[0].eq(0)]
                         m.next = f"REDUCE{h}"
                 with m.State(f"REDUCE{h}"):
                     # ask the stage's blocks for their sums, one output unit a cycle
@@ -286,8 +288,12 @@ class LayeredCore(wiring.Component):
                     with m.If(train):
                         m.next = f"STEPS{len(stages)}"
                     with m.Else():
-                        m.d.sync += wait.eq(FLAG_SETTLE)
-                        m.next = "END"
+                        # frozen: every test landed before the result (the
+                        # engines' during the reduction, the residuals' with
+                        # them), so the record is counted as it leaves
+                        tally.count(m, any_sat | core_sat | any_usat, clamps, stretches)
+                        m.d.comb += uclear.eq(1)
+                        m.next = "IDLE"
 
             for h in range(len(stages), 0, -1):
                 st, row = stages[h - 1], blocks[h - 1]
@@ -326,26 +332,27 @@ class LayeredCore(wiring.Component):
                         m.d.sync += [idx.eq(0), got.eq(0)]
                         if h > 1:
                             m.next = f"STEPS{h - 1}"
-                        else:
+                        elif overlapped:
                             # beside the next record, stage 1's backward tests
-                            # are the update's, counted as it ends: none to wait for
-                            m.d.sync += wait.eq(0 if overlapped else FLAG_SETTLE)
+                            # are the update's, counted as it ends: the record's
+                            # other flags are all in, the core is free
+                            m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
+                                         rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
+                            m.next = "IDLE"
+                        else:
+                            m.d.sync += wait.eq(FLAG_SETTLE)
                             m.next = "END"
 
-            with m.State("END"):
-                # the last saturation tests land; a frozen record is counted, a
-                # training one once its first-layer update is over
-                with m.If(wait != 0):
-                    m.d.sync += wait.eq(wait - 1)
-                with m.Elif(train & overlapped):
-                    m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
-                                 rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
-                    m.next = "IDLE"
-                with m.Else():
-                    # frozen, or training with an update already over
-                    tally.count(m, any_sat | core_sat | any_usat, clamps, stretches)
-                    m.d.comb += uclear.eq(1)
-                    m.next = "IDLE"
+            if not overlapped:
+                with m.State("END"):
+                    # a training record's update ran inside it: its last
+                    # saturation tests land, then the record is counted
+                    with m.If(wait != 0):
+                        m.d.sync += wait.eq(wait - 1)
+                    with m.Else():
+                        tally.count(m, any_sat | core_sat | any_usat, clamps, stretches)
+                        m.d.comb += uclear.eq(1)
+                        m.next = "IDLE"
 
             with m.State("CTRL"):
                 with m.If(space):
