@@ -196,10 +196,8 @@ class LayeredCycleModel:
             return total
         if train:
             for st in reversed(stages):
-                if st.index == len(stages):
-                    total += 1                                    # start (steps are there)
-                else:
-                    total += stages[st.index].units + 2 + 1       # gathered, start
+                if st.index != len(stages):
+                    total += stages[st.index].units + 2           # gathered (and the start)
                 if st.index == 1 and self.beside:
                     total += self._backward_in_record
                     continue

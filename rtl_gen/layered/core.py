@@ -286,7 +286,14 @@ class LayeredCore(wiring.Component):
                 with m.If(self.results.ready):
                     m.d.sync += [idx.eq(0), got.eq(0)]
                     with m.If(train):
-                        m.next = f"STEPS{len(stages)}"
+                        # the last stage's backward pass starts with the
+                        # result: the last output's step is broadcast this
+                        # cycle too and passes the blocks' edge registers
+                        # with the start, and the engines read the steps from
+                        # the cycle after
+                        m.d.sync += wait.eq(SETTLE)
+                        start_stage(len(stages), "bstart")
+                        m.next = f"BWD{len(stages)}"
                     with m.Else():
                         # frozen: every test landed before the result (the
                         # engines' during the reduction, the residuals' with
@@ -297,14 +304,8 @@ class LayeredCore(wiring.Component):
 
             for h in range(len(stages), 0, -1):
                 st, row = stages[h - 1], blocks[h - 1]
-                with m.State(f"STEPS{h}"):
-                    if h == len(stages):
-                        # the outputs' steps are in the blocks already (the
-                        # pipeline behind the last barrier)
-                        m.d.sync += wait.eq(SETTLE)
-                        start_stage(h, "bstart")
-                        m.next = f"BWD{h}"
-                    else:
+                if h != len(stages):
+                    with m.State(f"STEPS{h}"):
                         # the stage above's unit steps into this stage's blocks,
                         # one a cycle, gathered: block q // M, unit q % M
                         above, above_row = stages[h], blocks[h]
@@ -319,12 +320,11 @@ class LayeredCore(wiring.Component):
                                              blk.e_data.eq(src)]
                             m.d.sync += got.eq(got + 1)
                             with m.If(got == above.units - 1):
+                                # the start passes the edge registers with the
+                                # last step, as at the result
                                 m.d.sync += wait.eq(SETTLE)
-                                m.next = f"BSTART{h}"
-                if h != len(stages):
-                    with m.State(f"BSTART{h}"):
-                        start_stage(h, "bstart")
-                        m.next = f"BWD{h}"
+                                start_stage(h, "bstart")
+                                m.next = f"BWD{h}"
                 with m.State(f"BWD{h}"):
                     with m.If(wait != 0):
                         m.d.sync += wait.eq(wait - 1)
