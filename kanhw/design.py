@@ -40,6 +40,9 @@ addends_per_block = 1  # addends one block serves in turn (a divisor of addends,
 lane_stages = 3      # 4 registers the table data before the lane multiplier,
                      # 5 also as they leave the RAM: shorter clock paths for
                      # one (two) more cycles per record
+core = "auto"        # "layered" builds this design on the layered core (as any
+                     # deeper or multi-output design), "two-layer" insists on
+                     # the two-layer core (the default for one output)
 
 [training]
 alpha = 0.2          # constant step mu = alpha / addends, realised as
@@ -122,6 +125,10 @@ TABLE_RAMS = ("auto", "block", "lut")
 #: When a layered core's stage-1 backward pass and first-layer update run:
 #: beside the next record (the two-layer core's way) or inside the record.
 LANE_UPDATES = ("overlapped", "sequential")
+#: Which core a design builds: the two-layer core for a two-layer, one-output
+#: KAN and the layered core for the rest ("auto"), or the one named (a
+#: two-layer one-output design builds either; the others only the layered).
+CORES = ("auto", "two-layer", "layered")
 
 #: Lane pipeline depths: address, data + multiply, accumulate/write (3);
 #: with the table data and their difference registered before the
@@ -152,9 +159,15 @@ class Design:
     units_per_block: tuple[int, ...] = (1,)
     lane_stages: int = 3
     lane_update: str = "overlapped"
+    core: str = "auto"
 
     def __post_init__(self) -> None:
         a = self.arch
+        if self.core not in CORES:
+            raise ConfigError(f"core must be one of {', '.join(CORES)}, got {self.core!r}")
+        if self.core == "two-layer" and (a.n_layers > 2 or a.n_out > 1):
+            raise ConfigError(f"core = \"two-layer\" builds two-layer, one-output KANs; this "
+                              f"design has widths {list(a.sizes)} (use \"layered\")")
         object.__setattr__(self, "units_per_block",
                            tuple(int(m) for m in self.units_per_block))
         if len(a.sizes) < 3:
@@ -206,8 +219,11 @@ class Design:
 
     @property
     def layered(self) -> bool:
-        """Deeper than two layers, or more than one output: the layered core
-        (:mod:`kanhw.rtl_gen.layered`); otherwise the two-layer core."""
+        """Built on the layered core (:mod:`kanhw.rtl_gen.layered`): deeper
+        than two layers, more than one output, or ``core = "layered"``;
+        otherwise on the two-layer core."""
+        if self.core != "auto":
+            return self.core == "layered"
         return self.arch.n_layers > 2 or self.arch.n_out > 1
 
     @property
@@ -241,6 +257,8 @@ class Design:
             arch = {"inputs": self.n, "addends": self.addends,
                     "points": list(self.arch.points), "outputs": self.arch.n_out}
             hw["addends_per_block"] = self.addends_per_block
+        if self.core != "auto":
+            hw["core"] = self.core
         return {"arch": arch, "hardware": hw,
                 "training": {"alpha": self.alpha, "seed": self.seed},
                 "contract": self.contract.to_dict()}
@@ -291,7 +309,7 @@ def design_from_dict(doc: dict) -> Design:
     for name, t, keys in (("arch", a, {"inputs", "addends", "points", "outputs", "layers"}),
                           ("hardware", h, {"lanes", "tree_levels_per_cycle", "table_ram",
                                            "addends_per_block", "units_per_block",
-                                           "lane_stages", "lane_update"}),
+                                           "lane_stages", "lane_update", "core"}),
                           ("training", tr, {"alpha", "seed"})):
         extra = set(t) - keys
         if extra:
@@ -330,7 +348,8 @@ def design_from_dict(doc: dict) -> Design:
                   str(h.get("table_ram", "auto")),
                   tuple(per_block),
                   _int(h, "lane_stages", "hardware", 3),
-                  str(h.get("lane_update", "overlapped")))
+                  str(h.get("lane_update", "overlapped")),
+                  str(h.get("core", "auto")))
 
 
 def load_design(path: str) -> Design:

@@ -111,6 +111,9 @@ def test_compare_names_tables_and_counters():
     ("[arch]\ninputs = 4\nlayers = [8, 2]\n[hardware]\nlane_stages = 6\n", "lane_stages"),
     ("[arch]\ninputs = 4\naddends = 3\n[hardware]\nlane_update = \"sequential\"\n",
      "applies to layered designs"),
+    ("[arch]\ninputs = 4\nlayers = [8, 2]\n[hardware]\ncore = \"two-layer\"\n",
+     "builds two-layer, one-output KANs"),
+    ("[arch]\ninputs = 4\naddends = 3\n[hardware]\ncore = 2\n", "core must be one of"),
 ])
 def test_bad_design_files_are_one_line_errors(tmp_path, content, message):
     cfg = tmp_path / "bad.toml"

@@ -39,6 +39,11 @@ SHAPES = {
     "n4_h8_h6_o1_backward_bound": {"arch": {"inputs": 4, "layers": [8, 6, 1],
                                             "points": [3, 4, 5]},
                                    "hardware": {"lanes": 2, "units_per_block": [8, 2]}},
+    # a two-layer, one-output KAN (the two-layer core's shape) on the
+    # layered core: blocks of two units, the last serving one
+    "n4_h5_o1_core_layered": {"arch": {"inputs": 4, "layers": [5, 1], "points": [4, 6]},
+                              "hardware": {"lanes": 2, "units_per_block": [2],
+                                           "core": "layered"}},
     # four layers, one output (the published triangle network's shape, small)
     "n3_h4_h3_h2_o1": {"arch": {"inputs": 3, "layers": [4, 3, 2, 1], "points": [2, 4, 4, 4]},
                        "hardware": {"lanes": 3, "tree_levels_per_cycle": 1}},
@@ -89,6 +94,30 @@ def test_a_layered_design_refuses_what_its_core_does_not_have():
                           "hardware": {"lanes": 2, "units_per_block": [2, 4]}})
     with pytest.raises(ConfigError, match="one value per layer"):
         design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 2], "points": [4, 5]}})
+    with pytest.raises(ConfigError, match="core = \"two-layer\" builds two-layer, one-output"):
+        design_from_dict({"arch": {"inputs": 4, "layers": [4, 2]},
+                          "hardware": {"core": "two-layer"}})
+    with pytest.raises(ConfigError, match="core must be one of auto, two-layer, layered"):
+        design_from_dict({"arch": {"inputs": 4, "addends": 4}, "hardware": {"core": "deep"}})
+
+
+def test_either_core_builds_a_two_layer_one_output_design():
+    """``core`` picks the core; the design file round-trips it, and the
+    layered core's geometry takes the design the two-layer one refuses."""
+    from kanhw.interface import geometry_of
+    from kanhw.interface.geometry import Geometry
+    from kanhw.interface.layered import LayeredGeometry
+    doc = {"arch": {"inputs": 4, "addends": 6, "points": [4, 6]},
+           "hardware": {"lanes": 2, "addends_per_block": 3}}
+    auto = design_from_dict(doc)
+    assert not auto.layered and isinstance(geometry_of(auto), Geometry)
+    assert design_from_dict({**doc, "hardware": {**doc["hardware"], "core": "two-layer"}}) \
+        .to_dict() == {**auto.to_dict(), "hardware": {**auto.to_dict()["hardware"],
+                                                      "core": "two-layer"}}
+    lay = design_from_dict({**doc, "hardware": {**doc["hardware"], "core": "layered"}})
+    assert lay.layered and isinstance(geometry_of(lay), LayeredGeometry)
+    again = design_from_dict(lay.to_dict())
+    assert again == lay and again.units_per_block == (3,)
 
 
 def test_a_stage_whose_last_block_serves_fewer_units():

@@ -190,7 +190,9 @@ class LayeredCycleModel:
             # stage 1 from the cycle after the record's acceptance; later
             # stages from their start cycle, one before the engines see it
             total += done if st.index == 1 else done + 1
-            total += st.outputs + 1 + self._barrier(st)          # the reduction
+            # the reduction: the first unit's sums enter the barrier with the
+            # blocks' done, the others READBACK cycles after their reads
+            total += st.outputs + self._barrier(st) - (st.outputs == 1)
         total += OUTPUT_STAGES + 1                                # outputs, result
         if _upto_result:
             return total

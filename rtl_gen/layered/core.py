@@ -240,9 +240,18 @@ class LayeredCore(wiring.Component):
                     with m.If(wait != 0):
                         m.d.sync += wait.eq(wait - 1)
                     with m.Elif(all_of(row, "fdone")):
-                        # the first unit's read leaves with the done (the
-                        # blocks' val_idx rests at 0), the rest from REDUCE
-                        m.d.sync += [idx.eq(1), got.eq(0), pipe_v[0].eq(1), pipe_i[0].eq(0)]
+                        # the blocks' val_idx rests at 0, so the first unit's
+                        # sums are at their outputs with the done: into the
+                        # tree at once; the second unit's read leaves now, the
+                        # rest from REDUCE
+                        m.d.comb += tree.valid_in.eq(1)
+                        m.d.sync += got.eq(0)
+                        if st.outputs > 1:
+                            for blk in row:
+                                m.d.comb += blk.val_idx.eq(1)
+                            m.d.sync += [idx.eq(2), pipe_v[0].eq(1), pipe_i[0].eq(1)]
+                        else:
+                            m.d.sync += idx.eq(1)
                         m.next = f"REDUCE{h}"
                 with m.State(f"REDUCE{h}"):
                     # ask the stage's blocks for their sums, one output unit a cycle
