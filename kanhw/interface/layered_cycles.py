@@ -56,11 +56,12 @@ UPDATE_ACCEPT = 1
 def update_after(shape: LaneShape, stage: Stage) -> int:
     """Cycles from a stage-1 block's backward start to its lanes' update
     start, when the update runs beside the next record: unit ``j``'s step is
-    readable ``BACKWARD_LATENCY`` cycles after the engine reads its last slot
-    (cycle ``(j + 1) * Q``), and the update asks for it the cycle after the
-    start plus ``j * S``: the tightest ``j`` sets the lead."""
+    written ``BACKWARD_LATENCY - 1`` cycles after the engine reads its last
+    slot (cycle ``(j + 1) * Q``) and readable that cycle (the read port
+    passes it on), and the update asks for it the cycle after the start
+    plus ``j * S``: the tightest ``j`` sets the lead."""
     M, Q, S = stage.units_per_block, stage.outputs, shape.steps
-    return Q + BACKWARD_LATENCY - 1 + (M - 1) * max(0, Q - S)
+    return Q + BACKWARD_LATENCY - 2 + (M - 1) * max(0, Q - S)
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ class FunctionEngine(wiring.Component):
                      w_args.en.eq(self.arg_we),
                      w_e.addr.eq(self.e_idx), w_e.data.eq(self.e_data), w_e.en.eq(self.e_we)]
         # reads for the core: the block's sums and the units' steps, registered
-        m.d.sync += [self.val.eq(rd(vals, self.val_idx)), self.ek.eq(rd(ek_m, self.ek_idx))]
+        m.d.sync += self.val.eq(rd(vals, self.val_idx))
         w_tj, w_tf, w_slope = wr(tj_m), wr(tf_m), wr(slope_m)
         w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
         w_vals, w_ek = wr(vals), wr(ek_m)
@@ -339,6 +339,10 @@ class FunctionEngine(wiring.Component):
         ek_sat, ek_over = saturate(round_shift(acc, SF), EB)
         with m.If(k_v):
             m.d.comb += [w_ek.addr.eq(k_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+        # the steps' read port, registered, passes a step written in the same
+        # cycle straight on: stage 1's update reads a unit's step as it is
+        # written, a cycle sooner than through the memory
+        m.d.sync += self.ek.eq(Mux(k_v & (k_j == self.ek_idx), ek_sat, rd(ek_m, self.ek_idx)))
         bhits.flag(k_v & ek_over)
         hits.flag(grant & self.st_sat)
 
