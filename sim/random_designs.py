@@ -71,12 +71,13 @@ def _spec(rng: np.random.Generator, shape: str) -> dict:
 
 def _layered_spec(rng: np.random.Generator) -> dict:
     """A layered design: depth 2 to 4 layers, 1 to 4 outputs (a two-layer
-    one has at least two), units per block dividing each hidden width or
-    not (a stage whose last block serves fewer units)."""
+    one-output design asks for the layered core), units per block dividing
+    each hidden width or not (a stage whose last block serves fewer
+    units)."""
     depth = int(rng.integers(2, 5))
     n = int(rng.integers(1, 7))
     hidden = [int(rng.integers(1, 7)) for _ in range(depth - 1)]
-    outputs = int(rng.integers(2 if depth == 2 else 1, 5))
+    outputs = int(rng.integers(1, 5))
     per_block = [int(rng.choice(_divisors(w, 16))) if rng.random() < 0.5
                  else int(rng.integers(1, w + 1)) for w in hidden]
     lanes = int(rng.integers(1, n + 1))
@@ -91,6 +92,8 @@ def _layered_spec(rng: np.random.Generator) -> dict:
                          "lane_update": str(rng.choice(["overlapped", "sequential"]))},
             "training": {"alpha": float(np.round(rng.uniform(0.05, 0.6), 3)),
                          "seed": int(rng.integers(0, 1000))}}
+    if depth == 2 and outputs == 1:
+        spec["hardware"]["core"] = "layered"
     if rng.random() < 0.5:
         spec["contract"] = _contract(rng)
     return spec
