@@ -165,7 +165,7 @@ class Design:
         a = self.arch
         if self.core not in CORES:
             raise ConfigError(f"core must be one of {', '.join(CORES)}, got {self.core!r}")
-        if self.core == "two-layer" and (a.n_layers > 2 or a.n_out > 1):
+        if self.core == "two-layer" and self.needs_layered:
             raise ConfigError(f"core = \"two-layer\" builds two-layer, one-output KANs; this "
                               f"design has widths {list(a.sizes)} (use \"layered\")")
         object.__setattr__(self, "units_per_block",
@@ -224,6 +224,12 @@ class Design:
         otherwise on the two-layer core."""
         if self.core != "auto":
             return self.core == "layered"
+        return self.needs_layered
+
+    @property
+    def needs_layered(self) -> bool:
+        """Deeper than two layers or more than one output: only the layered
+        core builds it."""
         return self.arch.n_layers > 2 or self.arch.n_out > 1
 
     @property
