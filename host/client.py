@@ -14,7 +14,7 @@ from kanhw.interface import geometry_of
 from kanhw.interface import protocol as P
 from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS
 from kanhw.interface.image import (
-    outer_points_of,
+    grid_of,
     table_addresses,
     table_writes,
     tables_from_words,
@@ -192,8 +192,8 @@ class Device:
 
     def read_model(self, template: FixedKAN) -> FixedKAN:
         """The tables read back, on ``template``'s grids."""
-        P1 = outer_points_of(self.geo, template)
-        words = self.read([a for a, _, _ in table_addresses(self.geo, P1)])
+        grid = grid_of(self.geo, template.arch)
+        words = self.read([a for a, _, _ in table_addresses(self.geo, grid)])
         return tables_from_words(self.geo, template, words)
 
     # -- records -------------------------------------------------------------------------

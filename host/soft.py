@@ -22,7 +22,7 @@ from kanhw.interface import geometry_of
 from kanhw.interface import protocol as P
 from kanhw.interface.cycles import CycleModel
 from kanhw.interface.geometry import CORE_ID, GLOBAL_REGS
-from kanhw.interface.image import table_addresses
+from kanhw.interface.image import grid_writes, table_addresses
 from kanhw.interface.layered_cycles import LayeredCycleModel
 from kanhw.interface.layouts import link_sizes
 from kanhw.interface.packing import records_from_rows, result_rows
@@ -58,12 +58,15 @@ class SoftDevice:
         self.reset()
 
     def reset(self) -> None:
-        self.regs = {name: 0 for name in GLOBAL_REGS}
+        self.regs = {name: 0 for name in GLOBAL_REGS if name != "outer_points"}
         self.regs["id"] = CORE_ID
         self.regs["shape"] = self.geo.shape_word
         self.regs["mode"] = 1
-        if not self.design.layered:
-            self.regs["outer_points"] = self.geo.p_outer
+        #: the grid registers: address -> (layer, points in use), the design's
+        #: after a reset (the two-layer core's outer_points, the layered
+        #: core's per stage)
+        addrs, points = grid_writes(self.geo, tuple(self.design.arch.points))
+        self.grid = {a: [h, p] for h, (a, p) in enumerate(zip(addrs, points), 1)}
         self.model.counts[:] = 0
 
     # -- control space -------------------------------------------------------------
@@ -72,12 +75,14 @@ class SoftDevice:
             kind, idx = self.addresses[addr]
             getattr(self.model, kind)[idx] = self._from_word(kind, data)
             return
+        if addr in self.grid:                       # clamped, as the core does
+            h = self.grid[addr][0]
+            self.grid[addr][1] = min(max(data, 2), int(self.design.arch.points[h]))
+            return
         names = {v: k for k, v in GLOBAL_REGS.items()}
         name = names.get(addr & 0xF) if addr < 16 else None
         if name == "mode":
             self.regs["mode"] = data & 1
-        elif name == "outer_points" and not self.design.layered:   # clamped, as the core does
-            self.regs["outer_points"] = min(max(data, 2), self.geo.p_outer)
         elif name in ("records", "saturations", "clamps", "stretches", "cycles"):
             self.regs[name] = 0
             if name in ("saturations", "clamps", "stretches"):
@@ -87,6 +92,8 @@ class SoftDevice:
         if addr in self.addresses:
             kind, idx = self.addresses[addr]
             return int(getattr(self.model, kind)[idx]) & 0xFFFFFFFF
+        if addr in self.grid:
+            return self.grid[addr][1]
         names = {v: k for k, v in GLOBAL_REGS.items()}
         name = names.get(addr & 0xF) if addr < 16 else None
         if name in ("saturations", "clamps", "stretches"):
@@ -102,6 +109,20 @@ class SoftDevice:
         return data - (1 << V) if data >> (V - 1) else data
 
     # -- records ---------------------------------------------------------------------
+    def _in_use(self) -> tuple[Architecture, list[np.ndarray]]:
+        """The grids the registers set, and per layer the view of the
+        model's tables that holds them: the first nodes of each table, as
+        the core reads them."""
+        m = self.model
+        points = list(m.arch.points)
+        for h, p in self.grid.values():
+            points[h] = p
+        arch = Architecture(m.arch.sizes, tuple(points))
+        nb = m.arch.node_base
+        views = [m.values[nb[h]:nb[h + 1]].reshape(-1, m.arch.points[h])[:, :points[h]]
+                 for h in range(m.arch.n_layers)]
+        return arch, views
+
     def _stream(self, payload: bytes) -> bytes:
         geo, c = self.geo, self.design.contract
         rb, qb = self.sizes["record_bytes"], self.sizes["result_bytes"]
@@ -111,16 +132,24 @@ class SoftDevice:
         U, y = records_from_rows(np.frombuffer(payload[:n * rb], np.uint8).reshape(n, rb),
                                  geo.n, geo.coord_width, V, n_out)
         Y = y.reshape(n, n_out)
-        m = self.model
-        if self.design.layered:
-            return self._stream_layered(U, Y, qb)
-        # the outer grid in use: the first ``outer_points`` nodes of each
-        # outer table, as the core reads them
-        arch = Architecture(m.arch.sizes, (m.arch.points[0], self.regs["outer_points"]))
+        arch, views = self._in_use()
+        values = np.concatenate([v.ravel() for v in views])
+        run = self._stream_layered if self.design.layered else self._stream_two_layer
+        pred, resid = run(U, Y, arch, values)
+        for v, part in zip(views, np.split(values, arch.node_base[1:-1])):
+            v[...] = part.reshape(v.shape)
+        self.regs["records"] += n
+        self.records_total += n
+        return result_rows(pred, resid, V, qb).tobytes()
+
+    def _stream_two_layer(self, U: np.ndarray, Y: np.ndarray, arch: Architecture,
+                          values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two-layer core's records, one output, on the grids in use
+        (``values``: their tables, trained in place); the predictions and
+        residuals."""
+        m, c, geo = self.model, self.design.contract, self.geo
+        n = len(U)
         g = layout(arch)
-        nb1, P1 = int(m.arch.node_base[1]), self.geo.p_outer
-        outer = m.values[nb1:].reshape(-1, P1)
-        values = np.concatenate([m.values[:nb1], outer[:, :arch.points[1]].ravel()])
         pred = np.zeros((n, 1), np.int64)
         resid = np.zeros((n, 1), np.int64)
         cv = c.kernel_vector()
@@ -130,8 +159,6 @@ class SoftDevice:
             slog = np.zeros(n * geo.K + 1, np.int64)
             nkx.train_records(U, Y, np.arange(n), *g, values, m.lo, m.hi, m.rcp, cv,
                               m.counts, pred, resid, stretched, slog)
-            m.values[:nb1] = values[:nb1]
-            outer[:, :arch.points[1]] = values[nb1:].reshape(-1, arch.points[1])
             # records come from the link one at a time: none overlaps the
             # previous record's update
             cyc = CycleModel(geo)
@@ -140,15 +167,14 @@ class SoftDevice:
         else:
             nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred, resid)
             self.regs["cycles"] += CycleModel(geo).stream(n, False, back_to_back=False)
-        self.regs["records"] += n
-        self.records_total += n
-        return result_rows(pred[:, 0], resid[:, 0], V, qb).tobytes()
+        return pred[:, 0], resid[:, 0]
 
-    def _stream_layered(self, U: np.ndarray, Y: np.ndarray, qb: int) -> bytes:
-        """A layered core's records: its design's grids, every output."""
+    def _stream_layered(self, U: np.ndarray, Y: np.ndarray, arch: Architecture,
+                        values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A layered core's records, every output, on the grids in use."""
         m, c = self.model, self.design.contract
         n, n_out = len(U), Y.shape[1]
-        g = layout(m.arch)
+        g = layout(arch)
         pred = np.zeros((n, n_out), np.int64)
         resid = np.zeros((n, n_out), np.int64)
         cv = c.kernel_vector()
@@ -156,19 +182,17 @@ class SoftDevice:
         if self.regs["mode"]:
             stretched = np.zeros(n, np.int64)
             slog = np.zeros(n * m.arch.n_functions + 1, np.int64)
-            nkx.train_records(U, Y, np.arange(n), *g, m.values, m.lo, m.hi, m.rcp, cv,
+            nkx.train_records(U, Y, np.arange(n), *g, values, m.lo, m.hi, m.rcp, cv,
                               m.counts, pred, resid, stretched, slog)
             # the link engine offers each record of a frame a fixed time after
             # the previous result: a core idle sooner waits for it
             self.regs["cycles"] += cycles.stream(n, True, stretched, slog[1:slog[0] + 1],
                                                  gap=self.sizes["record_gap"])
         else:
-            nkx.predict_records(U, Y, *g, m.values, m.lo, m.hi, m.rcp, cv, m.counts, pred,
+            nkx.predict_records(U, Y, *g, values, m.lo, m.hi, m.rcp, cv, m.counts, pred,
                                 resid)
             self.regs["cycles"] += cycles.stream(n, False)
-        self.regs["records"] += n
-        self.records_total += n
-        return result_rows(pred, resid, c.value_bits, qb).tobytes()
+        return pred, resid
 
     # -- frames -----------------------------------------------------------------------
     def handle(self, f: P.Frame) -> bytes:

@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from kanhw.interface.geometry import GLOBAL_REGS, Geometry
-from kanhw.interface.image import outer_points_of, table_addresses, table_writes, tables_from_words
+from kanhw.interface.image import (
+    grid_of,
+    grid_writes,
+    table_addresses,
+    table_writes,
+    tables_from_words,
+)
 
 from .compare import COUNTERS, Outcome, expected_cycles
 from .vectors import Vectors
@@ -48,8 +54,8 @@ def make_job(vecs: Vectors | list[Vectors], geo: Geometry) -> dict:
         load_a.append(la)
         load_d.append(ld)
         load_n.append(len(la))
-        P1 = outer_points_of(geo, vec.initial)
-        ra = [a for a, _, _ in table_addresses(geo, P1)] + [g[n] for n in AFTER]
+        grid = grid_of(geo, vec.initial.arch)
+        ra = [a for a, _, _ in table_addresses(geo, grid)] + [g[n] for n in AFTER]
         read_a.append(ra)
         read_n.append(len(ra))
     n_out = geo.n_out if vecs[0].design.layered else 1
@@ -75,10 +81,11 @@ def make_job(vecs: Vectors | list[Vectors], geo: Geometry) -> dict:
 
 def ctrl_capacity(geo: Geometry) -> int:
     """Control-RAM entries any job on the design needs at most: every table
-    word and the ``outer_points`` register (a load), or every table word and
-    the counters (a read-back). Fixed per design, so one build serves every
+    word and the grid registers (a load), or every table word and the
+    counters (a read-back). Fixed per design, so one build serves every
     job."""
-    return len(table_addresses(geo)) + 1 + len(AFTER)
+    grid = tuple(geo.design.arch.points)
+    return len(table_addresses(geo)) + max(len(grid_writes(geo, grid)[0]), len(AFTER))
 
 
 def segments(job: dict):
@@ -94,7 +101,7 @@ def segments(job: dict):
 def outcome(vec: Vectors, geo: Geometry, pred, resid, read, stream_seconds: float = 0.0
             ) -> Outcome:
     """What the harness gave back for one segment, as tables, counters and cycles."""
-    n_tables = len(table_addresses(geo, outer_points_of(geo, vec.initial)))
+    n_tables = len(table_addresses(geo, grid_of(geo, vec.initial.arch)))
     final = tables_from_words(geo, vec.initial, read[:n_tables])
     after = dict(zip(AFTER, (int(w) for w in read[n_tables:])))
     return Outcome(np.asarray(pred, np.int64), np.asarray(resid, np.int64), final,

@@ -3,9 +3,9 @@ reference plans the run (each epoch's shuffled training stream, then the
 validation set in frozen mode, until the validation Pearson reaches the
 target), the simulator runs every segment back to back on one core, and
 each segment is compared with the reference, bit for bit and cycle for
-cycle. A multilevel schedule runs its coarse levels on the core's
-``outer_points`` register and loads the refined tables between levels, as
-the host does."""
+cycle. A multilevel schedule runs its coarse levels on the core's grid
+registers (the two-layer core's ``outer_points``, the layered core's per
+stage) and loads the refined tables between levels, as the host does."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from kanhw.arch import Architecture
 from kanhw.design import Design
 from kanhw.errors import ConfigError
 from kanhw.fixed_model import FixedKAN
+from kanhw.interface import geometry_of
+from kanhw.interface.image import grid_of
 from kanhw.metrics import pearson
 from kanhw.multilevel import Level, refine_fixed
 
@@ -31,10 +33,15 @@ class Epoch:
     reference's validation Pearson (the hardware's too, when it matches)."""
 
     index: int
-    outer_points: int
+    grid: tuple[int, ...]              # points per layer the epoch ran on
     train: Vectors
     validation: Vectors
     pearson: float
+
+    @property
+    def outer_points(self) -> int:
+        """Points of the last layer's functions."""
+        return self.grid[-1]
 
 
 def plan(design: Design, records: int, val_records: int, epochs: int, seed: int = 0,
@@ -46,17 +53,17 @@ def plan(design: Design, records: int, val_records: int, epochs: int, seed: int 
     frozen mode; stops after the first epoch whose validation Pearson
     reaches ``target``. ``schedule``: multilevel levels (their epochs count
     towards ``epochs``)."""
-    if design.layered and schedule:
-        raise ConfigError("a multilevel schedule runs on the two-layer core's outer_points "
-                          "register; a layered core runs its design's grids only")
     X, y = dataset_for(design, records + val_records, seed, dataset)
     Xv, yv = X[records:], y[records:]
     X, y = X[:records], y[:records]
     levels = schedule or [Level(tuple(design.arch.points), epochs)]
-    if levels[-1].points[-1] > design.arch.points[-1] or \
-            any(lv.points[0] != design.arch.points[0] for lv in levels):
-        raise ConfigError(f"the schedule's grids must keep {design.arch.points[0]} inner points "
-                          f"and at most {design.arch.points[-1]} outer points (the core's)")
+    geo = geometry_of(design)
+    for lv in levels:
+        try:
+            grid_of(geo, Architecture(design.arch.sizes, lv.points))
+        except ConfigError as e:
+            raise ConfigError(f"the schedule's level {list(lv.points)} cannot run on the core: "
+                              f"{e}") from None
     arch = Architecture(design.arch.sizes, levels[0].points)
     model = FixedKAN.initialise(arch, design.contract, X.min(0), X.max(0), y.min(0), y.max(0),
                                 seed=design.seed)
@@ -76,9 +83,9 @@ def plan(design: Design, records: int, val_records: int, epochs: int, seed: int 
             va = segment_vectors(design, model, Uv, Yqv, train=False)
             r = float(np.mean(pearson(np.asarray(va.pred).reshape(len(Uv), -1).astype(float),
                                       yv)))
-            out.append(Epoch(len(out) + 1, int(model.arch.points[-1]), tr, va, r))
+            out.append(Epoch(len(out) + 1, tuple(int(p) for p in model.arch.points), tr, va, r))
             if log:
-                log(f"reference epoch {len(out)}: outer points {model.arch.points[-1]}, "
+                log(f"reference epoch {len(out)}: grid {'/'.join(map(str, out[-1].grid))}, "
                     f"validation Pearson {r:.4f}")
             if target is not None and r >= target:
                 return out

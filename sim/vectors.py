@@ -101,14 +101,17 @@ def _digits(records: int, rng: np.random.Generator):
 
 def make_vectors(design: Design, records: int, seed: int = 0, train: bool = True,
                  dataset: str | None = None, warm_epochs: int = 0,
-                 outer_points: int | None = None) -> Vectors:
+                 outer_points: int | None = None,
+                 grid: tuple[int, ...] | None = None) -> Vectors:
     """Vectors for ``records`` records. ``warm_epochs`` first trains the
     reference on the same data so the check also covers a trained model.
-    ``outer_points``: a model on that coarser outer grid, which the core runs
-    on the same tables (a multilevel schedule's coarse level)."""
+    ``grid``: a model on those coarser grids (points per layer), which the
+    core runs on the same tables (a multilevel schedule's coarse level);
+    ``outer_points``: a two-layer model's coarser outer grid."""
     X, y = dataset_for(design, records, seed, dataset)
-    arch = design.arch if outer_points is None else \
-        Architecture(design.arch.sizes, (design.arch.points[0], outer_points))
+    if outer_points is not None:
+        grid = (design.arch.points[0], outer_points)
+    arch = design.arch if grid is None else Architecture(design.arch.sizes, grid)
     model = FixedKAN.initialise(arch, design.contract, X.min(0), X.max(0), y.min(0),
                                 y.max(0), seed=design.seed)
     backend = FixedBackend(model)

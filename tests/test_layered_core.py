@@ -120,6 +120,103 @@ def test_either_core_builds_a_two_layer_one_output_design():
     assert again == lay and again.units_per_block == (3,)
 
 
+@pytest.mark.parametrize("example", ["det4", "det4-85f"])
+@pytest.mark.parametrize("lane_stages", [3, 4, 5])
+def test_the_det4_designs_cost_the_same_cycles_on_either_core(example, lane_stages):
+    """The layered core's cycle model (held to simulation to the cycle by
+    the tests above) against the two-layer core's (held by its own), for
+    the det4 designs: the same cycles a training and a frozen record."""
+    import tomllib
+
+    from kanhw.design import EXAMPLES
+    from kanhw.interface.cycles import CycleModel
+    from kanhw.interface.geometry import Geometry
+    from kanhw.interface.layered import LayeredGeometry
+    from kanhw.interface.layered_cycles import LayeredCycleModel
+    doc = tomllib.loads(EXAMPLES[example])
+    doc["hardware"]["lane_stages"] = lane_stages
+    two = CycleModel(Geometry(design_from_dict(doc)))
+    doc["hardware"]["core"] = "layered"
+    lay = LayeredCycleModel(LayeredGeometry(design_from_dict(doc)))
+    assert (lay.per_record, lay.per_record_frozen) == (two.per_record, two.per_record_frozen)
+
+
+def test_no_two_layer_design_costs_more_cycles_on_the_layered_core():
+    """Over a sweep of two-layer one-output shapes (inputs, addends, blocks,
+    lanes, lane stages, update placement, tree levels), a record never
+    costs more cycles on the layered core; fewer where the two-layer
+    engine's four-cycle take interval binds (few lane steps an addend)."""
+    import itertools
+
+    from kanhw.errors import ConfigError
+    from kanhw.interface.cycles import CycleModel
+    from kanhw.interface.geometry import Geometry
+    from kanhw.interface.layered import LayeredGeometry
+    from kanhw.interface.layered_cycles import LayeredCycleModel
+    fewer = same = 0
+    for n, K, M, lanes, ls, upd, tl in itertools.product(
+            [2, 5, 16], [4, 12, 64], [1, 2, 4, 16], [1, 2, 4, 16], [3, 5],
+            ["overlapped", "sequential"], [1, 3]):
+        hw = {"lanes": lanes, "addends_per_block": M, "lane_stages": ls, "lane_update": upd,
+              "tree_levels_per_cycle": tl}
+        doc = {"arch": {"inputs": n, "addends": K, "points": [4, 6]}, "hardware": hw}
+        try:
+            two = CycleModel(Geometry(design_from_dict(doc)))
+        except ConfigError:
+            continue            # not a design (lanes above inputs, blocks not dividing)
+        doc["hardware"] = {**hw, "core": "layered"}
+        lay = LayeredCycleModel(LayeredGeometry(design_from_dict(doc)))
+        a = (two.per_record, two.per_record_frozen)
+        b = (lay.per_record, lay.per_record_frozen)
+        assert b[0] <= a[0] and b[1] <= a[1], (doc, a, b)
+        fewer += b != a
+        same += b == a
+    assert fewer and same
+
+
+COARSE = {
+    # a deep design on coarser grids in both stages' registers
+    "deep": ({"arch": {"inputs": 4, "layers": [5, 3, 2], "points": [3, 6, 7]},
+              "hardware": {"lanes": 2, "units_per_block": [2, 3]}}, (3, 4, 3)),
+    # a two-layer design on the layered core: its outer grid, as the
+    # two-layer core's outer_points register
+    "two-layer": ({"arch": {"inputs": 6, "addends": 6, "points": [3, 7]},
+                   "hardware": {"lanes": 3, "addends_per_block": 3, "core": "layered"}},
+                  (3, 3)),
+}
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "frozen"])
+@pytest.mark.parametrize("name", sorted(COARSE))
+def test_coarser_grids_on_the_same_tables(name, train):
+    """A multilevel schedule's coarse level on the layered core: each
+    stage's functions use the first nodes of their tables (the stage's grid
+    register, loaded with the tables); coordinates, clamps, stretches and
+    the stretch unit's reciprocal follow the coarser grid, bit for bit and
+    to the cycle against a reference model on that grid."""
+    spec, grid = COARSE[name]
+    vec = make_vectors(design_from_dict(spec), 40, seed=4, train=train, grid=grid,
+                       dataset="mixed-outliers")
+    out = runner.run(vec, "amaranth")
+    assert compare(vec, out) == []
+    assert out.cycles == expected_cycles(vec)
+    assert out.counts[2 if train else 1] > 0    # stretched / clamped on the coarse grid
+
+
+def test_grid_registers_take_only_coarser_grids():
+    """A model on finer grids than the design's, or another first-layer
+    grid, does not load: one line."""
+    from kanhw.arch import Architecture
+    from kanhw.errors import ConfigError
+    from kanhw.interface.layered import LayeredGeometry
+    geo = LayeredGeometry(design_from_dict(COARSE["deep"][0]))
+    assert geo.grid_of(Architecture((4, 5, 3, 2), (3, 2, 7))) == (3, 2, 7)
+    for sizes, points in [((4, 5, 3, 2), (3, 8, 7)), ((4, 5, 3, 2), (2, 6, 7)),
+                          ((4, 5, 3, 1), (3, 6, 7))]:
+        with pytest.raises(ConfigError, match="coarser grids"):
+            geo.grid_of(Architecture(sizes, points))
+
+
 def test_a_stage_whose_last_block_serves_fewer_units():
     from kanhw.interface.layered import LayeredGeometry
     from kanhw.interface.layered_cycles import LayeredCycleModel

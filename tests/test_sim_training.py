@@ -39,6 +39,16 @@ def test_multilevel_epochs_on_the_amaranth_simulator():
     assert ep[-1].pearson > ep[0].pearson
 
 
+def test_multilevel_epochs_on_a_layered_core():
+    """A deep design's schedule: the coarse level runs on both stages'
+    grid registers, the refined tables load between levels."""
+    d = design_from_dict({"arch": {"inputs": 4, "layers": [4, 3, 1], "points": [3, 5, 7]},
+                          "hardware": {"lanes": 2, "units_per_block": [2, 3]}})
+    ep, _ = run_plan(d, 120, 30, 2, "amaranth", dataset="mixed",
+                     schedule=parse_schedule("3,3,4x1 3,5,7x1", 3))
+    assert [e.grid for e in ep] == [(3, 3, 4), (3, 5, 7)]
+
+
 @needs_verilator
 def test_streams_longer_than_the_ring_under_verilator():
     d = design("n5_k3_lanes2")
@@ -61,7 +71,7 @@ def test_epoch_options_are_checked(tmp_path):
     for extra, msg in ((["--multilevel", "4,2x1 4,6x1"], "go with --epochs"),
                        (["--epochs", "0"], "at least 1"),
                        (["--epochs", "2", "--frozen"], "drop --frozen"),
-                       (["--epochs", "2", "--multilevel", "4,7x2"], "outer points")):
+                       (["--epochs", "2", "--multilevel", "4,7x2"], "coarser outer grid")):
         r = subprocess.run([sys.executable, "-m", "kanhw", "sim", "--config", str(cfg),
                             "--records", "100", *extra], capture_output=True, text=True,
                            check=False)

@@ -97,6 +97,37 @@ def test_stream_multilevel_refines_between_levels(tmp_path, first):
     assert bad.returncode == 2 and "design's grid" in bad.stderr
 
 
+def test_stream_multilevel_on_a_layered_core(tmp_path):
+    """A deep design's schedule over the soft device: the coarse level on
+    the layered core's grid registers (every stage coarser), then the
+    refined tables; the same tables as the reference doing the same."""
+    from kanhw.arch import Architecture
+    from kanhw.multilevel import refine_fixed
+    cfg = tmp_path / "deep.toml"
+    cfg.write_text("[arch]\ninputs = 6\nlayers = [5, 3, 1]\npoints = [4, 5, 9]\n"
+                   "[hardware]\nlanes = 3\nunits_per_block = [5, 3]\n"
+                   "[training]\nalpha = 0.1\n")
+    r = kanhw("stream", "triangle", "--transport", "soft", "--config", str(cfg),
+              "--train-records", "1500", "--val-records", "200", "--multilevel",
+              "4,3,5x1 4,5,9x1", "--save", str(tmp_path / "m.npz"), "--json", "--quiet",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [lv["design_points"] for lv in summary["levels"]] == [[4, 5, 9]] * 2
+    design = load_design(str(cfg))
+    data = datasets.builtin("triangle", seed=0, train=1500, val=200)
+    ref = FixedKAN.initialise(Architecture(design.arch.sizes, (4, 3, 5)), design.contract,
+                              data.X.min(0), data.X.max(0), data.y.min(0), data.y.max(0),
+                              seed=design.seed)
+    Y = ref.map_targets(data.y)
+    for epoch in range(2):
+        if epoch == 1:
+            ref = refine_fixed(ref, (4, 5, 9))
+        U, _ = ref.map_inputs(data.X)
+        FixedBackend(ref).train_mapped(U, Y, np.random.default_rng([0, epoch]).permutation(1500))
+    assert persist.load_fixed(str(tmp_path / "m.npz")).equals(ref)
+
+
 def test_stream_bad_input(tmp_path):
     cfg = tmp_path / "d.toml"
     cfg.write_text(DESIGN)

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="validation records of an --epochs run (default N / 5)")
     p.add_argument("--multilevel", metavar="SCHEDULE",
                    help="with --epochs: grid levels, e.g. '5,8x2 5,22x8' (points per layer "
-                        "x epochs); coarse levels run on the core's outer_points register")
+                        "x epochs); coarse levels run on the core's grid registers (every "
+                        "layer but the first)")
     p.add_argument("--json", action="store_true", help="end stdout with a JSON summary")
     p.set_defaults(run=run)
 
@@ -149,7 +150,7 @@ def run_epochs(args: argparse.Namespace, design) -> int:
     stream_s = sum(c.stream_seconds for c in checks)
     bad = 0
     rows = []
-    print("| epoch | outer points | records | validation Pearson | mismatches | cycles "
+    print("| epoch | grid | records | validation Pearson | mismatches | cycles "
           "(train + validation) | model |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for c in checks:
@@ -157,12 +158,14 @@ def run_epochs(args: argparse.Namespace, design) -> int:
         model = c.cycles[1] + c.validation_cycles[1]
         ok = not c.mismatches and cyc == model
         bad += not ok
-        print(f"| {c.epoch.index} | {c.epoch.outer_points} | {len(c.epoch.train.U):,d} + "
+        print(f"| {c.epoch.index} | {'/'.join(map(str, c.epoch.grid))} | "
+              f"{len(c.epoch.train.U):,d} + "
               f"{len(c.epoch.validation.U):,d} | {c.epoch.pearson:.4f} | {len(c.mismatches)} | "
               f"{cyc:,d} | {model:,d} |")
         for m in c.mismatches:
             print(f"  epoch {c.epoch.index}: {m}")
-        rows.append({"epoch": c.epoch.index, "outer_points": c.epoch.outer_points,
+        rows.append({"epoch": c.epoch.index, "grid": list(c.epoch.grid),
+                     "outer_points": c.epoch.outer_points,
                      "validation_pearson": c.epoch.pearson, "mismatches": len(c.mismatches),
                      "cycles": cyc, "cycles_predicted": model})
     last = epochs[-1].pearson

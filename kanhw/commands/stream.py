@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     data = options.load_data(args)
     recipe = recipe_of(data)
     design = design_for(args, data, recipe)
-    schedule = parse_schedule(args.multilevel, 2) if args.multilevel else None
+    schedule = parse_schedule(args.multilevel, design.arch.n_layers) if args.multilevel \
+        else None
     if schedule and args.epochs:
         raise ConfigError("the multilevel schedule sets the epochs of every level; "
                           "drop --epochs")

@@ -23,8 +23,13 @@ Blocks are numbered across stages (stage 1's first). Region 0: inner nodes
 TB | step``, input ``i = step * lanes + lane``). Region 1: outgoing nodes
 (offset ``slot << PBh | node``, ``slot = j << QB | p``). Region 2: outgoing
 domains (offset ``slot << 2 | w``, ``w`` = 0 ``lo``, 1 ``hi``, 2 ``rcp``).
-Space 0 holds the global registers of :data:`.geometry.GLOBAL_REGS` (no
-``outer_points``: the layered core trains on its design's grids).
+Space 0 holds the global registers of :data:`.geometry.GLOBAL_REGS`, with
+the grid registers in place of ``outer_points``: stage ``h``'s (``h <=
+GRID_STAGES``) at ``GRID_BASE + h - 1`` holds the points of its outgoing
+functions in use, 2 to the design's (its value after a reset; a write
+outside that range is clamped). A coarser grid on the same tables (the
+first nodes of each) runs the coarse levels of a multilevel schedule; for
+a two-layer design that register is the two-layer core's ``outer_points``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 
+from kanhw.arch import Architecture
 from kanhw.design import Design
 from kanhw.errors import ConfigError
 
@@ -50,9 +56,13 @@ from .geometry import (
     ceil_log2,
 )
 
-#: Global registers of a layered core (the two-layer core's, without the
-#: runtime outer grid).
+#: Global registers of a layered core (the two-layer core's, the grid
+#: registers in place of the outer grid's).
 LAYERED_REGS = {k: v for k, v in GLOBAL_REGS.items() if k != "outer_points"}
+#: The first grid register (stage 1's), and how many stages have one (the
+#: rest of the 16 global addresses); deeper stages run their design's grid.
+GRID_BASE = GLOBAL_REGS["outer_points"]
+GRID_STAGES = 16 - GRID_BASE
 
 #: The shape register's top bit marks a layered core; the rest is a CRC of
 #: the structure, so a host never loads tables into a core of another map.
@@ -206,7 +216,7 @@ class LayeredGeometry:
     @property
     def offset_bits(self) -> int:
         widths = [self.lane_bits + self.inner_slot_bits + self.node_bits_inner,
-                  ceil_log2(len(LAYERED_REGS)) - 2]
+                  ceil_log2(GRID_BASE + len(self.grid_stages)) - 2]
         for st in self.stages:
             widths += [st.slot_bits + st.node_bits, st.slot_bits + 2]
         return max(widths)
@@ -228,6 +238,30 @@ class LayeredGeometry:
 
     def global_addr(self, name: str) -> int:
         return LAYERED_REGS[name]
+
+    @property
+    def grid_stages(self) -> tuple[Stage, ...]:
+        """The stages whose grid a register sets."""
+        return self.stages[:GRID_STAGES]
+
+    def grid_addr(self, stage: Stage) -> int:
+        """The address of a stage's grid register."""
+        return GRID_BASE + stage.index - 1
+
+    def grid_of(self, arch: Architecture) -> tuple[int, ...]:
+        """The grids a model of ``arch`` runs on in the core: the design's,
+        or coarser ones on the grid registers' stages (the first layer's
+        and the deeper stages' as the design's); an error otherwise."""
+        d = self.design.arch
+        regs = {st.index for st in self.grid_stages}
+        fits = arch.sizes == d.sizes and arch.points[0] == d.points[0] and all(
+            (2 <= p <= q) if h in regs else p == q
+            for h, (p, q) in enumerate(zip(arch.points, d.points)) if h)
+        if not fits:
+            raise ConfigError(f"a {arch.describe()} KAN does not fit the core's tables "
+                              f"({d.describe()}): coarser grids after the first layer "
+                              "are the only difference a core takes")
+        return tuple(int(p) for p in arch.points)
 
     def _block(self, b: int, region: int, offset: int) -> int:
         return (((1 << self.block_bits | b) << 2 | region) << self.offset_bits) | offset
@@ -257,10 +291,13 @@ class LayeredGeometry:
         b, j = divmod(u, st.units_per_block)
         return self._block(st.first_block + b, REGION_DOMAIN, st.slot(j, p) << 2 | which)
 
-    def table_words(self) -> tuple[tuple[int, str, int], ...]:
+    def table_words(self, grid: tuple[int, ...] | None = None
+                    ) -> tuple[tuple[int, str, int], ...]:
         """Every table word: ``(address, kind, index)`` into the fixed model's
-        flat array ``kind`` (``values``, ``lo``, ``hi``, ``rcp``)."""
-        a = self.design.arch
+        flat array ``kind`` (``values``, ``lo``, ``hi``, ``rcp``). ``grid``:
+        a model's points per layer (:meth:`grid_of`), the first nodes of
+        each table; by default the design's."""
+        a = Architecture(self.sizes, grid) if grid else self.design.arch
         fb, nb = a.func_base, a.node_base
         out = []
         n0, n1, P0 = self.n, a.sizes[1], self.p_inner
@@ -274,9 +311,10 @@ class LayeredGeometry:
             for u in range(st.units):
                 for p in range(st.outputs):
                     F = p * st.units + u
-                    for node in range(st.points):
+                    P = int(a.points[h])
+                    for node in range(P):
                         out.append((self.outer_addr(h, p, u, node), "values",
-                                    int(nb[h]) + F * st.points + node))
+                                    int(nb[h]) + F * P + node))
                     for which, kind in ((DOMAIN_LO, "lo"), (DOMAIN_HI, "hi"),
                                         (DOMAIN_RCP, "rcp")):
                         out.append((self.domain_addr(h, p, u, which), kind, int(fb[h]) + F))

@@ -11,12 +11,14 @@ when training, per stage from the last: the steps broadcast (or gathered
 from the stage above) and the engines' backward pass. Stage 1's backward
 pass and its lanes' update of the first-layer functions (the two-layer
 block's update pass, :mod:`kanhw.interface.cycles`) run beside the next
-record (``lane_update = "overlapped"``): the record costs the lead to the
-update's start and the cycle on which the core takes the next record; the
-next record's stage-1 engines take their first slot once the backward
-pass is over; a stream costs the last record's update beyond that (the
-update always ends after the backward pass: it starts after the last
-unit's step is ready and runs at least ``S`` cycles a unit more).
+record (``lane_update = "overlapped"``): the record ends as stage 1's
+backward pass starts, and the core takes the next record in that cycle;
+that record's lanes trail the update (which starts
+:func:`update_after` cycles after the backward pass) by ``UPDATE_LEAD``
+cycles, its stage-1 engines take their first slot once the backward pass
+is over; a stream costs the last record's update beyond that (the update
+always ends after the backward pass: it starts after the last unit's
+step is ready and runs at least ``S`` cycles a unit more).
 """
 
 from __future__ import annotations
@@ -25,22 +27,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cycles import BROADCAST_STAGES, FLAG_DELAY, LANE_STAGES, SEQUENCER_START, UPDATE_WRITE
+from .cycles import (
+    BROADCAST_STAGES,
+    FLAG_DELAY,
+    LANE_STAGES,
+    SEQUENCER_START,
+    UPDATE_LEAD,
+    UPDATE_WRITE,
+)
 from .geometry import BARRIER_MIN_STAGES, LaneShape, tree_stages
 from .layered import LayeredGeometry, Stage
 
 #: Engine (kanhw.rtl_gen.layered.engine): a slot taken a cycle; the forward
-#: pass shows done FORWARD_LATENCY cycles after its last take, the backward
-#: one BACKWARD_LATENCY + 1 after its last read; a stretch request
-#: STRETCH_REQUEST cycles after the slot's take; the stretched slot is taken
-#: again at its grant, the next one a cycle later.
-FORWARD_LATENCY, BACKWARD_LATENCY, STRETCH_REQUEST = 7, 4, 3
+#: pass shows done FORWARD_LATENCY cycles after its last take; the backward
+#: pass has its first slot in the product stage as it starts and a slot a
+#: cycle after, and shows done BACKWARD_LATENCY cycles after the last
+#: slot's products (the write and step, the pass leaving, done); a stretch
+#: request STRETCH_REQUEST cycles after the slot's take; the stretched slot
+#: is taken again at its grant, the next one a cycle later.
+FORWARD_LATENCY, BACKWARD_LATENCY, STRETCH_REQUEST = 7, 3, 3
 #: Cycle (from the start) of the engine's first possible take.
 FIRST_TAKE = 2
-#: Cycles from the backward pass's last read to the engine taking a forward
-#: pass that waited for it (the pass's pipeline drains, the engine leaves
-#: the pass, takes the waiting start).
-BACKWARD_TO_FORWARD = BACKWARD_LATENCY + 2
+#: Cycles from the backward pass's last products to the engine taking a
+#: forward pass that waited for it (the pass's done, then the take).
+BACKWARD_TO_FORWARD = BACKWARD_LATENCY + 1
+#: A block's backward state: cycles from the engine's done to the block's.
+BLOCK_DONE = 1
 #: Core: cycles from a broadcast to what the blocks show back, a start to
 #: the blocks' done being sampled, the last flag to the record's count
 #: (kanhw.rtl_gen.layered.core).
@@ -48,20 +60,17 @@ READBACK, SETTLE, FLAG_SETTLE = 2, 2, 2
 #: Core: cycles from the last barrier sum to every residual (a residual and
 #: step a cycle behind each sum, the steps broadcast a cycle later).
 OUTPUT_STAGES = 1
-#: Counted cycles of a training record's update beside the next record:
-#: the core's cycle taking it.
-UPDATE_ACCEPT = 1
 
 
 def update_after(shape: LaneShape, stage: Stage) -> int:
     """Cycles from a stage-1 block's backward start to its lanes' update
     start, when the update runs beside the next record: unit ``j``'s step is
-    written ``BACKWARD_LATENCY - 1`` cycles after the engine reads its last
-    slot (cycle ``(j + 1) * Q``) and readable that cycle (the read port
-    passes it on), and the update asks for it the cycle after the start
-    plus ``j * S``: the tightest ``j`` sets the lead."""
+    formed the cycle after its last slot's products (cycle ``(j + 1) * Q -
+    1``) and readable that cycle (the read port passes it on), and the
+    update asks for it the cycle after the start plus ``j * S``: the
+    tightest ``j`` sets the lead (none with one output)."""
     M, Q, S = stage.units_per_block, stage.outputs, shape.steps
-    return Q + BACKWARD_LATENCY - 2 + (M - 1) * max(0, Q - S)
+    return Q - 1 + (M - 1) * max(0, Q - S)
 
 
 @dataclass(frozen=True)
@@ -77,18 +86,24 @@ class LayeredCycleModel:
     def _barrier(self, st: Stage) -> int:
         return tree_stages(st.blocks, self.geo.design.tree_levels_per_cycle, BARRIER_MIN_STAGES)
 
-    def _arrivals(self, st: Stage) -> list[int] | None:
+    @property
+    def _lead(self) -> int:
+        return update_after(self.geo.lane_shape, self.geo.stages[0])
+
+    def _arrivals(self, st: Stage, delay: int = 0) -> list[int] | None:
         """Cycle (from the stage's start) each unit's value reaches the
-        engine: stage 1's from its lanes; later stages' are all there."""
+        engine: stage 1's from its lanes (``delay``: cycles the lanes' first
+        slot trails the previous record's update by); later stages' are all
+        there."""
         if st.index != 1:
             return None
         shape = self.geo.lane_shape
         # the start passes the block's edge register, the sequencer issues the
         # unit's S slots, the last passes the lanes and their tree, and the
-        # engine sees the value a cycle later
+        # engine takes the value as it leaves the tree
         latency = LANE_STAGES + shape.extra_lane_stages + shape.lane_tree_stages
         S = shape.steps
-        return [BROADCAST_STAGES + SEQUENCER_START + (j + 1) * S - 1 + latency + 1
+        return [BROADCAST_STAGES + SEQUENCER_START + delay + (j + 1) * S - 1 + latency
                 for j in range(st.units_per_block)]
 
     @property
@@ -96,31 +111,16 @@ class LayeredCycleModel:
         """Stage 1's backward pass and update run beside the next record."""
         return self.geo.lane_shape.overlapped
 
-    @property
-    def _backward_in_record(self) -> int:
-        """Cycles from the core's stage-1 backward start to its leaving the
-        backward state when the pass runs beside the next record: the edge
-        register, the lead to the update's start, the block's ``bdone``
-        register the core samples."""
-        return BROADCAST_STAGES + update_after(self.geo.lane_shape, self.geo.stages[0]) + 1
-
-    @property
-    def _backward_to_next(self) -> int:
-        """Cycles from the core's stage-1 backward start to the next record's
-        acceptance, when the pass runs beside it: the backward state, then
-        the idle state's taking cycle."""
-        return self._backward_in_record + UPDATE_ACCEPT
-
     def _first_takes(self, st: Stage, after_update: bool, wait: int = 0) -> list[int]:
         """Each block's first possible take (from the stage's start): a
-        stage-1 engine still in the previous record's backward pass takes
-        once that is over (its ``units * Q`` reads, ``BACKWARD_TO_FORWARD``
-        cycles more), measured from that pass's start through the edge
-        register."""
+        stage-1 engine still in the previous record's backward pass (started
+        ``wait`` cycles before this record, through the same edge register)
+        takes once that is over: its ``units * Q`` slots, then
+        ``BACKWARD_TO_FORWARD`` cycles."""
         if st.index != 1 or not after_update:
             return [FIRST_TAKE] * st.blocks
-        return [max(FIRST_TAKE, BROADCAST_STAGES + st.units_in(b) * st.outputs
-                    + BACKWARD_TO_FORWARD - self._backward_to_next - wait)
+        return [max(FIRST_TAKE, BROADCAST_STAGES + st.units_in(b) * st.outputs - 1
+                    + BACKWARD_TO_FORWARD - wait)
                 for b in range(st.blocks)]
 
     def _forward(self, st: Stage, stretching: dict[int, list[int]],
@@ -128,9 +128,11 @@ class LayeredCycleModel:
         """Cycles from the stage's start to its last block's done, each
         block's stretching slots (in slot order) served by the shared unit;
         ``after_update``: the record follows a training record whose
-        backward pass runs beside it."""
+        backward pass and update run beside it, taken ``wait`` cycles after
+        their start: the lanes trail the update by ``UPDATE_LEAD``."""
         Q = st.outputs
-        arrivals = self._arrivals(st)
+        delay = max(0, self._lead + UPDATE_LEAD - wait) if after_update else 0
+        arrivals = self._arrivals(st, delay)
         grant_delay = self.stretch_service - 1
 
         def walk(b: int, j: int, p: int, free: int, last: int):
@@ -178,7 +180,7 @@ class LayeredCycleModel:
         ``{block: [slot order, ...]}`` of the functions that stretch;
         ``after_update``: the record follows a training record in the same
         stream (by default, a training record does: the steady state),
-        taken ``wait`` cycles after the core was idle again."""
+        taken ``wait`` cycles after that record's stage-1 backward start."""
         geo = self.geo
         stretches = stretches or {}
         stages = geo.stages
@@ -195,23 +197,23 @@ class LayeredCycleModel:
             # blocks' done, the others READBACK cycles after their reads
             total += st.outputs + self._barrier(st) - (st.outputs == 1)
         total += OUTPUT_STAGES + 1                                # outputs, result
-        if _upto_result:
+        if _upto_result or not train:
+            # a frozen record is counted as its result leaves
             return total
-        if train:
-            for st in reversed(stages):
-                if st.index != len(stages):
-                    total += stages[st.index].units + 2           # gathered (and the start)
-                if st.index == 1 and self.beside:
-                    total += self._backward_in_record
-                    continue
-                # the barrier waits for the fullest block
-                M, Q = st.busiest, st.outputs
-                total += M * Q + BACKWARD_LATENCY + 3
-            total += self._update_in_record
-        # the end: a record whose update ran inside it waits for its last
-        # flags; a frozen one is counted as its result leaves, a training one
-        # beside the next record as its update ends
-        return total + (FLAG_SETTLE + 1 if train and not self.beside else 0)
+        for st in reversed(stages):
+            if st.index != len(stages):
+                total += stages[st.index].units + 2               # gathered (and the start)
+            if st.index == 1 and self.beside:
+                # stage 1's backward start ends the record: the core takes
+                # the next one in the same cycle
+                break
+            # the edge register, the fullest block's slots, its done
+            M, Q = st.busiest, st.outputs
+            total += BROADCAST_STAGES + M * Q - 1 + BACKWARD_LATENCY + BLOCK_DONE
+            if st.index == 1:
+                # the lanes' update alone, then its last flags land
+                total += self._update_span + FLAG_SETTLE + 1
+        return total
 
     @property
     def _update_span(self) -> int:
@@ -223,25 +225,16 @@ class LayeredCycleModel:
         return self.geo.stages[0].busiest * shape.steps + write + FLAG_DELAY + 1
 
     @property
-    def _update_in_record(self) -> int:
-        """A training record's cycles for stage 1's update: beside the next
-        record, the core's cycle taking that record while it runs; alone,
-        the whole update (the block waits for it)."""
-        return UPDATE_ACCEPT if self.beside else self._update_span
-
-    @property
     def update_tail(self) -> int:
-        """Cycles a training stream's last record's first-layer update runs
-        on after the record's own: the update's slots of the fullest stage-1
-        block and its write and flag registers, from the cycle the engines
-        finish, less the core's return to idle."""
+        """Cycles a training stream's last record's stage-1 backward pass and
+        update run on after the record's own (the core counts them while
+        the update is pending): from the backward start, the edge register,
+        the lead and the update (which always ends after the backward pass:
+        it starts after the last unit's step is ready and runs at least
+        ``S`` cycles a unit more)."""
         if not self.beside:
             return 0
-        # the core sees the blocks done a cycle after the update starts and is
-        # idle the next: the update's cycles after that are counted while it
-        # is pending
-        pending_from = 1 + 1
-        return max(0, self._update_span - pending_from - UPDATE_ACCEPT + 1)
+        return BROADCAST_STAGES + self._lead + self._update_span
 
     @property
     def per_record(self) -> int:
@@ -255,9 +248,9 @@ class LayeredCycleModel:
     @property
     def after_result(self) -> int:
         """Cycles of a training record from the cycle after its result's
-        handshake to the core's idle state: the steps, the backward passes
-        and the end (the phases :meth:`record` adds after the result)."""
-        return self.record(True) - self._to_result(True) - UPDATE_ACCEPT
+        handshake to the core taking the next record (back to back) or going
+        idle: the steps and the backward passes down to stage 1's start."""
+        return self.record(True) - self._to_result(True)
 
     def _to_result(self, train: bool) -> int:
         """Cycles of a record up to its result's handshake (no stretch)."""
@@ -272,18 +265,18 @@ class LayeredCycleModel:
         link engine's :func:`~.layouts.record_gap`); by default records wait
         at the core, back to back. A training record the core waits for is
         counted while the previous update runs (the update's pending
-        cycles, at most), and the next record's stage-1 engines wait that
-        much less for the previous backward pass."""
+        cycles, at most), and the next record's stage-1 engines and lanes
+        wait that much less for the previous backward pass and update."""
         if not records:
             return 0
-        wait = max(0, gap - self.after_result - 1) if (gap is not None and train) else 0
-        # counted cycles of the previous update's run before the next record
-        # is taken, the taking cycle included (UPDATE_ACCEPT back to back)
-        pending = UPDATE_ACCEPT + (self.update_tail if train else 0)
-        between = min(wait + UPDATE_ACCEPT, pending) - UPDATE_ACCEPT if train else 0
+        beside = train and self.beside
+        wait = max(0, gap - self.after_result) if (gap is not None and beside) else 0
+        # counted idle cycles between a record and the next: the previous
+        # update pending while the core waits for the record
+        between = min(wait, self.update_tail) if beside else 0
         base = self.record(train, wait=wait) + between
         first = self.record(train, after_update=False) + between
-        tail = self.update_tail - between if train else 0
+        tail = self.update_tail - between if beside else 0
         if stretched is None or not np.any(stretched):
             return first + (records - 1) * base + tail
         stretched = np.asarray(stretched)

@@ -13,15 +13,16 @@ Backward (``bstart``, with the next layer's steps broadcast in ``e_*``):
 the engine writes the outgoing functions back and forms each unit's step;
 then (stage 1) the lanes' update pass writes the first-layer functions
 back with it. In stage 1 with ``lane_update = "overlapped"`` both run
-beside the next record: the lanes' update starts
+beside the next record, whose start the core sends with the backward
+start: the lanes' update starts
 :func:`~kanhw.interface.layered_cycles.update_after` cycles after the
 engine's backward pass (as soon as every unit's step is ready before the
-update reaches the unit) and ``bdone`` rises with it; the next record's
-lanes trail the update through the same slots, as in the two-layer block,
-and its engine pass waits for the backward one. ``uidle`` says both are
-over, ``usat`` holds their saturations until ``uclear``. With
-``"sequential"``, and in later stages, the backward pass and the update
-finish inside the record.
+update reaches the unit; with it, for one output), the block holds the
+next record's start until then, and that record's lanes trail the update
+through the same slots, as in the two-layer block; its engine pass waits
+for the backward one. ``uidle`` says both are over, ``usat`` holds their
+saturations until ``uclear``. With ``"sequential"``, and in later stages,
+the backward pass and the update finish inside the record.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from amaranth.hdl import (
     ResetSignal,
     Signal,
     signed,
+    unsigned,
 )
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -57,6 +59,8 @@ def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signatur
     first = stage.index == 1
     members = {
         "start": In(1), "bstart": In(1), "train": In(1), "clear": In(1),
+        # the last coordinate of the stage's grid in use (the core's register)
+        "coord_top": In(unsigned(c.coord_bits(stage.points))),
         "unit_base": In(range(max(stage.units, 2))),   # the block's first unit (a constant)
         "a_we": In(1), "a_idx": In(range(max(stage.units, 2))), "a_data": In(signed(V)),
         "e_we": In(1), "e_idx": In(range(max(Q, 2))), "e_data": In(signed(EB)),
@@ -85,10 +89,10 @@ def stage_block_signature(geo: LayeredGeometry, stage: Stage) -> wiring.Signatur
 #: Broadcast inputs that pass the block's edge registers (the reset too).
 EDGE_INPUTS = ("start", "bstart", "train", "clear", "uclear", "u", "a_we", "a_idx", "a_data", "e_we",
                "e_idx", "e_data", "val_idx", "ek_idx", "ctl_sel", "ctl_we", "ctl_region",
-               "ctl_offset", "ctl_wdata")
+               "ctl_offset", "ctl_wdata", "coord_top")
 #: Of those, the ones that are data: meaningless without their strobe, no reset.
 EDGE_DATA = ("u", "a_idx", "a_data", "e_idx", "e_data", "val_idx", "ek_idx", "ctl_we",
-             "ctl_region", "ctl_offset", "ctl_wdata")
+             "ctl_region", "ctl_offset", "ctl_wdata", "coord_top")
 
 
 class StageBlock(wiring.Component):
@@ -126,6 +130,7 @@ class StageBlock(wiring.Component):
         first = st.index == 1
         m.submodules.engine = eng = FunctionEngine(geo, st, lut_ram)
         m.d.comb += [eng.train.eq(edge["train"]), eng.clear.eq(edge["clear"]),
+                     eng.coord_top.eq(edge["coord_top"]),
                      eng.e_we.eq(edge["e_we"]), eng.e_idx.eq(edge["e_idx"]),
                      eng.e_data.eq(edge["e_data"]), eng.val_idx.eq(edge["val_idx"]),
                      self.val.eq(eng.val), self.ek.eq(eng.ek),
@@ -210,28 +215,39 @@ class StageBlock(wiring.Component):
                          update: Signal) -> None:
         """Stage 1, its backward pass and update beside the next record: the
         lanes' update starts :func:`update_after` cycles after the engine's
-        backward pass, when each unit's step is ready before the update
-        reaches the unit; ``bdone`` rises as it starts, and the next record
-        may begin while both run (its engine pass waits for the backward
-        one, its lanes trail the update)."""
+        backward pass (with it, when that is 0), when each unit's step is
+        ready before the update reaches the unit. The core sends the next
+        record's start with the backward start or after it: a start that
+        comes before the update is held for it, so that the sequencer lets
+        the forward pass trail the update through the same slots, and the
+        engine's forward pass waits for its backward one."""
         lead = update_after(self.geo.lane_shape, self.stage)
-        wait = Signal(range(lead + 1))
-        began = Signal()
+        held = Signal()                       # a start waiting for the update
+        m.d.comb += seq.start.eq(edge["start"])
         with m.FSM(name="block") as fsm:
             with m.State("IDLE"):
                 with m.If(edge["bstart"]):
                     m.d.comb += eng.bstart.eq(1)
-                    m.d.sync += [wait.eq(lead - 1), began.eq(0)]
-                    m.next = "B_LEAD"
-            with m.State("B_LEAD"):
-                m.d.sync += wait.eq(wait - 1)
-                with m.If(wait == 0):
-                    m.d.comb += update.eq(1)
-                    m.d.sync += began.eq(1)
-                    m.next = "IDLE"
+                    if lead == 0:
+                        m.d.comb += update.eq(1)
+                    else:
+                        m.d.comb += seq.start.eq(0)
+                        m.d.sync += held.eq(edge["start"])
+                        m.next = "B_LEAD"
+            if lead:
+                wait = Signal(range(lead + 1), init=lead - 1)
+                with m.State("B_LEAD"):
+                    m.d.comb += seq.start.eq(0)
+                    m.d.sync += wait.eq(wait - 1)
+                    with m.If(edge["start"]):
+                        m.d.sync += held.eq(1)
+                    with m.If(wait == 0):
+                        m.d.comb += [update.eq(1), seq.start.eq(held | edge["start"])]
+                        m.d.sync += [held.eq(0), wait.eq(lead - 1)]
+                        m.next = "IDLE"
         backward_idle = fsm.ongoing("IDLE") & ~edge["bstart"]
         m.d.comb += [self.fdone.eq(eng.fdone & backward_idle),
-                     self.bdone.eq(began & backward_idle),
+                     self.bdone.eq(backward_idle),
                      self.uidle.eq(seq.uidle & ~eng.bbusy & backward_idle)]
 
     def _backward_inside(self, m: Module, edge: dict, eng: FunctionEngine,

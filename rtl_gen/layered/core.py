@@ -18,8 +18,10 @@ Training, the steps go back stage after stage: the last stage's blocks
 write their functions back and form their units' steps, which the core
 gathers and broadcasts to the stage below, down to stage 1, whose
 backward pass and lanes' update run on beside the next record (``lane_update
-= "overlapped"``; after the record's end with ``"sequential"``). One
-shared stretch unit serves every block.
+= "overlapped"``: the core takes the next record as it starts stage 1's
+backward pass, as the two-layer core does with its update; after the
+record's end with ``"sequential"``). One shared stretch unit serves every
+block.
 Every phase's length is stated (:mod:`kanhw.interface.layered_cycles`), and
 the tests hold the core's cycle counter to their sum.
 """
@@ -110,6 +112,22 @@ class LayeredCore(wiring.Component):
         m.submodules.stretch = su = StretchUnit(c, len(every), max(st.points for st in stages))
         segments = Signal.like(su.segments)
         m.d.comb += su.segments.eq(segments)
+
+        # -- the grid registers: points of each stage's functions in use ------------------
+        F = c.frac_bits
+        grid, last_seg = {}, {}
+        for st, row in zip(stages, blocks):
+            top = Signal(unsigned(c.coord_bits(st.points)), name=f"coord_top{st.index}",
+                         init=((st.points - 1) << F) - 1)
+            if st in geo.grid_stages:
+                g_reg = Signal(range(st.points + 1), name=f"grid{st.index}", init=st.points)
+                grid[st.index] = g_reg
+                last_seg[st.index] = g_reg - 1
+                m.d.sync += top.eq(((g_reg - 1) << F) - 1)
+            else:
+                last_seg[st.index] = st.points - 1
+            for blk in row:
+                m.d.comb += blk.coord_top.eq(top)
         for k, blk in enumerate(every):
             m.d.comb += [su.req[k].eq(blk.st_req), su.s[k].eq(blk.s_hidden),
                          su.lo[k].eq(blk.dom_lo), su.hi[k].eq(blk.dom_hi),
@@ -219,19 +237,37 @@ class LayeredCore(wiring.Component):
                 m.d.comb += [blk.e_we.eq(1), blk.e_idx.eq(s_idx),
                              blk.e_data.eq(Array(e_out)[s_idx])]
 
+        def take_record() -> None:
+            """Take the next record if one is offered (its stage-1 start)."""
+            with m.If(self.records.valid):
+                m.d.comb += [self.records.ready.eq(1), clear.eq(1)]
+                m.d.sync += [u.eq(self.records.payload.u), y.eq(self.records.payload.y),
+                             core_sat.eq(0), wait.eq(SETTLE),
+                             segments.eq(last_seg[1])]
+                start_stage(1, "start")
+                m.next = "FWD1"
+
+        def backward_beside() -> None:
+            """Stage 1's backward start when its pass and update run beside
+            the next record: the record's other flags are all in (they are
+            taken now, its stage-1 tests are the update's, counted as it
+            ends), and the core takes the next record in the same cycle (the
+            blocks hold its start until the update begins)."""
+            start_stage(1, "bstart")
+            m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
+                         rec_clamps.eq(clamps), rec_stretches.eq(stretches),
+                         idx.eq(0), got.eq(0)]
+            m.next = "IDLE"
+            take_record()
+
         with m.FSM(name="layered") as fsm:
             with m.State("IDLE"):
                 with m.If(self.ctrl_req.valid & ~upd_pending):
                     m.d.comb += self.ctrl_req.ready.eq(1)
                     m.d.sync += req.eq(self.ctrl_req.payload)
                     m.next = "CTRL"
-                with m.Elif(self.records.valid):
-                    m.d.comb += [self.records.ready.eq(1), clear.eq(1)]
-                    m.d.sync += [u.eq(self.records.payload.u), y.eq(self.records.payload.y),
-                                 core_sat.eq(0), wait.eq(SETTLE),
-                                 segments.eq(stages[0].points - 1)]
-                    start_stage(1, "start")
-                    m.next = "FWD1"
+                with m.Else():
+                    take_record()
 
             for h, st in enumerate(stages, 1):
                 row, tree = blocks[h - 1], trees[h - 1]
@@ -275,7 +311,7 @@ class LayeredCore(wiring.Component):
                             m.d.sync += idx.eq(0)
                             m.next = "OUTPUTS"
                         else:
-                            m.d.sync += [wait.eq(SETTLE), segments.eq(stages[h].points - 1)]
+                            m.d.sync += [wait.eq(SETTLE), segments.eq(last_seg[h + 1])]
                             m.next = f"START{h + 1}"
                 if not last:
                     with m.State(f"START{h + 1}"):
@@ -298,11 +334,13 @@ class LayeredCore(wiring.Component):
                         # the last stage's backward pass starts with the
                         # result: the last output's step is broadcast this
                         # cycle too and passes the blocks' edge registers
-                        # with the start, and the engines read the steps from
-                        # the cycle after
-                        m.d.sync += wait.eq(SETTLE)
-                        start_stage(len(stages), "bstart")
-                        m.next = f"BWD{len(stages)}"
+                        # with the start, and the engines take it on
+                        if len(stages) == 1 and overlapped:
+                            backward_beside()
+                        else:
+                            m.d.sync += wait.eq(SETTLE)
+                            start_stage(len(stages), "bstart")
+                            m.next = f"BWD{len(stages)}"
                     with m.Else():
                         # frozen: every test landed before the result (the
                         # engines' during the reduction, the residuals' with
@@ -331,9 +369,14 @@ class LayeredCore(wiring.Component):
                             with m.If(got == above.units - 1):
                                 # the start passes the edge registers with the
                                 # last step, as at the result
-                                m.d.sync += wait.eq(SETTLE)
-                                start_stage(h, "bstart")
-                                m.next = f"BWD{h}"
+                                if h == 1 and overlapped:
+                                    backward_beside()
+                                else:
+                                    m.d.sync += wait.eq(SETTLE)
+                                    start_stage(h, "bstart")
+                                    m.next = f"BWD{h}"
+                if h == 1 and overlapped:
+                    continue
                 with m.State(f"BWD{h}"):
                     with m.If(wait != 0):
                         m.d.sync += wait.eq(wait - 1)
@@ -341,13 +384,6 @@ class LayeredCore(wiring.Component):
                         m.d.sync += [idx.eq(0), got.eq(0)]
                         if h > 1:
                             m.next = f"STEPS{h - 1}"
-                        elif overlapped:
-                            # beside the next record, stage 1's backward tests
-                            # are the update's, counted as it ends: the record's
-                            # other flags are all in, the core is free
-                            m.d.sync += [upd_pending.eq(1), rec_sat.eq(any_sat | core_sat),
-                                         rec_clamps.eq(clamps), rec_stretches.eq(stretches)]
-                            m.next = "IDLE"
                         else:
                             m.d.sync += wait.eq(FLAG_SETTLE)
                             m.next = "END"
@@ -382,6 +418,18 @@ class LayeredCore(wiring.Component):
                                 elif a in counters:
                                     with m.Else():
                                         m.d.sync += sig.eq(0)
+                        for st in geo.grid_stages:
+                            # a grid register: 2 to the design's points, clamped
+                            g_reg = grid[st.index]
+                            with m.Case(geo.grid_addr(st)):
+                                with m.If(~req.write):
+                                    m.d.sync += rsp.eq(g_reg)
+                                with m.Elif(req.data < 2):
+                                    m.d.sync += g_reg.eq(2)
+                                with m.Elif(req.data > st.points):
+                                    m.d.sync += g_reg.eq(st.points)
+                                with m.Else():
+                                    m.d.sync += g_reg.eq(req.data)
                     m.next = "CTRL_RESPOND"
             with m.State("CTRL_READ"):
                 m.d.sync += ctl_wait.eq(ctl_wait - 1)

@@ -9,33 +9,36 @@ The latencies below are stated once, for the cycle model, in
 the cycle.
 
 Forward, six stages (``fdone`` shows ``FORWARD_LATENCY`` = 7 cycles after
-the last take): take the unit's value ``a`` and the
-slot's domain; map it to the function's grid (``t = round(sat(round(a -
-lo)) * rcp / 2^rcp_shift)``); test it (outside the domain a training record
-stretches it through the core's shared stretch unit, a frozen one clamps)
-and read the segment's node pair; form ``dv``; the value and slope products;
-add the function's value ``v0 + round(f * dv)`` to the block's sum for
-output ``p`` and keep the slope ``round(dv * rcp)`` and the coordinate for
-the backward pass. A slot that stretches leaves the pipeline and waits for
-the unit; the slots taken behind it are dropped and taken again after the
-grant, when the stretched slot re-enters at the map with its new domain.
+the last take): take the unit's value ``a`` (from the argument memory, or
+straight from the lanes as it arrives) and the slot's domain; map it to the
+function's grid (``t = round(sat(round(a - lo)) * rcp / 2^rcp_shift)``);
+test it (outside the domain a training record stretches it through the
+core's shared stretch unit, a frozen one clamps) and read the segment's
+node pair; form ``dv``; the value and slope products; add the function's
+value ``v0 + round(f * dv)`` to the block's sum for output ``p`` and keep
+the slope ``round(dv * rcp)`` and the coordinate for the backward pass. A
+slot that stretches leaves the pipeline and waits for the unit; the slots
+taken behind it are dropped and taken again after the grant, when the
+stretched slot re-enters at the map with its new domain.
 
-Backward, four stages (``bdone`` shows ``BACKWARD_LATENCY + 1`` = 5
-cycles after the last read): with ``e_p``, the step of the
-function's output unit, read the pair; ``e_p * slope`` and ``e_p * f``;
-write the pair back (``v0 + e_p - round(f e_p)``, ``v1 + round(f e_p)``)
-and sum ``e_p * slope`` over the unit's functions; the unit's own step is
-that sum rounded (``round(sum / 2^slope_frac)``), as
-:func:`kanhw.nk_fixed.backward` forms it. Every step mirrors
-:mod:`kanhw.nk_fixed`.
+Backward, three stages, a slot a cycle: the first slot's words are read
+while the engine is idle, so it is in the product stage as the pass
+starts (``bdone`` shows ``BACKWARD_LATENCY`` = 3 cycles after the last
+slot's products). With ``e_p``, the step of the function's output unit,
+(read, or taken as the core writes it) and the pair: ``e_p * slope`` and
+``e_p * f``; write the pair back (``v0 + e_p - round(f e_p)``, ``v1 +
+round(f e_p)``) and sum ``e_p * slope`` over the unit's functions; after
+its last, the unit's own step is that sum rounded (``round(sum /
+2^slope_frac)``), as :func:`kanhw.nk_fixed.backward` forms it. Every step
+mirrors :mod:`kanhw.nk_fixed`.
 
 Three multipliers: the map's, and two the passes share (the value's and
 the slope's forward, ``e * f`` and ``e * slope`` backward). So the passes
 take turns: a forward start that comes while the backward pass runs (in
 stage 1 the next record comes beside this one's backward pass and update)
-waits, and the forward pass begins
+waits, and the forward pass takes its first slot
 :data:`~kanhw.interface.layered_cycles.BACKWARD_TO_FORWARD` cycles after
-the backward pass's last read. The backward pass's saturations go to a
+the backward pass's last products. The backward pass's saturations go to a
 flag of their own (``bsat``), since they may land after the next record
 has begun.
 """
@@ -90,6 +93,7 @@ class FunctionEngine(wiring.Component):
         self.val_width = V + 2 + ceil_log2(M)
         super().__init__({
             "train": In(1),
+            "coord_top": In(unsigned(c.coord_bits(stage.points))),
             "fstart": In(1), "fdone": Out(1),
             "bstart": In(1), "bdone": Out(1),
             "arg_we": In(1), "arg_idx": In(range(max(M, 2))), "arg_data": In(signed(V)),
@@ -120,7 +124,7 @@ class FunctionEngine(wiring.Component):
         SB, SF = c.slope_bits, c.slope_frac
         M, Q, P = st.units_per_block, st.outputs, st.points
         QB, UB, slots = st.out_bits, st.unit_bits, 1 << st.slot_bits
-        top = ((P - 1) << F) - 1
+        top = self.coord_top                 # the grid in use (its register's)
         sshift = F + c.rcp_shift - SF
         lut = self.lut_ram
 
@@ -211,10 +215,11 @@ class FunctionEngine(wiring.Component):
         d_v0, e_v0 = Signal(signed(V), name="d_v0"), Signal(signed(V), name="e_v0")
         d_dv = Signal(signed(MB), name="d_dv")
 
-        # take (a): the next slot whose unit's value is here, unless a slot waits
-        taken = self.arg_count
-        take = fwd & issuing & (taken > j) & ~waiting
-        s_arg = rd(args, j)
+        # take (a): the next slot whose unit's value is here (or arrives this
+        # cycle: it passes straight on), unless a slot waits
+        arriving = self.arg_we & (self.arg_idx == j)
+        take = fwd & issuing & ((self.arg_count > j) | arriving) & ~waiting
+        s_arg = Mux(arriving, self.arg_data, rd(args, j))
         lo_t, rcp_t = rd(lo, slot), rd(rcp, slot)
 
         # test (b -> c): the map's coordinate against the grid
@@ -284,7 +289,7 @@ class FunctionEngine(wiring.Component):
                          w_slope.addr.eq(e_slot), w_slope.data.eq(slope_sat), w_slope.en.eq(1)]
         hits.flag(e_v & slope_over)
 
-        # -- backward pipeline registers: f (read), g (products), h (written) ---------------
+        # -- backward pipeline registers: f (read), g (products) ---------------------------
         f_v, g_v = Signal(name="f_v"), Signal(name="g_v")
         f_j, g_j = Signal.like(j, name="f_j"), Signal.like(j, name="g_j")
         f_p, g_p = Signal.like(p, name="f_p"), Signal.like(p, name="g_p")
@@ -295,81 +300,107 @@ class FunctionEngine(wiring.Component):
         f_slope = Signal(signed(SB), name="f_slope")
         g_b0 = Signal(signed(V + F + 3), name="g_b0")
         g_b1 = Signal(signed(V + F + 3), name="g_b1")
-        k_v, k_j = Signal(name="k_v"), Signal.like(j, name="k_j")
-        acc = Signal(signed(EB + SB + ceil_log2(Q) + 1))
+        # the unit's sum starts at half its rounding step, so the step is its
+        # top bits (one carry chain: round(sum / 2^SF) as nk_fixed forms it)
+        acc = Signal(signed(EB + SB + ceil_log2(Q) + 2))
+        half = (1 << (SF - 1)) if SF > 0 else 0
 
-        # read (f): the slot's coordinate, step and pair
-        b_take = bwd & issuing
-        with m.If(b_take):
-            tj_s = rd(tj_m, slot)
-            a_e, a_o = outer.seg_addrs(slot, tj_s)
+        # The first slot's reads are made while the engine is idle (j, p rest
+        # at the first slot), so that slot is in the product stage as the
+        # pass starts and the second slot's reads go out with the start; the
+        # step written with the start (the last one the core sends) passes
+        # on to both.
+        one_slot = (Const(Q == 1, 1) & (units == 1)) if st.ragged else Const(Q * M == 1, 1)
+        b_j = Mux(self.bstart, 0 if Q > 1 else 1, j)
+        b_p = Mux(self.bstart, 1 if Q > 1 else 0, p)
+        b_slot = slot_of(b_j, b_p)
+        b_last = (b_p == Q - 1) & (b_j == units - 1)
+        b_take = (bwd & issuing) | (self.bstart & ~one_slot)
+        idle = ~fwd & ~bwd
+
+        def e_now(q):
+            """The step of output ``q``: as written this cycle, or as stored."""
+            return Mux(self.e_we & (self.e_idx == q), self.e_data, rd(e_m, q))
+
+        # read (f): the slot's coordinate, step and pair; the slope too is
+        # registered here: read from LUT RAM in front of the multiplier, it
+        # was the tetra build's longest path (31 ns)
+        with m.If(b_take | idle):
+            tj_s = rd(tj_m, b_slot)
+            m.d.sync += [f_tj.eq(tj_s), f_tf.eq(rd(tf_m, b_slot)), f_e.eq(e_now(b_p)),
+                         f_slope.eq(rd(slope_m, b_slot)),
+                         f_j.eq(b_j), f_p.eq(b_p), f_last.eq(b_p == Q - 1)]
+            a_e, a_o = outer.seg_addrs(b_slot, tj_s)
             m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
-            # the slope too is registered here: read from LUT RAM in front of
-            # the multiplier, it was the tetra build's longest path (31 ns)
-            m.d.sync += [f_tj.eq(tj_s), f_tf.eq(rd(tf_m, slot)), f_e.eq(rd(e_m, p)),
-                         f_slope.eq(rd(slope_m, slot)),
-                         f_j.eq(j), f_p.eq(p), f_last.eq(p == Q - 1)]
-            nj, np_ = advance(j, p)
+        with m.If(b_take):
+            nj, np_ = advance(b_j, b_p)
             m.d.sync += [j.eq(nj), p.eq(np_)]
-            with m.If(last):
+            with m.If(b_last):
                 m.d.sync += issuing.eq(0)
         m.d.sync += f_v.eq(b_take)
+        # the slot in the product stage: the first as the pass starts. Its
+        # step may be written as the pass starts (the last one the core
+        # sends): it passes on. No step is written during a pass, and the
+        # products of other cycles outside one go unused, so the start
+        # (a wide fan-out) stays out of the multipliers' operand paths.
+        f_now = f_v | self.bstart
+        fe = Mux(self.e_we & (self.e_idx == 0), self.e_data, f_e)
 
         # products (f -> g): e * slope, e * f; the pair arrives: the write-back's bases
         bv0, bv1 = Banks.pair(f_tj[0], outer.rd_even.data, outer.rd_odd.data)
-        m.d.sync += [g_v.eq(f_v), g_j.eq(f_j), g_p.eq(f_p), g_last.eq(f_last), g_tj.eq(f_tj),
+        m.d.sync += [g_v.eq(f_now), g_j.eq(f_j), g_p.eq(f_p), g_last.eq(f_last),
+                     g_tj.eq(f_tj),
                      *(g.eq(base) for g, base in zip((g_b0, g_b1),
-                                                     pair_bases(bv0, bv1, f_e, F)))]
-        with m.If(bwd):
-            m.d.comb += [x_a.eq(f_e), x_b.eq(f_tf),
-                         y_a.eq(f_e), y_b.eq(f_slope)]
-        with m.Else():
+                                                     pair_bases(bv0, bv1, fe, F)))]
+        with m.If(fwd):
             m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(d_dv), y_b.eq(d_r)]
+        with m.Else():
+            m.d.comb += [x_a.eq(fe), x_b.eq(f_tf), y_a.eq(fe), y_b.eq(f_slope)]
 
-        # write and sum (g): the pair written back, e * slope summed over the unit
+        # write and sum (g): the pair written back, e * slope summed over the
+        # unit; after the unit's last slot, its step
         n0, n1, pair_over = pair_written(g_b0, g_b1, x_pq, F, V)
+        summed = Mux(g_p == 0, half, acc) + y_pq
+        ek_sat, ek_over = saturate(summed >> SF, EB)
+        k_v = g_v & g_last
         with m.If(g_v):
             a_e, a_o = outer.seg_addrs(slot_of(g_j, g_p), g_tj)
             outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
-            m.d.sync += acc.eq(Mux(g_p == 0, 0, acc) + y_pq)
-        bhits.flag(g_v & pair_over)
-        m.d.sync += [k_v.eq(g_v & g_last), k_j.eq(g_j)]
-
-        # the unit's step (k): its sum rounded
-        ek_sat, ek_over = saturate(round_shift(acc, SF), EB)
+            m.d.sync += acc.eq(summed)
         with m.If(k_v):
-            m.d.comb += [w_ek.addr.eq(k_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+            m.d.comb += [w_ek.addr.eq(g_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+        bhits.flag(g_v & pair_over)
         # the steps' read port, registered, passes a step written in the same
         # cycle straight on: stage 1's update reads a unit's step as it is
-        # written, a cycle sooner than through the memory
-        m.d.sync += self.ek.eq(Mux(k_v & (k_j == self.ek_idx), ek_sat, rd(ek_m, self.ek_idx)))
+        # formed, a cycle sooner than through the memory
+        m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat, rd(ek_m, self.ek_idx)))
         bhits.flag(k_v & ek_over)
         hits.flag(grant & self.st_sat)
 
         # -- the passes: start, and done when every slot has left the pipeline ------------
         f_busy = issuing | waiting | a_v | b_v | c_v | d_v | e_v
-        b_busy = issuing | f_v | g_v | k_v
+        b_busy = issuing | f_v | g_v
         # a forward pass started while the backward one runs (the next record
         # beside this one's update) waits for it: the backward pass reads the
         # coordinates and slopes the forward pass writes, and they share the
         # multipliers and read ports
         f_pend = Signal()
-        fwd_go = (self.fstart | f_pend) & ~bwd
-        with m.If(self.fstart & bwd):
+        fwd_go = (self.fstart | f_pend) & ~bwd & ~self.bstart
+        with m.If(self.fstart & (bwd | self.bstart)):
             m.d.sync += f_pend.eq(1)
         with m.If(self.fstart):
             m.d.sync += f_done.eq(0)
         with m.If(self.bstart):
-            m.d.sync += [bwd.eq(1), issuing.eq(1), j.eq(0), p.eq(0), b_done.eq(0)]
+            m.d.sync += [bwd.eq(1), b_done.eq(0), issuing.eq(~one_slot & ~b_last)]
         with m.Elif(fwd_go):
             m.d.sync += [fwd.eq(1), issuing.eq(1), j.eq(0), p.eq(0), f_done.eq(0),
                          f_pend.eq(0)]
         with m.Elif(fwd & ~f_busy):
-            m.d.sync += [fwd.eq(0), f_done.eq(1)]
+            # j and p rest at the first slot (the backward pass's reads)
+            m.d.sync += [fwd.eq(0), f_done.eq(1), j.eq(0), p.eq(0)]
         with m.Elif(bwd & ~b_busy):
-            m.d.sync += [bwd.eq(0), b_done.eq(1)]
+            m.d.sync += [bwd.eq(0), b_done.eq(1), j.eq(0), p.eq(0)]
         m.d.comb += [self.fdone.eq(f_done), self.bdone.eq(b_done)]
-        idle = ~fwd & ~bwd
 
         with m.If(hits.any):
             m.d.sync += self.sat.eq(1)
