@@ -57,12 +57,18 @@ from ..arith import round_shift, saturate
 from ..block import Banks
 from ..block.writeback import HitFlags, pair_bases, pair_written
 
+#: Word stores this deep or shallower are registers: LUT RAM comes 16 words
+#: deep (a two-word store of 30 bits took 8 LUT RAM cells a read port).
+SMALL_DEPTH = 4
+
 
 def slot_ram(m: Module, name: str, shape, depth: int, lut_ram: bool, init: int = 0):
     """A per-slot (or per-unit) word store with asynchronous reads: LUT RAM
-    where the fabric has it, logic elsewhere."""
-    mem = Memory(shape=shape, depth=max(2, depth), init=[init] * max(2, depth),
-                 attrs={"ram_style": "distributed"} if lut_ram else None)
+    where the fabric has it, logic elsewhere and for a few words."""
+    depth = max(2, depth)
+    style = "logic" if depth <= SMALL_DEPTH else "distributed" if lut_ram else None
+    mem = Memory(shape=shape, depth=depth, init=[init] * depth,
+                 attrs={"ram_style": style} if style else None)
     m.submodules[name] = mem
     return mem
 
@@ -149,17 +155,23 @@ class FunctionEngine(wiring.Component):
         def wr(mem):
             return mem.write_port()
 
+        def word(depth, idx):
+            """The address of a store of ``depth`` words (a one-word store is
+            padded to two: its address is a constant, its second word none)."""
+            return Const(0, 1) if depth == 1 else idx
+
         def slot_of(j, p):
             return Cat(*([p[:QB]] if QB else []), *([j[:UB]] if UB else [])) \
                 if QB + UB else Const(0, 1)
 
         # writes from outside: the unit values and the steps
         w_args, w_e = wr(args), wr(e_m)
-        m.d.comb += [w_args.addr.eq(self.arg_idx), w_args.data.eq(self.arg_data),
+        m.d.comb += [w_args.addr.eq(word(M, self.arg_idx)), w_args.data.eq(self.arg_data),
                      w_args.en.eq(self.arg_we),
-                     w_e.addr.eq(self.e_idx), w_e.data.eq(self.e_data), w_e.en.eq(self.e_we)]
+                     w_e.addr.eq(word(Q, self.e_idx)), w_e.data.eq(self.e_data),
+                     w_e.en.eq(self.e_we)]
         # reads for the core: the block's sums and the units' steps, registered
-        m.d.sync += self.val.eq(rd(vals, self.val_idx))
+        m.d.sync += self.val.eq(rd(vals, word(Q, self.val_idx)))
         w_tj, w_tf, w_slope = wr(tj_m), wr(tf_m), wr(slope_m)
         w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
         w_vals, w_ek = wr(vals), wr(ek_m)
@@ -172,6 +184,10 @@ class FunctionEngine(wiring.Component):
         # mode: forward pass running, backward pass running; ``issuing``: slots
         # remain to be taken
         fwd, bwd, issuing = Signal(), Signal(), Signal()
+        idle = ~fwd & ~bwd
+        # a control read's domain slot: it reads through the stretch unit's
+        # and the take's ports (idle, neither reads), not ports of its own
+        r_dslot = Signal(max(1, st.slot_bits))
         f_done, b_done = Signal(), Signal()
         j = Signal(range(max(M, 2)))
         p = Signal(range(max(Q, 2)))
@@ -197,8 +213,9 @@ class FunctionEngine(wiring.Component):
         h_j, h_p = Signal.like(j), Signal.like(p)
         h_s = Signal(signed(V))
         h_slot = slot_of(h_j, h_p)
-        m.d.comb += [self.s_hidden.eq(h_s), self.dom_lo.eq(rd(lo, h_slot)),
-                     self.dom_hi.eq(rd(hi, h_slot))]
+        dom_addr = Mux(idle, r_dslot, h_slot)
+        lo_d, hi_d = rd(lo, dom_addr), rd(hi, dom_addr)
+        m.d.comb += [self.s_hidden.eq(h_s), self.dom_lo.eq(lo_d), self.dom_hi.eq(hi_d)]
         grant = waiting & self.st_grant
 
         # -- forward pipeline registers: a (taken), b (mapped), c (tested, read issued),
@@ -219,8 +236,8 @@ class FunctionEngine(wiring.Component):
         # cycle: it passes straight on), unless a slot waits
         arriving = self.arg_we & (self.arg_idx == j)
         take = fwd & issuing & ((self.arg_count > j) | arriving) & ~waiting
-        s_arg = Mux(arriving, self.arg_data, rd(args, j))
-        lo_t, rcp_t = rd(lo, slot), rd(rcp, slot)
+        s_arg = Mux(arriving, self.arg_data, rd(args, word(M, j)))
+        lo_t, rcp_t = rd(lo, slot), rd(rcp, Mux(idle, r_dslot, slot))
 
         # test (b -> c): the map's coordinate against the grid
         t_full = round_shift(z_pq, c.rcp_shift)
@@ -283,8 +300,8 @@ class FunctionEngine(wiring.Component):
         value = e_v0 + round_shift(x_pq, F - G)
         slope_sat, slope_over = saturate(round_shift(y_pq, sshift), SB)
         with m.If(e_v):
-            old = rd(vals, e_p)
-            m.d.comb += [w_vals.addr.eq(e_p), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
+            old = rd(vals, word(Q, e_p))
+            m.d.comb += [w_vals.addr.eq(word(Q, e_p)), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
                          w_vals.en.eq(1),
                          w_slope.addr.eq(e_slot), w_slope.data.eq(slope_sat), w_slope.en.eq(1)]
         hits.flag(e_v & slope_over)
@@ -316,11 +333,10 @@ class FunctionEngine(wiring.Component):
         b_slot = slot_of(b_j, b_p)
         b_last = (b_p == Q - 1) & (b_j == units - 1)
         b_take = (bwd & issuing) | (self.bstart & ~one_slot)
-        idle = ~fwd & ~bwd
 
         def e_now(q):
             """The step of output ``q``: as written this cycle, or as stored."""
-            return Mux(self.e_we & (self.e_idx == q), self.e_data, rd(e_m, q))
+            return Mux(self.e_we & (self.e_idx == q), self.e_data, rd(e_m, word(Q, q)))
 
         # read (f): the slot's coordinate, step and pair; the slope too is
         # registered here: read from LUT RAM in front of the multiplier, it
@@ -368,12 +384,12 @@ class FunctionEngine(wiring.Component):
             outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
             m.d.sync += acc.eq(summed)
         with m.If(k_v):
-            m.d.comb += [w_ek.addr.eq(g_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+            m.d.comb += [w_ek.addr.eq(word(M, g_j)), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
         bhits.flag(g_v & pair_over)
         # the steps' read port, registered, passes a step written in the same
         # cycle straight on: stage 1's update reads a unit's step as it is
         # formed, a cycle sooner than through the memory
-        m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat, rd(ek_m, self.ek_idx)))
+        m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat, rd(ek_m, word(M, self.ek_idx))))
         bhits.flag(k_v & ek_over)
         hits.flag(grant & self.st_sat)
 
@@ -423,7 +439,6 @@ class FunctionEngine(wiring.Component):
         d_slot = off[2:2 + st.slot_bits] if st.slot_bits else Const(0, 1)
         active = self.tbl_sel & idle
         r_domain, r_odd, r_which = Signal(), Signal(), Signal(2)
-        r_dslot = Signal(max(1, st.slot_bits))
         r_read = Signal()
         m.d.sync += r_read.eq(active)
         with m.If(active):
@@ -441,8 +456,7 @@ class FunctionEngine(wiring.Component):
                 a_e, a_o = outer.node_addrs(o_slot, o_node)
                 m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
                 outer.write_node(m, self.tbl_we, o_slot, o_node, self.tbl_wdata)
-        domain_word = Mux(r_which == DOMAIN_LO, rd(lo, r_dslot),
-                          Mux(r_which == DOMAIN_HI, rd(hi, r_dslot), rd(rcp, r_dslot)))
+        domain_word = Mux(r_which == DOMAIN_LO, lo_d, Mux(r_which == DOMAIN_HI, hi_d, rcp_t))
         node_word = Mux(r_odd, outer.rd_odd.data, outer.rd_even.data)
         with m.If(r_read):
             m.d.sync += self.tbl_rdata.eq(Mux(r_domain, domain_word, node_word))
