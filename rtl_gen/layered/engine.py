@@ -155,23 +155,18 @@ class FunctionEngine(wiring.Component):
         def wr(mem):
             return mem.write_port()
 
-        def word(depth, idx):
-            """The address of a store of ``depth`` words (a one-word store is
-            padded to two: its address is a constant, its second word none)."""
-            return Const(0, 1) if depth == 1 else idx
-
         def slot_of(j, p):
             return Cat(*([p[:QB]] if QB else []), *([j[:UB]] if UB else [])) \
                 if QB + UB else Const(0, 1)
 
         # writes from outside: the unit values and the steps
         w_args, w_e = wr(args), wr(e_m)
-        m.d.comb += [w_args.addr.eq(word(M, self.arg_idx)), w_args.data.eq(self.arg_data),
+        m.d.comb += [w_args.addr.eq(self.arg_idx), w_args.data.eq(self.arg_data),
                      w_args.en.eq(self.arg_we),
-                     w_e.addr.eq(word(Q, self.e_idx)), w_e.data.eq(self.e_data),
+                     w_e.addr.eq(self.e_idx), w_e.data.eq(self.e_data),
                      w_e.en.eq(self.e_we)]
         # reads for the core: the block's sums and the units' steps, registered
-        m.d.sync += self.val.eq(rd(vals, word(Q, self.val_idx)))
+        m.d.sync += self.val.eq(rd(vals, self.val_idx))
         w_tj, w_tf, w_slope = wr(tj_m), wr(tf_m), wr(slope_m)
         w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
         w_vals, w_ek = wr(vals), wr(ek_m)
@@ -187,7 +182,7 @@ class FunctionEngine(wiring.Component):
         idle = ~fwd & ~bwd
         # a control read's domain slot: it reads through the stretch unit's
         # and the take's ports (idle, neither reads), not ports of its own
-        r_dslot = Signal(max(1, st.slot_bits))
+        r_dslot = Signal(max(1, st.slot_bits), name="r_dslot")
         f_done, b_done = Signal(), Signal()
         j = Signal(range(max(M, 2)))
         p = Signal(range(max(Q, 2)))
@@ -236,7 +231,7 @@ class FunctionEngine(wiring.Component):
         # cycle: it passes straight on), unless a slot waits
         arriving = self.arg_we & (self.arg_idx == j)
         take = fwd & issuing & ((self.arg_count > j) | arriving) & ~waiting
-        s_arg = Mux(arriving, self.arg_data, rd(args, word(M, j)))
+        s_arg = Mux(arriving, self.arg_data, rd(args, j))
         lo_t, rcp_t = rd(lo, slot), rd(rcp, Mux(idle, r_dslot, slot))
 
         # test (b -> c): the map's coordinate against the grid
@@ -300,8 +295,8 @@ class FunctionEngine(wiring.Component):
         value = e_v0 + round_shift(x_pq, F - G)
         slope_sat, slope_over = saturate(round_shift(y_pq, sshift), SB)
         with m.If(e_v):
-            old = rd(vals, word(Q, e_p))
-            m.d.comb += [w_vals.addr.eq(word(Q, e_p)), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
+            old = rd(vals, e_p)
+            m.d.comb += [w_vals.addr.eq(e_p), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
                          w_vals.en.eq(1),
                          w_slope.addr.eq(e_slot), w_slope.data.eq(slope_sat), w_slope.en.eq(1)]
         hits.flag(e_v & slope_over)
@@ -336,7 +331,7 @@ class FunctionEngine(wiring.Component):
 
         def e_now(q):
             """The step of output ``q``: as written this cycle, or as stored."""
-            return Mux(self.e_we & (self.e_idx == q), self.e_data, rd(e_m, word(Q, q)))
+            return Mux(self.e_we & (self.e_idx == q), self.e_data, rd(e_m, q))
 
         # read (f): the slot's coordinate, step and pair; the slope too is
         # registered here: read from LUT RAM in front of the multiplier, it
@@ -384,12 +379,12 @@ class FunctionEngine(wiring.Component):
             outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
             m.d.sync += acc.eq(summed)
         with m.If(k_v):
-            m.d.comb += [w_ek.addr.eq(word(M, g_j)), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+            m.d.comb += [w_ek.addr.eq(g_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
         bhits.flag(g_v & pair_over)
         # the steps' read port, registered, passes a step written in the same
         # cycle straight on: stage 1's update reads a unit's step as it is
         # formed, a cycle sooner than through the memory
-        m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat, rd(ek_m, word(M, self.ek_idx))))
+        m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat, rd(ek_m, self.ek_idx)))
         bhits.flag(k_v & ek_over)
         hits.flag(grant & self.st_sat)
 
