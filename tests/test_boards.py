@@ -45,7 +45,8 @@ def kanhw(*args, cwd):
                           text=True, cwd=cwd, timeout=1800, check=False)
 
 
-@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+# CI builds the smaller board; --runslow both (a real place and route each)
+@pytest.mark.parametrize("board", ["icebreaker", pytest.param("ulx3s", marks=pytest.mark.slow)])
 def test_real_build_reports_sane_numbers(tmp_path, board):
     cfg = tmp_path / "tiny.toml"
     lines = ["[arch]", "inputs = 2", "addends = 1", "points = [5, 22]", "[hardware]",
@@ -251,7 +252,9 @@ def test_unknown_router_or_placer_is_one_line(tmp_path, option, message):
     assert r.stderr.strip().splitlines()[-1].endswith(message)
 
 
-@pytest.mark.parametrize("family", [None, "ecp5"])
+# the plain registers' merge is the control case (--runslow); CI keeps the
+# family's primitives apart
+@pytest.mark.parametrize("family", [pytest.param(None, marks=pytest.mark.slow), "ecp5"])
 def test_edge_registers_of_blocks_stay_apart_through_synthesis(family, monkeypatch, tmp_path):
     """Two blocks' edge registers, fed by the same broadcast: as plain
     registers (no platform) Yosys merges them into one set (one driver for
@@ -310,6 +313,7 @@ def test_ice40_refuses_lut_ram_tables_in_one_line(tmp_path):
         assert ('ram_style = "distributed"' in v) == style, family
 
 
+@pytest.mark.slow
 def test_lut_model_matches_nextpnr_packing_of_lut_ram(tmp_path, monkeypatch):
     """The ECP5 LUT count the resource model reads off Yosys' cells agrees
     with nextpnr's packer on a block whose tables are LUT RAM (each
