@@ -40,21 +40,29 @@ class FitError(KanhwError):
     """The resource model could not be evaluated (Yosys failed)."""
 
 
+#: Part of the cache key of a packed synthesis: raise it when the way cells
+#: are counted after packing changes (a cached count would outlive it).
+PACKING = 1
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "kanhw" / "fit"
 
 
 def _yosys(files: dict[str, str], script: str, retry: str | None = None,
-           reason: str = "") -> tuple[dict[str, int], str]:
+           reason: str = "", family: Family | None = None) -> tuple[dict[str, int], str]:
     """Run Yosys on ``files`` (written to a scratch directory: the WebAssembly
     build sees only its working directory); returns cells by type and a
     note: empty, or ``reason`` when ``script`` failed and ``retry`` (a
-    second script) was run instead. Results are cached on disk by the hash
-    of the tool, script and sources."""
+    second script) was run instead. With a ``family`` that packs
+    (:meth:`Family.packed_cells`), the counts also hold its packer's cells.
+    Results are cached on disk by the hash of the tools, script and sources."""
     tool = yosys()
-    key = hashlib.sha256("\0".join([tool, script, *sorted(files), *(
-        files[k] for k in sorted(files))]).encode()).hexdigest()
+    packer = family.packer_tool() if family is not None else ""
+    key = hashlib.sha256("\0".join([tool, packer and f"{packer} {PACKING}", script,
+                                    *sorted(files), *(files[k] for k in sorted(files))]
+                                   ).encode()).hexdigest()
     cached = _cache_dir() / f"{key}.json"
     if cached.exists():
         try:
@@ -63,13 +71,14 @@ def _yosys(files: dict[str, str], script: str, retry: str | None = None,
         except (OSError, ValueError, KeyError, TypeError):
             pass
     note = ""
+    pack = family if packer else None
     try:
-        cells = _run_yosys(tool, files, script)
+        cells = _run_yosys(tool, files, script, pack)
     except FitError as first:
         if not retry:
             raise
         try:
-            cells = _run_yosys(tool, files, retry)
+            cells = _run_yosys(tool, files, retry, pack)
         except FitError as second:
             raise FitError(f"{first}; the second attempt too: "
                            f"{str(second).split(': ', 2)[-1]}") from None
@@ -91,7 +100,7 @@ def _synthesise(files: dict[str, str], reads: str, top: str, family: Family,
     script = f"{reads}; {family.synth_command(top)}"
     retry = f"{reads}; {family.synth_command(top, retry=True)}" if family.retry_opts else None
     try:
-        return _yosys(files, script, retry, family.retry_reason)
+        return _yosys(files, script, retry, family.retry_reason, family)
     except FitError as flat:
         if not black_boxes:
             raise
@@ -101,17 +110,20 @@ def _synthesise(files: dict[str, str], reads: str, top: str, family: Family,
         # each module is mapped on its own and the boxes stay out of ABC9's
         # way, at the cost of cross-module optimisation (a slight overestimate).
         try:
-            cells, _ = _yosys(files, f"{script} -noflatten")
+            cells, _ = _yosys(files, f"{script} -noflatten", family=family)
         except FitError:
             raise flat from None
         return cells, "synthesised unflattened (the flattened synthesis stopped in ABC9)"
 
 
-def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
+def _run_yosys(tool: str, files: dict[str, str], script: str,
+               pack: Family | None = None) -> dict[str, int]:
     with tempfile.TemporaryDirectory(prefix="kanhw-fit-") as tmp:
         for name, text in files.items():
             Path(tmp, name).write_text(text)
         script += "; tee -q -o stat.json stat -json"
+        if pack is not None:
+            script += "; write_json netlist.json"
         proc = subprocess.run([tool, "-q", "-p", script], cwd=tmp, capture_output=True,
                               text=True, check=False)
         stat = Path(tmp, "stat.json")
@@ -124,7 +136,13 @@ def _run_yosys(tool: str, files: dict[str, str], script: str) -> dict[str, int]:
                                        + (f", last output: {lines[-1][:200]}" if lines else
                                           ", no output"))
             raise FitError(f"resource model: Yosys failed: {what}")
-        return json.loads(stat.read_text())["design"]["num_cells_by_type"]
+        cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
+        if pack is not None:
+            try:
+                cells.update(pack.packed_cells(Path(tmp, "netlist.json")))
+            except KanhwError as exc:
+                raise FitError(f"resource model: {exc}") from None
+        return cells
 
 
 def _resources(cells: dict[str, int], family: Family) -> dict[str, float]:

@@ -38,4 +38,10 @@ def toolchain_env() -> dict:
 
 def yosys() -> str:
     """The Yosys to run directly (the resource model)."""
-    return os.environ.get("YOSYS") or default_tool(TOOL_DEFAULTS["YOSYS"])
+    return tool("YOSYS")
+
+
+def tool(var: str) -> str:
+    """The tool named by ``var`` (one of :data:`TOOL_DEFAULTS`' keys), as a
+    build would run it."""
+    return os.environ.get(var) or default_tool(TOOL_DEFAULTS[var])

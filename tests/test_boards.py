@@ -145,7 +145,7 @@ def test_resource_model_retries_when_abc9_aborts_and_says_so(monkeypatch, tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     scripts = []
 
-    def run(tool, files, script):
+    def run(tool, files, script, pack=None):
         scripts.append(script)
         if ABC9_RETRY not in script:
             raise fit.FitError("resource model: Yosys failed: no output")
@@ -311,6 +311,53 @@ def test_ice40_refuses_lut_ram_tables_in_one_line(tmp_path):
     for family, style in (("ice40", False), ("ecp5", True)):
         v = verilog.convert(block, name="b", platform=get_family(family), emit_src=False)
         assert ('ram_style = "distributed"' in v) == style, family
+
+
+def test_ice40_model_counts_the_logic_cells_nextpnr_packs(tmp_path, monkeypatch):
+    """On iCE40 a flip-flop shares a logic cell with a LUT only when that LUT
+    drives nothing else: a register fed by a register takes a cell of its
+    own. The model counts nextpnr's packed cells (the rest's black-box blocks
+    left out), not Yosys' LUT4s: a 64-bit shift register beside a black box
+    is 64 cells or more, though it needs hardly a LUT."""
+    from amaranth.back import verilog
+    from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from kanhw.boards import fit
+    from kanhw.boards.families import get_family
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    class Box(wiring.Component):
+        a: In(8)
+        b: Out(8)
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.sync += self.b.eq(self.a + 1)
+            return m
+
+    class Top(wiring.Component):
+        i: In(1)
+        o: Out(9)
+
+        def elaborate(self, platform):
+            m = Module()
+            sr = Signal(64)
+            m.d.sync += sr.eq(sr << 1 | self.i)
+            got = Signal(8)
+            m.submodules.box = Instance("box", i_clk=ClockSignal(), i_rst=ResetSignal(),
+                                        i_a=sr[-8:], o_b=got)
+            m.d.comb += self.o.eq(Cat(sr[-1], got))
+            return m
+
+    files = {"box.v": verilog.convert(Box(), name="box", emit_src=False),
+             "top.v": verilog.convert(Top(), name="top", emit_src=False)}
+    ice40 = get_family("ice40")
+    cells, _ = fit._synthesise(files, "read_verilog -lib box.v; read_verilog top.v", "top",
+                               ice40, black_boxes=True)
+    assert cells.get("SB_LUT4", 0) < 16
+    assert fit._resources(cells, ice40)["lut"] >= 64
 
 
 @pytest.mark.slow

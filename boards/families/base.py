@@ -4,6 +4,7 @@ hooks through which the generator reaches it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from amaranth.hdl import Elaboratable, Module
 
@@ -50,6 +51,18 @@ class Family:
 
     def check(self, design: Design) -> None:
         """Refuse, in one line, a design the family's synthesis cannot map."""
+
+    # -- packing (the resource model) ---------------------------------------------------
+    def packer_tool(self) -> str:
+        """The tool :meth:`packed_cells` runs, or "" when the resource model
+        reads the family's need off Yosys' cells alone (``yosys_cells``)."""
+        return ""
+
+    def packed_cells(self, netlist: Path) -> dict[str, int]:
+        """Cells by type after the family's placer packs the Yosys JSON
+        ``netlist`` (black-box instances left out); only called when
+        :meth:`packer_tool` names a tool."""
+        raise NotImplementedError
 
     # -- clocking -----------------------------------------------------------------
     def pll(self, m: Module, clk_in, f_in: float, f_out: float, clk_out, locked) -> float:

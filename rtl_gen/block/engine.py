@@ -182,7 +182,7 @@ class OuterEngine(wiring.Component):
         # (sl_valid); the update has its own (it overlaps the next record)
         mul_a = Signal(signed(MB))
         mul_b = Signal(signed(max(c.rcp_bits + 1, F + 1)))
-        pq = Signal(signed(len(mul_a) + len(mul_b)))
+        pq = Signal(signed(len(mul_a) + len(mul_b)), reset_less=True)
         m.d.sync += pq.eq(mul_a * mul_b)
 
         # -- map, coordinate, read, value and slope -----------------------------------------
@@ -260,7 +260,7 @@ class OuterEngine(wiring.Component):
         e_reg = Signal(signed(EB))
         umul_a = Signal(signed(EB))
         umul_b = Signal(signed(max(c.slope_bits, F + 1)))
-        upq = Signal(signed(len(umul_a) + len(umul_b)))
+        upq = Signal(signed(len(umul_a) + len(umul_b)), reset_less=True)
         m.d.sync += upq.eq(umul_a * umul_b)
         # The operands come from registers, read from the per-addend LUT RAMs
         # the cycle before (the RAM's address logic, the read and the

@@ -108,7 +108,7 @@ class LanePipeline(wiring.Component):
         op = Signal(signed(max(MB, EB)), name=f"op{l}")
         m.d.comb += op.eq(Mux(m_upd, m_ek, x_dv))
         prod = x_u[:F] * op
-        b_p = Signal(prod.shape(), name=f"b_p{l}")
+        b_p = Signal(prod.shape(), name=f"b_p{l}", reset_less=True)
         b_v0 = Signal(signed(V), name=f"b_v0_{l}")
         b_real = Signal(name=f"b_real{l}")
         base0, base1 = pair_bases(x_v0, x_v1, m_ek, F)
@@ -224,7 +224,7 @@ class LanePipeline(wiring.Component):
             sat.flag(q_fwd & q_real & dv_over)
             x_f, x_v0, x_dv, x_real = to_multiply(f"lane{l}_", q_f, v0, dv, q_real)
             prod = x_f * x_dv
-            b_p = Signal(prod.shape(), name=f"b_p{l}")
+            b_p = Signal(prod.shape(), name=f"b_p{l}", reset_less=True)
             b_v0 = Signal(signed(V), name=f"b_v0_{l}")
             b_real = Signal(name=f"b_real{l}")
             m.d.sync += [b_p.eq(prod), b_v0.eq(x_v0), b_real.eq(x_real)]
@@ -245,7 +245,7 @@ class LanePipeline(wiring.Component):
             cu = cr_port.data
             uprod = cu.u[:F] * ek
             uae, uao = bank.seg_addrs(ua_slot, cu.u[F:])
-            ub_p = Signal(uprod.shape(), name=f"ub_p{l}")
+            ub_p = Signal(uprod.shape(), name=f"ub_p{l}", reset_less=True)
             base0, base1 = pair_bases(cu.v0, cu.v1, ek, F)
             ub_b0 = Signal(base0.shape(), name=f"ub_b0_{l}")
             ub_b1 = Signal(base1.shape(), name=f"ub_b1_{l}")
