@@ -44,6 +44,11 @@ SHAPES = {
     "n4_h5_o1_core_layered": {"arch": {"inputs": 4, "layers": [5, 1], "points": [4, 6]},
                               "hardware": {"lanes": 2, "units_per_block": [2],
                                            "core": "layered"}},
+    # a block a unit, one output: one slot a block, whose map takes the
+    # slope's multiplier (the small boards' det4 shape)
+    "n4_h3_o1_one_slot": {"arch": {"inputs": 4, "layers": [3, 1], "points": [4, 6]},
+                          "hardware": {"lanes": 2, "units_per_block": [1],
+                                       "core": "layered"}},
     # four layers, one output (the published triangle network's shape, small)
     "n3_h4_h3_h2_o1": {"arch": {"inputs": 3, "layers": [4, 3, 2, 1], "points": [2, 4, 4, 4]},
                        "hardware": {"lanes": 3, "tree_levels_per_cycle": 1}},

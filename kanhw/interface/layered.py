@@ -118,6 +118,12 @@ class Stage:
         return self.units_per_block * self.outputs
 
     @property
+    def one_slot(self) -> bool:
+        """Each block holds one outgoing function (never ragged): one slot
+        in flight, so the engine's map shares the slope's multiplier."""
+        return self.slots == 1
+
+    @property
     def node_bits(self) -> int:
         return ceil_log2(self.points)
 

@@ -33,8 +33,11 @@ its last, the unit's own step is that sum rounded (``round(sum /
 mirrors :mod:`kanhw.nk_fixed`.
 
 Three multipliers: the map's, and two the passes share (the value's and
-the slope's forward, ``e * f`` and ``e * slope`` backward). So the passes
-take turns: a forward start that comes while the backward pass runs (in
+the slope's forward, ``e * f`` and ``e * slope`` backward). A block of one
+slot (one unit, one outgoing function) has a single slot in flight, so its
+map never meets its products and takes the slope's multiplier: two, as in
+the two-layer core's block (on the smallest boards the third was the DSP
+that did not exist). The passes take turns: a forward start that comes while the backward pass runs (in
 stage 1 the next record comes beside this one's backward pass and update)
 waits, and the forward pass takes its first slot
 :data:`~kanhw.interface.layered_cycles.BACKWARD_TO_FORWARD` cycles after
@@ -62,10 +65,38 @@ from ..block.writeback import HitFlags, pair_bases, pair_written
 SMALL_DEPTH = 4
 
 
+class OneWord:
+    """A store of one word as a plain register, with a memory's port
+    interface (``read_port(domain="comb")``, ``write_port()``; addresses are
+    ignored: the only word is word 0). A one-slot block has ten such
+    stores; as two-word memories each cost a second word and a multiplexer."""
+
+    class _Port:
+        def __init__(self, data) -> None:
+            self.addr, self.data, self.en = Signal(1), data, Signal()
+
+    def __init__(self, m: Module, name: str, shape, init: int) -> None:
+        self._m = m
+        self.word = Signal(shape, init=init, name=name)
+
+    def read_port(self, domain: str = "comb") -> OneWord._Port:
+        assert domain == "comb"
+        return OneWord._Port(self.word)
+
+    def write_port(self) -> OneWord._Port:
+        port = OneWord._Port(Signal.like(self.word, name=f"{self.word.name}_w"))
+        # a later port wins, as among a memory's write ports
+        with self._m.If(port.en):
+            self._m.d.sync += self.word.eq(port.data)
+        return port
+
+
 def slot_ram(m: Module, name: str, shape, depth: int, lut_ram: bool, init: int = 0):
     """A per-slot (or per-unit) word store with asynchronous reads: LUT RAM
-    where the fabric has it, logic elsewhere and for a few words."""
-    depth = max(2, depth)
+    where the fabric has it, logic elsewhere and for a few words, a register
+    for one."""
+    if depth == 1:
+        return OneWord(m, name, shape, init)
     style = "logic" if depth <= SMALL_DEPTH else "distributed" if lut_ram else None
     mem = Memory(shape=shape, depth=depth, init=[init] * depth,
                  attrs={"ram_style": style} if style else None)
@@ -198,10 +229,15 @@ class FunctionEngine(wiring.Component):
         z_a, z_b = Signal(signed(MB)), Signal(unsigned(RB))
         x_a, x_b = Signal(signed(max(MB, EB))), Signal(unsigned(F))
         y_a, y_b = Signal(signed(max(MB, EB))), Signal(signed(max(RB + 1, SB)))
-        z_pq = Signal(signed(len(z_a) + len(z_b) + 1))
-        x_pq = Signal(signed(len(x_a) + len(x_b) + 1))
-        y_pq = Signal(signed(len(y_a) + len(y_b)))
-        m.d.sync += [z_pq.eq(z_a * z_b), x_pq.eq(x_a * x_b), y_pq.eq(y_a * y_b)]
+        x_pq = Signal(signed(len(x_a) + len(x_b) + 1), reset_less=True)
+        y_pq = Signal(signed(len(y_a) + len(y_b)), reset_less=True)
+        m.d.sync += [x_pq.eq(x_a * x_b), y_pq.eq(y_a * y_b)]
+        # one slot in flight (see the module docstring): the map takes Y
+        if st.one_slot:
+            z_pq = y_pq
+        else:
+            z_pq = Signal(signed(len(z_a) + len(z_b) + 1), reset_less=True)
+            m.d.sync += z_pq.eq(z_a * z_b)
 
         # -- the stretch hold: a slot waiting for the shared unit --------------------------
         waiting = Signal()
@@ -322,7 +358,7 @@ class FunctionEngine(wiring.Component):
         # pass starts and the second slot's reads go out with the start; the
         # step written with the start (the last one the core sends) passes
         # on to both.
-        one_slot = (Const(Q == 1, 1) & (units == 1)) if st.ragged else Const(Q * M == 1, 1)
+        one_slot = (Const(Q == 1, 1) & (units == 1)) if st.ragged else Const(st.one_slot, 1)
         b_j = Mux(self.bstart, 0 if Q > 1 else 1, j)
         b_p = Mux(self.bstart, 1 if Q > 1 else 0, p)
         b_slot = slot_of(b_j, b_p)
@@ -365,6 +401,12 @@ class FunctionEngine(wiring.Component):
                                                      pair_bases(bv0, bv1, fe, F)))]
         with m.If(fwd):
             m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(d_dv), y_b.eq(d_r)]
+            if st.one_slot:
+                # the slot's rcp stays in a_r from its take to its products
+                # (one slot in flight), so Y's b needs no choice
+                m.d.comb += y_b.eq(a_r)
+                with m.If(a_v):
+                    m.d.comb += y_a.eq(z_a)
         with m.Else():
             m.d.comb += [x_a.eq(fe), x_b.eq(f_tf), y_a.eq(fe), y_b.eq(f_slope)]
 
