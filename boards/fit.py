@@ -237,6 +237,10 @@ class FitEstimate:
     def limit(self) -> dict[str, float]:
         return get_family(self.family).fill_limit
 
+    def usable(self, kind: str) -> int:
+        """How much of ``kind`` a design may use and still place."""
+        return math.floor(self.limit[kind] * self.available[kind])
+
     @property
     def over(self) -> list[str]:
         """Resources past the fill limit, worst first."""

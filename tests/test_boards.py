@@ -2,6 +2,7 @@
 YoWASP toolchain (one iCE40 and one ECP5 board), checked for sane reports."""
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -91,6 +92,9 @@ def test_design_that_does_not_fit_is_one_line(tmp_path):
     err = r.stderr.strip().splitlines()[-1]
     assert "does not fit ulx3s-12f" in err and "Traceback" not in r.stderr
     assert "fits: " in err and not (tmp_path / "b").exists()
+    # the need it names is past what places (the fill limit), not just the device
+    need, usable = re.search(r"needs ([\d,]+) \w+, past the ([\d,]+) that place", err).groups()
+    assert int(need.replace(",", "")) > int(usable.replace(",", ""))
     r = kanhw("build", "--board", "ulx3s-85f", "--config", str(cfg), "--fit", "--json",
               cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -82,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
         worst = est.over[0]
         raise BuildFailed(
             f"the design ({_shape(design)}) does not fit "
-            f"{board.name}: the resource model needs {est.needed[worst]:,d} {worst.upper()} "
-            f"of {est.available[worst]:,d}; fits: {propose(board, design, est, searching)} "
+            f"{board.name}: the resource model needs {est.needed[worst]:,d} {worst.upper()}, "
+            f"past the {est.usable(worst):,d} that place ({100 * est.limit[worst]:.0f} % of "
+            f"{est.available[worst]:,d}); fits: {propose(board, design, est, searching)} "
             "(--force builds anyway)")
     rep = build(board, design, out, args.clock * 1e6 if args.clock else None,
                 log=lambda s: print(f"kanhw build: {s}", file=sys.stderr, flush=True),
