@@ -174,10 +174,16 @@ def build(board: Board, design: Design, out_dir: str, clock_hz: float | None = N
 def _run_script(platform, top, opts: dict, out: Path, log) -> subprocess.Popen:
     plan = platform.prepare(top, name="kanhw", **opts)
     plan.extract(str(out))
+    return run_in_own_session(["sh", "build_kanhw.sh"], out, log)
+
+
+def run_in_own_session(cmd: list[str], out: Path, log) -> subprocess.Popen:
+    """Run a build script in ``out`` (its output to ``build.log``) in a
+    session of its own, so that a terminal's Ctrl-C reaches kanhw alone; an
+    interrupt or SIGTERM to kanhw stops the script's tools on the way out."""
     with open(out / "build.log", "w") as logf:
-        proc = subprocess.Popen(["sh", "build_kanhw.sh"], cwd=out, env=toolchain_env(),
-                                stdout=logf, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=out, env=toolchain_env(), stdout=logf,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
         _follow(proc, out, log)
     return proc
 

