@@ -272,7 +272,7 @@ def test_edge_registers_of_blocks_stay_apart_through_synthesis(family, monkeypat
     from kanhw.boards import fit
     from kanhw.boards.families import get_family
     from kanhw.rtl_gen.block import BlockEdge
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(fit, "_cache_dir", lambda: tmp_path)   # YoWASP keeps its cache
     d = design_from_dict({"arch": {"inputs": 2, "addends": 2, "points": [3, 4]},
                           "contract": NARROW})
     geo = Geometry(d)
