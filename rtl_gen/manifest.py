@@ -156,19 +156,21 @@ def manifest(design: Design, top: str) -> dict:
 def layered_resource_counts(geo: LayeredGeometry) -> dict:
     """What the layered generator instantiates, exactly: per stage, each
     block's multipliers (a lane multiplier per lane in stage 1, the
-    engine's three, two in a block of one slot) and memories (lanes' even/odd banks, the engine's
-    outgoing banks and its per-slot and per-unit stores)."""
+    engine's three, two in a block of one slot) and memories (lanes'
+    even/odd banks, the engine's outgoing banks and its per-slot and
+    per-unit stores of two words or more; a one-word store is a register)."""
     c = geo.design.contract
     V, F, MB, EB, RB = c.value_bits, c.frac_bits, c.mul_bits, c.step_bits, c.rcp_bits
     stages, mults_total, mems_total, bits_total = [], 0, 0, 0
     for st in geo.stages:
-        mults = [{"what": "engine: value difference x f, backward e x f", "count": 1,
+        # a block of one slot maps through the slope's multiplier
+        mults = [*([] if st.one_slot else [{"what": "engine: map (a - lo) x rcp", "count": 1,
+                                            "widths": [MB, RB]}]),
+                 {"what": "engine: value difference x f, backward e x f", "count": 1,
                   "widths": [max(MB, EB), F]},
                  {"what": "engine: slope difference x rcp, backward e x slope"
                           + (", map (a - lo) x rcp" if st.one_slot else ""), "count": 1,
                   "widths": [max(MB, EB), max(RB + 1, c.slope_bits)]}]
-        if not st.one_slot:
-            mults[:0] = [{"what": "engine: map (a - lo) x rcp", "count": 1, "widths": [MB, RB]}]
         each = []
         if st.index == 1:
             lane_mults, lane_mems = lane_resources(geo.lane_shape)
@@ -185,7 +187,7 @@ def layered_resource_counts(geo: LayeredGeometry) -> dict:
                                ("sums", V + 2 + ceil_log2(st.units_per_block), st.outputs),
                                ("steps in", EB, st.outputs),
                                ("unit steps", EB, st.units_per_block)):
-            each.append((name, depth, w))      # one word: a register
+            each.append((name, depth, w))
         mems: dict[tuple, int] = {}
         for kind, depth, width in each:
             if depth > 1:

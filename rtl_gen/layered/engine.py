@@ -37,9 +37,9 @@ the slope's forward, ``e * f`` and ``e * slope`` backward). A block of one
 slot (one unit, one outgoing function) has a single slot in flight, so its
 map never meets its products and takes the slope's multiplier: two, as in
 the two-layer core's block (on the smallest boards the third was the DSP
-that did not exist). The passes take turns: a forward start that comes while the backward pass runs (in
-stage 1 the next record comes beside this one's backward pass and update)
-waits, and the forward pass takes its first slot
+that did not exist). The passes take turns: a forward start that comes
+while the backward pass runs (in stage 1 the next record comes beside this
+one's backward pass and update) waits, and the forward pass takes its first slot
 :data:`~kanhw.interface.layered_cycles.BACKWARD_TO_FORWARD` cycles after
 the backward pass's last products. The backward pass's saturations go to a
 flag of their own (``bsat``), since they may land after the next record
@@ -85,7 +85,6 @@ class OneWord:
 
     def write_port(self) -> OneWord._Port:
         port = OneWord._Port(Signal.like(self.word, name=f"{self.word.name}_w"))
-        # a later port wins, as among a memory's write ports
         with self._m.If(port.en):
             self._m.d.sync += self.word.eq(port.data)
         return port
@@ -399,14 +398,14 @@ class FunctionEngine(wiring.Component):
                      g_tj.eq(f_tj),
                      *(g.eq(base) for g, base in zip((g_b0, g_b1),
                                                      pair_bases(bv0, bv1, fe, F)))]
+        if st.one_slot:
+            # Y serves the map too; the slot's rcp stays in a_r from its take
+            # to its products (one slot in flight), so Y's b needs no choice
+            fy_a, fy_b = Mux(a_v, z_a, d_dv), a_r
+        else:
+            fy_a, fy_b = d_dv, d_r
         with m.If(fwd):
-            m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(d_dv), y_b.eq(d_r)]
-            if st.one_slot:
-                # the slot's rcp stays in a_r from its take to its products
-                # (one slot in flight), so Y's b needs no choice
-                m.d.comb += y_b.eq(a_r)
-                with m.If(a_v):
-                    m.d.comb += y_a.eq(z_a)
+            m.d.comb += [x_a.eq(d_dv), x_b.eq(d_tf), y_a.eq(fy_a), y_b.eq(fy_b)]
         with m.Else():
             m.d.comb += [x_a.eq(fe), x_b.eq(f_tf), y_a.eq(fe), y_b.eq(f_slope)]
 
