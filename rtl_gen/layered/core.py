@@ -214,9 +214,26 @@ class LayeredCore(wiring.Component):
         ending = Signal()
         overlapped = geo.lane_shape.overlapped
         m.d.comb += [ending.eq(upd_pending & all_uidle), uclear.eq(ending)]
+        # A record is counted in one of three places (its update ending
+        # beside the next record, a frozen record leaving, a training record
+        # ending inside it), never two in a cycle: one set of counter adders,
+        # the record's flags chosen in front of them.
+        counting = Signal()
+        c_sat = Signal()
+        c_clamps, c_stretches = Signal.like(clamps), Signal.like(stretches)
+        m.d.comb += [c_sat.eq(any_sat | core_sat | any_usat), c_clamps.eq(clamps),
+                     c_stretches.eq(stretches)]
+
+        def count_record() -> None:
+            """Count the record whose flags are the blocks' and the core's now."""
+            m.d.comb += counting.eq(1)
+
+        with m.If(counting):
+            tally.count(m, c_sat, c_clamps, c_stretches)
         with m.If(ending):
             m.d.sync += upd_pending.eq(0)
-            tally.count(m, rec_sat | any_usat, rec_clamps, rec_stretches)
+            m.d.comb += [counting.eq(1), c_sat.eq(rec_sat | any_usat), c_clamps.eq(rec_clamps),
+                         c_stretches.eq(rec_stretches)]
 
         # Residuals and steps, pipelined behind the last barrier: a cycle after
         # an output's sum, its residual and step; a cycle later (training) the
@@ -226,16 +243,21 @@ class LayeredCore(wiring.Component):
         o_v, o_idx = Signal(), Signal(ob)
         s_v, s_idx = Signal(), Signal(ob)
         m.d.sync += [o_v.eq(0), s_v.eq(o_v), s_idx.eq(o_idx)]
-        r, r_over = saturate(Array(y)[o_idx] - Array(y_hat)[o_idx], V)
+
+        def at(values, i):
+            """Output ``i`` of ``values`` (with one output, no choice to make)."""
+            return values[0] if n_out == 1 else Array(values)[i]
+
+        r, r_over = saturate(at(y, o_idx) - at(y_hat, o_idx), V)
         e, e_over = saturate(round_shift(times_const(r, c.step_mult), c.step_shift), EB)
         with m.If(o_v):
-            m.d.sync += [Array(resid)[o_idx].eq(r), Array(e_out)[o_idx].eq(e)]
+            m.d.sync += [at(resid, o_idx).eq(r), at(e_out, o_idx).eq(e)]
             with m.If(r_over | (e_over & train)):
                 m.d.sync += core_sat.eq(1)
-        with m.If(s_v & train):
-            for blk in blocks[-1]:
-                m.d.comb += [blk.e_we.eq(1), blk.e_idx.eq(s_idx),
-                             blk.e_data.eq(Array(e_out)[s_idx])]
+        # (the step's index and data reach the blocks whether written or not)
+        for blk in blocks[-1]:
+            m.d.comb += [blk.e_we.eq(s_v & train), blk.e_idx.eq(s_idx),
+                         blk.e_data.eq(at(e_out, s_idx))]
 
         def take_record() -> None:
             """Take the next record if one is offered (its stage-1 start)."""
@@ -301,7 +323,7 @@ class LayeredCore(wiring.Component):
                         with m.If(over):
                             m.d.sync += core_sat.eq(1)
                         if last:
-                            m.d.sync += [Array(y_hat)[got[:ob]].eq(total),
+                            m.d.sync += [at(y_hat, got[:ob]).eq(total),
                                          o_v.eq(1), o_idx.eq(got[:ob])]
                         else:
                             for blk in blocks[h]:
@@ -345,7 +367,7 @@ class LayeredCore(wiring.Component):
                         # frozen: every test landed before the result (the
                         # engines' during the reduction, the residuals' with
                         # them), so the record is counted as it leaves
-                        tally.count(m, any_sat | core_sat | any_usat, clamps, stretches)
+                        count_record()
                         m.d.comb += uclear.eq(1)
                         m.next = "IDLE"
 
@@ -395,7 +417,7 @@ class LayeredCore(wiring.Component):
                     with m.If(wait != 0):
                         m.d.sync += wait.eq(wait - 1)
                     with m.Else():
-                        tally.count(m, any_sat | core_sat | any_usat, clamps, stretches)
+                        count_record()
                         m.d.comb += uclear.eq(1)
                         m.next = "IDLE"
 

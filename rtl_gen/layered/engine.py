@@ -37,7 +37,14 @@ the slope's forward, ``e * f`` and ``e * slope`` backward). A block of one
 slot (one unit, one outgoing function) has a single slot in flight, so its
 map never meets its products and takes the slope's multiplier: two, as in
 the two-layer core's block (on the smallest boards the third was the DSP
-that did not exist). The passes take turns: a forward start that comes
+that did not exist). Nor does such a block carry a slot's words down the
+pipelines: its argument, reciprocal, coordinate, slope and step each
+have one store, which holds the slot's word from the stage that writes it
+to the end of the record's backward pass (a forward pass waits for the
+backward pass, and the core writes the next record's argument and steps
+only after this record's passes have used them), so every stage reads
+the store. A stage of one output sums into its value store, which is the
+``val`` port; a block of one unit keeps its step in the ``ek`` register. The passes take turns: a forward start that comes
 while the backward pass runs (in stage 1 the next record comes beside this
 one's backward pass and update) waits, and the forward pass takes its first slot
 :data:`~kanhw.interface.layered_cycles.BACKWARD_TO_FORWARD` cycles after
@@ -174,7 +181,11 @@ class FunctionEngine(wiring.Component):
         args = slot_ram(m, "args", signed(V), M, lut)
         vals = slot_ram(m, "vals", signed(self.val_width), Q, lut)
         e_m = slot_ram(m, "e", signed(EB), Q, lut)
-        ek_m = slot_ram(m, "ek", signed(EB), M, lut)
+        # one unit: its step is the ``ek`` register itself
+        one_unit = M == 1 and not st.ragged
+        ek_m = None if one_unit else slot_ram(m, "ek", signed(EB), M, lut)
+        # one slot: each word's store holds it for every stage (docstring)
+        one = st.one_slot
         outer = Banks(m, "outer", V, P, slots)
 
         def rd(mem, addr):
@@ -195,11 +206,15 @@ class FunctionEngine(wiring.Component):
                      w_args.en.eq(self.arg_we),
                      w_e.addr.eq(self.e_idx), w_e.data.eq(self.e_data),
                      w_e.en.eq(self.e_we)]
-        # reads for the core: the block's sums and the units' steps, registered
-        m.d.sync += self.val.eq(rd(vals, self.val_idx))
+        # reads for the core: the block's sums, registered (one output: the
+        # sum's own register)
+        if Q == 1:
+            m.d.comb += self.val.eq(vals.word)
+        else:
+            m.d.sync += self.val.eq(rd(vals, self.val_idx))
         w_tj, w_tf, w_slope = wr(tj_m), wr(tf_m), wr(slope_m)
         w_lo, w_hi, w_rcp = wr(lo), wr(hi), wr(rcp)
-        w_vals, w_ek = wr(vals), wr(ek_m)
+        w_vals = wr(vals)
 
         # saturation tests each pass a register before the block's flag; the
         # backward pass's apart, as it may run on beside the next record
@@ -217,12 +232,27 @@ class FunctionEngine(wiring.Component):
         j = Signal(range(max(M, 2)))
         p = Signal(range(max(Q, 2)))
         units = self.units if st.ragged else M
-        last = (p == Q - 1) & (j == units - 1)
+
+        # tests of a slot's unit and output, constant where there is one
+        # (Yosys keeps the registers that would say so, and the logic behind)
+        def last_p(pp):
+            return (pp == Q - 1) if Q > 1 else Const(1, 1)
+
+        def last_j(jj):
+            return (jj == units - 1) if not one_unit else Const(1, 1)
+
+        def is_j(jj, k):
+            return (jj == k) if not one_unit else Const(1, 1)
+
+        def is_p(pp, q):
+            return (pp == q) if Q > 1 else Const(1, 1)
+
+        last = last_p(p) & last_j(j)
         slot = slot_of(j, p)
 
         def advance(jj, pp):
             """(j, p) of the slot after (jj, pp)."""
-            return Mux(pp == Q - 1, jj + 1, jj), Mux(pp == Q - 1, 0, pp + 1)
+            return Mux(last_p(pp), jj + 1, jj), Mux(last_p(pp), 0, pp + 1)
 
         # -- multipliers: the map's; X (f * dv, e * f) and Y (dv * rcp, e * slope) ---------
         z_a, z_b = Signal(signed(MB)), Signal(unsigned(RB))
@@ -241,7 +271,7 @@ class FunctionEngine(wiring.Component):
         # -- the stretch hold: a slot waiting for the shared unit --------------------------
         waiting = Signal()
         h_j, h_p = Signal.like(j), Signal.like(p)
-        h_s = Signal(signed(V))
+        h_s = rd(args, 0) if one else Signal(signed(V), name="h_s")
         h_slot = slot_of(h_j, h_p)
         dom_addr = Mux(idle, r_dslot, h_slot)
         lo_d, hi_d = rd(lo, dom_addr), rd(hi, dom_addr)
@@ -253,19 +283,35 @@ class FunctionEngine(wiring.Component):
         a_v, b_v, c_v, d_v, e_v = (Signal(name=f"{n}_v") for n in "abcde")
         a_j, b_j, c_j, d_j, e_j = (Signal.like(j, name=f"{n}_j") for n in "abcde")
         a_p, b_p, c_p, d_p, e_p = (Signal.like(p, name=f"{n}_p") for n in "abcde")
-        a_s, b_s = Signal(signed(V), name="a_s"), Signal(signed(V), name="b_s")
         a_d = Signal(signed(MB), name="a_d")
-        a_r, b_r, c_r, d_r = (Signal(unsigned(RB), name=f"{n}_r") for n in "abcd")
         a_st, b_st = Signal(name="a_st"), Signal(name="b_st")   # stretched already
-        c_tj = Signal(range(P), name="c_tj")
-        c_tf, d_tf = Signal(unsigned(F), name="c_tf"), Signal(unsigned(F), name="d_tf")
-        d_v0, e_v0 = Signal(signed(V), name="d_v0"), Signal(signed(V), name="e_v0")
+        d_v0 = Signal(signed(V), name="d_v0")
         d_dv = Signal(signed(MB), name="d_dv")
+        if one:
+            # the stores' words (the module docstring): the argument, the
+            # reciprocal (written with a_r's value at a grant), the coordinate
+            # (written as c_tj/c_tf would be), v0 until its products
+            a_s = b_s = h_s
+            a_r = b_r = c_r = d_r = rd(rcp, 0)
+            c_tj, c_tf = rd(tj_m, 0), rd(tf_m, 0)
+            d_tf, e_v0 = c_tf, d_v0
+        else:
+            a_s, b_s = Signal(signed(V), name="a_s"), Signal(signed(V), name="b_s")
+            a_r, b_r, c_r, d_r = (Signal(unsigned(RB), name=f"{n}_r") for n in "abcd")
+            c_tj = Signal(range(P), name="c_tj")
+            c_tf, d_tf = Signal(unsigned(F), name="c_tf"), Signal(unsigned(F), name="d_tf")
+            e_v0 = Signal(signed(V), name="e_v0")
+
+        def carry(*pairs):
+            """Registers carried down the pipeline (none in a one-slot block:
+            its stores hold the words)."""
+            return [] if one else [dst.eq(src) for dst, src in pairs]
 
         # take (a): the next slot whose unit's value is here (or arrives this
         # cycle: it passes straight on), unless a slot waits
-        arriving = self.arg_we & (self.arg_idx == j)
-        take = fwd & issuing & ((self.arg_count > j) | arriving) & ~waiting
+        arriving = self.arg_we & is_j(self.arg_idx, j)
+        here = (self.arg_count > j) if not one_unit else self.arg_count.any()
+        take = fwd & issuing & (here | arriving) & ~waiting
         s_arg = Mux(arriving, self.arg_data, rd(args, j))
         lo_t, rcp_t = rd(lo, slot), rd(rcp, Mux(idle, r_dslot, slot))
 
@@ -277,18 +323,20 @@ class FunctionEngine(wiring.Component):
         stretch = b_v & outside & self.train & ~b_st
         # a stretching slot drops the two behind it; taking resumes after it
         resume_j, resume_p = advance(b_j, b_p)
-        b_last = (b_p == Q - 1) & (b_j == units - 1)
+        b_last = last_p(b_p) & last_j(b_j)
 
         with m.If(grant):
             # the stretched slot re-enters at the map with its new domain
-            m.d.sync += [a_v.eq(1), a_j.eq(h_j), a_p.eq(h_p), a_s.eq(h_s), a_d.eq(self.st_d),
-                         a_r.eq(self.st_rcp), a_st.eq(1), waiting.eq(0), self.st_req.eq(0)]
+            m.d.sync += [a_v.eq(1), a_j.eq(h_j), a_p.eq(h_p), a_d.eq(self.st_d),
+                         a_st.eq(1), waiting.eq(0), self.st_req.eq(0),
+                         *carry((a_s, h_s), (a_r, self.st_rcp))]
             m.d.comb += [w_lo.addr.eq(h_slot), w_lo.data.eq(self.st_lo), w_lo.en.eq(1),
                          w_hi.addr.eq(h_slot), w_hi.data.eq(self.st_hi), w_hi.en.eq(1),
                          w_rcp.addr.eq(h_slot), w_rcp.data.eq(self.st_rcp), w_rcp.en.eq(1)]
         with m.Elif(take & ~stretch):
-            m.d.sync += [a_v.eq(1), a_j.eq(j), a_p.eq(p), a_s.eq(s_arg), a_r.eq(rcp_t),
-                         a_st.eq(0), a_d.eq(saturate(round_shift(s_arg - lo_t, G), MB)[0])]
+            m.d.sync += [a_v.eq(1), a_j.eq(j), a_p.eq(p), a_st.eq(0),
+                         a_d.eq(saturate(round_shift(s_arg - lo_t, G), MB)[0]),
+                         *carry((a_s, s_arg), (a_r, rcp_t))]
             nj, np_ = advance(j, p)
             m.d.sync += [j.eq(nj), p.eq(np_)]
             with m.If(last):
@@ -298,14 +346,15 @@ class FunctionEngine(wiring.Component):
 
         # map (a -> b)
         m.d.comb += [z_a.eq(a_d), z_b.eq(a_r)]
-        m.d.sync += [b_v.eq(a_v & ~stretch), b_j.eq(a_j), b_p.eq(a_p), b_s.eq(a_s),
-                     b_r.eq(a_r), b_st.eq(a_st)]
+        m.d.sync += [b_v.eq(a_v & ~stretch), b_j.eq(a_j), b_p.eq(a_p), b_st.eq(a_st),
+                     *carry((b_s, a_s), (b_r, a_r))]
 
         # test (b -> c): stretch, or clamp and read the segment's pair
         with m.If(stretch):
             m.d.sync += [waiting.eq(1), self.st_req.eq(1), h_j.eq(b_j), h_p.eq(b_p),
-                         h_s.eq(b_s), self.stretches.eq(self.stretches + 1),
-                         j.eq(resume_j), p.eq(resume_p), issuing.eq(~b_last)]
+                         self.stretches.eq(self.stretches + 1),
+                         j.eq(resume_j), p.eq(resume_p), issuing.eq(~b_last),
+                         *carry((h_s, b_s))]
         with m.If(b_v & ~stretch):
             with m.If(outside & ~self.train):
                 m.d.sync += self.clamps.eq(self.clamps + 1)
@@ -314,24 +363,27 @@ class FunctionEngine(wiring.Component):
                          w_tf.addr.eq(b_slot), w_tf.data.eq(t_use[:F]), w_tf.en.eq(1)]
             a_e, a_o = outer.seg_addrs(b_slot, t_use[F:])
             m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
-        m.d.sync += [c_v.eq(b_v & ~stretch), c_j.eq(b_j), c_p.eq(b_p), c_r.eq(b_r),
-                     c_tj.eq(t_use[F:]), c_tf.eq(t_use[:F])]
+        m.d.sync += [c_v.eq(b_v & ~stretch), c_j.eq(b_j), c_p.eq(b_p),
+                     *carry((c_r, b_r), (c_tj, t_use[F:]), (c_tf, t_use[:F]))]
 
         # pair (c -> d)
         ov0, ov1 = Banks.pair(c_tj[0], outer.rd_even.data, outer.rd_odd.data)
         odv, odv_over = saturate(round_shift(ov1 - ov0, G), MB)
         hits.flag(c_v & odv_over)
-        m.d.sync += [d_v.eq(c_v), d_j.eq(c_j), d_p.eq(c_p), d_r.eq(c_r), d_tf.eq(c_tf),
-                     d_v0.eq(ov0), d_dv.eq(odv)]
+        m.d.sync += [d_v.eq(c_v), d_j.eq(c_j), d_p.eq(c_p), d_dv.eq(odv),
+                     *carry((d_r, c_r), (d_tf, c_tf))]
+        # (held in a one-slot block, where it is e_v0 too)
+        with m.If(c_v if one else Const(1, 1)):
+            m.d.sync += d_v0.eq(ov0)
 
         # products (d -> e); accumulate and keep the slope (e)
         e_slot = slot_of(e_j, e_p)
-        m.d.sync += [e_v.eq(d_v), e_j.eq(d_j), e_p.eq(d_p), e_v0.eq(d_v0)]
+        m.d.sync += [e_v.eq(d_v), e_j.eq(d_j), e_p.eq(d_p), *carry((e_v0, d_v0))]
         value = e_v0 + round_shift(x_pq, F - G)
         slope_sat, slope_over = saturate(round_shift(y_pq, sshift), SB)
         with m.If(e_v):
             old = rd(vals, e_p)
-            m.d.comb += [w_vals.addr.eq(e_p), w_vals.data.eq(Mux(e_j == 0, 0, old) + value),
+            m.d.comb += [w_vals.addr.eq(e_p), w_vals.data.eq(Mux(is_j(e_j, 0), 0, old) + value),
                          w_vals.en.eq(1),
                          w_slope.addr.eq(e_slot), w_slope.data.eq(slope_sat), w_slope.en.eq(1)]
         hits.flag(e_v & slope_over)
@@ -341,15 +393,22 @@ class FunctionEngine(wiring.Component):
         f_j, g_j = Signal.like(j, name="f_j"), Signal.like(j, name="g_j")
         f_p, g_p = Signal.like(p, name="f_p"), Signal.like(p, name="g_p")
         f_last, g_last = Signal(name="f_last"), Signal(name="g_last")
-        f_tj, g_tj = Signal(range(P), name="f_tj"), Signal(range(P), name="g_tj")
-        f_tf = Signal(unsigned(F), name="f_tf")
-        f_e = Signal(signed(EB), name="f_e")
-        f_slope = Signal(signed(SB), name="f_slope")
+        if one:
+            # the stores' words (the module docstring); a one-slot block's
+            # step store is a register, so no read in front of a multiplier
+            f_tj = g_tj = rd(tj_m, 0)
+            f_tf, f_e, f_slope = rd(tf_m, 0), rd(e_m, 0), rd(slope_m, 0)
+        else:
+            f_tj, g_tj = Signal(range(P), name="f_tj"), Signal(range(P), name="g_tj")
+            f_tf = Signal(unsigned(F), name="f_tf")
+            f_e = Signal(signed(EB), name="f_e")
+            f_slope = Signal(signed(SB), name="f_slope")
         g_b0 = Signal(signed(V + F + 3), name="g_b0")
         g_b1 = Signal(signed(V + F + 3), name="g_b1")
         # the unit's sum starts at half its rounding step, so the step is its
-        # top bits (one carry chain: round(sum / 2^SF) as nk_fixed forms it)
-        acc = Signal(signed(EB + SB + ceil_log2(Q) + 2))
+        # top bits (one carry chain: round(sum / 2^SF) as nk_fixed forms it);
+        # with one output the sum is that output's term alone
+        acc = Signal(signed(EB + SB + ceil_log2(Q) + 2)) if Q > 1 else None
         half = (1 << (SF - 1)) if SF > 0 else 0
 
         # The first slot's reads are made while the engine is idle (j, p rest
@@ -361,21 +420,21 @@ class FunctionEngine(wiring.Component):
         b_j = Mux(self.bstart, 0 if Q > 1 else 1, j)
         b_p = Mux(self.bstart, 1 if Q > 1 else 0, p)
         b_slot = slot_of(b_j, b_p)
-        b_last = (b_p == Q - 1) & (b_j == units - 1)
+        b_last = last_p(b_p) & last_j(b_j)
         b_take = (bwd & issuing) | (self.bstart & ~one_slot)
 
         def e_now(q):
             """The step of output ``q``: as written this cycle, or as stored."""
-            return Mux(self.e_we & (self.e_idx == q), self.e_data, rd(e_m, q))
+            return Mux(self.e_we & is_p(self.e_idx, q), self.e_data, rd(e_m, q))
 
         # read (f): the slot's coordinate, step and pair; the slope too is
         # registered here: read from LUT RAM in front of the multiplier, it
         # was the tetra build's longest path (31 ns)
         with m.If(b_take | idle):
             tj_s = rd(tj_m, b_slot)
-            m.d.sync += [f_tj.eq(tj_s), f_tf.eq(rd(tf_m, b_slot)), f_e.eq(e_now(b_p)),
-                         f_slope.eq(rd(slope_m, b_slot)),
-                         f_j.eq(b_j), f_p.eq(b_p), f_last.eq(b_p == Q - 1)]
+            m.d.sync += [f_j.eq(b_j), f_p.eq(b_p), f_last.eq(last_p(b_p)),
+                         *carry((f_tj, tj_s), (f_tf, rd(tf_m, b_slot)), (f_e, e_now(b_p)),
+                                (f_slope, rd(slope_m, b_slot)))]
             a_e, a_o = outer.seg_addrs(b_slot, tj_s)
             m.d.comb += [outer.rd_even.addr.eq(a_e), outer.rd_odd.addr.eq(a_o)]
         with m.If(b_take):
@@ -390,12 +449,12 @@ class FunctionEngine(wiring.Component):
         # products of other cycles outside one go unused, so the start
         # (a wide fan-out) stays out of the multipliers' operand paths.
         f_now = f_v | self.bstart
-        fe = Mux(self.e_we & (self.e_idx == 0), self.e_data, f_e)
+        fe = Mux(self.e_we & is_p(self.e_idx, 0), self.e_data, f_e)
 
         # products (f -> g): e * slope, e * f; the pair arrives: the write-back's bases
         bv0, bv1 = Banks.pair(f_tj[0], outer.rd_even.data, outer.rd_odd.data)
         m.d.sync += [g_v.eq(f_now), g_j.eq(f_j), g_p.eq(f_p), g_last.eq(f_last),
-                     g_tj.eq(f_tj),
+                     *carry((g_tj, f_tj)),
                      *(g.eq(base) for g, base in zip((g_b0, g_b1),
                                                      pair_bases(bv0, bv1, fe, F)))]
         if st.one_slot:
@@ -412,20 +471,26 @@ class FunctionEngine(wiring.Component):
         # write and sum (g): the pair written back, e * slope summed over the
         # unit; after the unit's last slot, its step
         n0, n1, pair_over = pair_written(g_b0, g_b1, x_pq, F, V)
-        summed = Mux(g_p == 0, half, acc) + y_pq
+        summed = (Mux(is_p(g_p, 0), half, acc) if Q > 1 else half) + y_pq
         ek_sat, ek_over = saturate(summed >> SF, EB)
         k_v = g_v & g_last
         with m.If(g_v):
             a_e, a_o = outer.seg_addrs(slot_of(g_j, g_p), g_tj)
             outer.write_pair(m, Const(1, 1), a_e, a_o, g_tj[0], n0, n1)
-            m.d.sync += acc.eq(summed)
-        with m.If(k_v):
-            m.d.comb += [w_ek.addr.eq(g_j), w_ek.data.eq(ek_sat), w_ek.en.eq(1)]
+            if acc is not None:
+                m.d.sync += acc.eq(summed)
         bhits.flag(g_v & pair_over)
         # the steps' read port, registered, passes a step written in the same
         # cycle straight on: stage 1's update reads a unit's step as it is
         # formed, a cycle sooner than through the memory
-        m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat, rd(ek_m, self.ek_idx)))
+        if ek_m is None:
+            with m.If(k_v):
+                m.d.sync += self.ek.eq(ek_sat)
+        else:
+            w_ek = wr(ek_m)
+            m.d.comb += [w_ek.addr.eq(g_j), w_ek.data.eq(ek_sat), w_ek.en.eq(k_v)]
+            m.d.sync += self.ek.eq(Mux(k_v & (g_j == self.ek_idx), ek_sat,
+                                       rd(ek_m, self.ek_idx)))
         bhits.flag(k_v & ek_over)
         hits.flag(grant & self.st_sat)
 
