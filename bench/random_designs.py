@@ -6,6 +6,7 @@ counter, and cycle count against the cycle model.
     python bench/random_designs.py                       # 50 designs x 300 records
     python bench/random_designs.py --designs 100 --seed 7 --simulator verilator
     python bench/random_designs.py --seed S --first I --designs 1   # replay one design
+    python bench/random_designs.py --layered --designs 30 --seed 7  # deep / multi-output designs
 
 Prints one row per design and a summary: designs, records, mismatches,
 cycle-count errors, and how many designs saturated, clamped and stretched;
@@ -22,29 +23,48 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from kanhw.sim.random_designs import check_design, random_design
+from kanhw.sim.random_designs import check_design, random_design, random_layered_design
 
 
-def _check(args: tuple[int, int, int, str, bool]):
-    seed, index, records, simulator, resources = args
+def _check(args: tuple[int, int, int, str, bool, bool]):
+    seed, index, records, simulator, resources, layered = args
     try:
-        row = check_design(seed, index, records, simulator)
+        row = check_design(seed, index, records, simulator, layered=layered)
         if resources:
-            row.cells = _cells(seed, index)
+            row.cells = _cells(seed, index, layered)
         return row, None
     except Exception as exc:  # noqa: BLE001 (a design that fails to run is a finding too)
         return None, f"design {index}: {type(exc).__name__}: {exc}"
 
 
-def _cells(seed: int, index: int) -> tuple[dict, dict]:
+def _cells(seed: int, index: int, layered: bool) -> tuple[dict, dict]:
     """(manifest, Yosys) multipliers and memories of design ``index``."""
     from kanhw.boards.fit import instantiated_cells
-    from kanhw.interface.geometry import Geometry
-    from kanhw.rtl_gen.manifest import resource_counts
-    design = random_design(seed, index)[1]
-    res = resource_counts(Geometry(design))
+    from kanhw.interface import geometry_of
+    from kanhw.rtl_gen.manifest import layered_resource_counts, resource_counts
+    design = (random_layered_design if layered else random_design)(seed, index)[1]
+    res = (layered_resource_counts if layered else resource_counts)(geometry_of(design))
     return ({"multipliers": res["multipliers"]["total"], "memories": res["memories"]["total"]},
             instantiated_cells(design))
+
+
+def _blocks(rows) -> str:
+    """How many two-layer designs had one block, and one addend."""
+    one_block = sum(1 for r in rows
+                    if r.spec["hardware"]["addends_per_block"] == r.spec["arch"]["addends"])
+    return f"single-block {one_block}, K = 1 {sum(1 for r in rows if r.spec['arch']['addends'] == 1)}"
+
+
+def _shapes(rows) -> str:
+    """How many layered designs had each depth (layers of functions), and
+    more than one output."""
+    depths = {}
+    for r in rows:
+        n = len(r.spec["arch"]["layers"])
+        depths[n] = depths.get(n, 0) + 1
+    multi = sum(1 for r in rows if r.spec["arch"]["layers"][-1] > 1)
+    return (", ".join(f"depth {n}: {k}" for n, k in sorted(depths.items()))
+            + f", multi-output {multi}")
 
 
 def main() -> int:
@@ -56,14 +76,17 @@ def main() -> int:
     ap.add_argument("--simulator", default="amaranth",
                     choices=("amaranth", "verilator", "icarus"))
     ap.add_argument("--jobs", type=int, default=2, help="designs simulated at once")
+    ap.add_argument("--layered", action="store_true",
+                    help="draw layered designs (2 to 4 layers, 1 to 4 outputs) for the "
+                         "layered core")
     ap.add_argument("--resources", action="store_true",
                     help="also hold the manifest's multipliers and memories against the "
                          "cells Yosys reads from each design's Verilog")
     args = ap.parse_args()
     seed = secrets.randbits(31) if args.seed is None else args.seed
-    print(f"sweep seed {seed}: {args.designs} designs x {args.records} records on "
-          f"{args.simulator}", flush=True)
-    jobs = [(seed, i, args.records, args.simulator, args.resources)
+    print(f"sweep seed {seed}: {args.designs} {'layered ' if args.layered else ''}designs x "
+          f"{args.records} records on {args.simulator}", flush=True)
+    jobs = [(seed, i, args.records, args.simulator, args.resources, args.layered)
             for i in range(args.first, args.first + args.designs)]
     rows, errors = [], []
     t0 = time.perf_counter()
@@ -94,8 +117,7 @@ def main() -> int:
           f"{sum(1 for r in rows if r.counts[0])} saturated, "
           f"{sum(1 for r in rows if r.counts[1])} clamped, "
           f"{sum(1 for r in rows if r.counts[2])} stretched; "
-          f"single-block {sum(1 for r in rows if r.spec['hardware']['addends_per_block'] == r.spec['arch']['addends'])}, "
-          f"K = 1 {sum(1 for r in rows if r.spec['arch']['addends'] == 1)}; "
+          + (_shapes(rows) if args.layered else _blocks(rows)) + "; "
           f"{time.perf_counter() - t0:.0f} s")
     return 1 if mismatching or cycle_errors or count_errors or errors else 0
 
