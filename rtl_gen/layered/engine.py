@@ -44,9 +44,11 @@ to the end of the record's backward pass (a forward pass waits for the
 backward pass, and the core writes the next record's argument and steps
 only after this record's passes have used them), so every stage reads
 the store. A stage of one output sums into its value store, which is the
-``val`` port; a block of one unit keeps its step in the ``ek`` register. The passes take turns: a forward start that comes
-while the backward pass runs (in stage 1 the next record comes beside this
-one's backward pass and update) waits, and the forward pass takes its first slot
+``val`` port; a block of one unit keeps its step in the ``ek`` register.
+
+The passes take turns: a forward start that comes while the backward
+pass runs (in stage 1 the next record comes beside this one's backward
+pass and update) waits, and the forward pass takes its first slot
 :data:`~kanhw.interface.layered_cycles.BACKWARD_TO_FORWARD` cycles after
 the backward pass's last products. The backward pass's saturations go to a
 flag of their own (``bsat``), since they may land after the next record
