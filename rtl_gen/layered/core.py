@@ -235,10 +235,13 @@ class LayeredCore(wiring.Component):
             m.d.comb += [counting.eq(1), c_sat.eq(rec_sat | any_usat), c_clamps.eq(rec_clamps),
                          c_stretches.eq(rec_stretches)]
 
-        # Residuals and steps, pipelined behind the last barrier: a cycle after
-        # an output's sum, its residual and step; a cycle later (training) the
-        # step broadcast to the last stage's blocks. So they cost a record two
-        # cycles after the last sum, not two a output.
+        # Residuals and steps, pipelined behind the last barrier: an output's
+        # residual with its sum (REDUCE), its step a cycle later, and a cycle
+        # after that (training) the step broadcast to the last stage's
+        # blocks. So they cost a record two cycles after the last sum, not
+        # two a output. The step is formed from the registered residual, as
+        # the two-layer core's STEP does: with the subtraction in the same
+        # cycle, that path was the iCEBreaker build's longest (42 ns).
         ob = max(1, (n_out - 1).bit_length())
         o_v, o_idx = Signal(), Signal(ob)
         s_v, s_idx = Signal(), Signal(ob)
@@ -248,11 +251,11 @@ class LayeredCore(wiring.Component):
             """Output ``i`` of ``values`` (with one output, no choice to make)."""
             return values[0] if n_out == 1 else Array(values)[i]
 
-        r, r_over = saturate(at(y, o_idx) - at(y_hat, o_idx), V)
-        e, e_over = saturate(round_shift(times_const(r, c.step_mult), c.step_shift), EB)
+        e, e_over = saturate(round_shift(times_const(at(resid, o_idx), c.step_mult),
+                                         c.step_shift), EB)
         with m.If(o_v):
-            m.d.sync += [at(resid, o_idx).eq(r), at(e_out, o_idx).eq(e)]
-            with m.If(r_over | (e_over & train)):
+            m.d.sync += at(e_out, o_idx).eq(e)
+            with m.If(e_over & train):
                 m.d.sync += core_sat.eq(1)
         # (the step's index and data reach the blocks whether written or not)
         for blk in blocks[-1]:
@@ -323,8 +326,12 @@ class LayeredCore(wiring.Component):
                         with m.If(over):
                             m.d.sync += core_sat.eq(1)
                         if last:
+                            r, r_over = saturate(at(y, got[:ob]) - total, V)
                             m.d.sync += [at(y_hat, got[:ob]).eq(total),
+                                         at(resid, got[:ob]).eq(r),
                                          o_v.eq(1), o_idx.eq(got[:ob])]
+                            with m.If(r_over):
+                                m.d.sync += core_sat.eq(1)
                         else:
                             for blk in blocks[h]:
                                 m.d.comb += [blk.a_we.eq(1), blk.a_idx.eq(got), blk.a_data.eq(total)]
